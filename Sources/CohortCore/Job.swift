@@ -1,0 +1,94 @@
+/// The level of the study tree a stage runs at: once per study, per subject,
+/// or per session (aa's module domains).
+public enum Domain: String, Sendable, Hashable, CaseIterable {
+    case study
+    case subject
+    case session
+
+    /// How deep in the study tree: study 0, subject 1, session 2.
+    public var depth: Int {
+        switch self {
+        case .study: 0
+        case .subject: 1
+        case .session: 2
+        }
+    }
+}
+
+/// A subject and the sessions it has (ragged: subjects differ).
+public struct Subject: Sendable, Hashable {
+    public var name: String
+    public var sessions: [String]
+
+    public init(name: String, sessions: [String]) {
+        self.name = name
+        self.sessions = sessions
+    }
+}
+
+/// One `name: value` of the job's `env`, kept in file order.
+public struct EnvironmentVariable: Sendable, Hashable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// One stage of the pipeline: a shell command run once per instance.
+public struct Stage: Sendable, Hashable {
+    public var name: String
+    public var domain: Domain
+    /// The `run:` shell command line, placeholders not yet substituted.
+    public var command: String
+    /// Indices (into `Job.stages`) of the stages this one waits for: the
+    /// previous stage when `after:` is absent, none for `after: []`.
+    public var dependencies: [Int]
+    /// CPUs one instance occupies on its worker.
+    public var cpus: Int
+    /// Memory one instance reserves on its worker, in bytes.
+    public var memory: Int64
+    /// Line of the stage in the job file, for messages.
+    public var line: Int
+
+    public init(
+        name: String, domain: Domain, command: String, dependencies: [Int],
+        cpus: Int = 1, memory: Int64 = 0, line: Int = 0
+    ) {
+        self.name = name
+        self.domain = domain
+        self.command = command
+        self.dependencies = dependencies
+        self.cpus = cpus
+        self.memory = memory
+        self.line = line
+    }
+}
+
+/// A validated job: what a job file describes, with dependencies resolved.
+public struct Job: Sendable, Hashable {
+    public var study: String
+    /// Where instance folders go; relative paths are relative to the job file's folder.
+    public var workdir: String
+    public var subjects: [Subject]
+    public var environment: [EnvironmentVariable]
+    public var stages: [Stage]
+
+    public init(
+        study: String, workdir: String = "out", subjects: [Subject],
+        environment: [EnvironmentVariable] = [], stages: [Stage]
+    ) {
+        self.study = study
+        self.workdir = workdir
+        self.subjects = subjects
+        self.environment = environment
+        self.stages = stages
+    }
+
+    /// The index of the stage called `name`, if any.
+    public func stageIndex(named name: String) -> Int? {
+        stages.firstIndex { $0.name == name }
+    }
+}

@@ -1,0 +1,224 @@
+/// Cross-field checks of a read job file: names, references, cycles,
+/// placeholders. Reports into the same problem list as reading does.
+enum JobValidator {
+    static func validate(_ draft: DraftJob, _ tree: inout YAMLTree) -> Job? {
+        let study = checkStudy(draft, &tree)
+        let subjects = checkSubjects(draft, &tree)
+        let stages = checkStages(draft, subjects: subjects, &tree)
+        if let workdir = draft.workdir, workdir.contains("\0") {
+            tree.report(line: nil, "workdir", "must not contain a NUL character")
+        }
+        guard let study, tree.problems.isEmpty else { return nil }
+        return Job(study: study, workdir: draft.workdir ?? "out", subjects: subjects,
+                   environment: draft.environment, stages: stages)
+    }
+
+    private static func checkStudy(_ draft: DraftJob, _ tree: inout YAMLTree) -> String? {
+        guard let (study, line) = draft.study else {
+            if tree.problems.isEmpty { tree.report(line: 1, "study", "missing (the study's name, e.g. study: ds001)") }
+            return nil
+        }
+        if let problem = Identifier.problem(with: study) {
+            tree.report(line: line, "study", problem)
+            return nil
+        }
+        return study
+    }
+
+    private static func checkSubjects(_ draft: DraftJob, _ tree: inout YAMLTree) -> [Subject] {
+        var names = draft.subjects ?? []
+        if draft.subjects == nil, case .perSubject(let entries) = draft.sessions {
+            names = entries.map { ($0.subject, $0.line) }
+        }
+        var seen: Set<String> = []
+        var subjects: [Subject] = []
+        for (index, (name, line)) in names.enumerated() {
+            let field = "subjects[\(index)]"
+            if let problem = Identifier.problem(with: name) {
+                tree.report(line: line, field, problem)
+            } else if !seen.insert(name).inserted {
+                tree.report(line: line, field, "subject \(quoted(name)) is listed twice")
+            } else {
+                subjects.append(Subject(name: name, sessions: []))
+            }
+        }
+        switch draft.sessions {
+        case nil:
+            break
+        case .forAll(let sessions):
+            let checked = checkSessions(sessions, field: "sessions", &tree)
+            for index in subjects.indices { subjects[index].sessions = checked }
+        case .perSubject(let entries):
+            for entry in entries {
+                let field = "sessions.\(entry.subject)"
+                guard let index = subjects.firstIndex(where: { $0.name == entry.subject }) else {
+                    let known = subjects.map(\.name)
+                    tree.report(line: entry.line, field, "unknown subject \(quoted(entry.subject))\(suggestion(for: entry.subject, among: known))")
+                    continue
+                }
+                subjects[index].sessions = checkSessions(entry.sessions, field: field, &tree)
+            }
+        }
+        return subjects
+    }
+
+    private static func checkSessions(_ sessions: [(String, Int?)], field: String, _ tree: inout YAMLTree) -> [String] {
+        var seen: Set<String> = []
+        var checked: [String] = []
+        for (index, (name, line)) in sessions.enumerated() {
+            if let problem = Identifier.problem(with: name) {
+                tree.report(line: line, "\(field)[\(index)]", problem)
+            } else if !seen.insert(name).inserted {
+                tree.report(line: line, "\(field)[\(index)]", "session \(quoted(name)) is listed twice")
+            } else {
+                checked.append(name)
+            }
+        }
+        return checked
+    }
+
+    private static func checkStages(_ draft: DraftJob, subjects: [Subject], _ tree: inout YAMLTree) -> [Stage] {
+        if draft.stages.isEmpty {
+            tree.report(line: draft.stagesLine ?? 1, "stages", draft.stagesLine == nil ? "missing (the list of stages to run)" : "no stages")
+            return []
+        }
+        var stages: [Stage] = []
+        var firstLine: [String: Int?] = [:]
+        for draftStage in draft.stages {
+            let field = "stages[\(draftStage.index)]"
+            var stage = Stage(name: "", domain: .study, command: "", dependencies: [], line: draftStage.line ?? 0)
+            if let name = draftStage.name {
+                if let problem = Identifier.problem(with: name) {
+                    tree.report(line: draftStage.line, "\(field).name", problem)
+                } else if let earlier = firstLine[name] {
+                    tree.report(line: draftStage.line, "\(field).name", "stage \(quoted(name)) is defined twice (first at line \(earlier.map(String.init) ?? "?"))")
+                } else {
+                    firstLine[name] = draftStage.line
+                }
+                stage.name = name
+            } else {
+                tree.report(line: draftStage.line, "\(field).name", "missing")
+            }
+            if let (text, line) = draftStage.domain {
+                if let domain = Domain(rawValue: text) {
+                    stage.domain = domain
+                } else {
+                    tree.report(line: line, "\(field).domain", "\(quoted(text)) is not a domain; use study, subject or session")
+                }
+            } else {
+                tree.report(line: draftStage.line, "\(field).domain", "missing (study, subject or session)")
+            }
+            if let (run, line) = draftStage.run {
+                if run.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\n" }) {
+                    tree.report(line: line, "\(field).run", "is empty")
+                } else if run.contains("\0") {
+                    tree.report(line: line, "\(field).run", "contains a NUL character")
+                }
+                stage.command = run
+                checkPlaceholders(run, domain: stage.domain, field: "\(field).run", line: line, &tree)
+            } else {
+                tree.report(line: draftStage.line, "\(field).run", "missing (the shell command to run)")
+            }
+            if let (text, line) = draftStage.cpus {
+                if let cpus = Quantity.integer(text, in: 1...100_000) {
+                    stage.cpus = cpus
+                } else {
+                    tree.report(line: line, "\(field).cpus", "\(quoted(text)) is not a whole number of cpus from 1 to 100000")
+                }
+            }
+            if let (text, line) = draftStage.memory {
+                if let bytes = Quantity.bytes(text) {
+                    stage.memory = bytes
+                } else {
+                    tree.report(line: line, "\(field).memory", "\(quoted(text)) is not a memory size like 512M or 4G")
+                }
+            }
+            if stage.domain == .session, !subjects.contains(where: { !$0.sessions.isEmpty }), draftStage.domain != nil {
+                tree.report(line: draftStage.domain?.1, "\(field).domain", "stage \(quoted(stage.name)) is per session, but the job lists no sessions")
+            }
+            if stage.domain != .study, subjects.isEmpty, draftStage.domain != nil {
+                tree.report(line: draftStage.domain?.1, "\(field).domain", "stage \(quoted(stage.name)) is per \(stage.domain.rawValue), but the job lists no subjects")
+            }
+            stages.append(stage)
+        }
+        resolveDependencies(draft, &stages, &tree)
+        if tree.problems.isEmpty, let cycle = StageCycle.find(in: stages) {
+            let path = (cycle + [cycle[0]]).map { stages[$0].name }.joined(separator: " -> ")
+            tree.report(line: stages[cycle[0]].line, "stages[\(cycle[0])].after", "dependency cycle: \(path)")
+        }
+        return stages
+    }
+
+    private static func resolveDependencies(_ draft: DraftJob, _ stages: inout [Stage], _ tree: inout YAMLTree) {
+        let names = stages.map(\.name)
+        var indexOf: [String: Int] = [:]
+        for (index, name) in names.enumerated() where indexOf[name] == nil { indexOf[name] = index }
+        for (index, draftStage) in draft.stages.enumerated() {
+            guard let after = draftStage.after else {
+                stages[index].dependencies = index == 0 ? [] : [index - 1]
+                continue
+            }
+            var dependencies: [Int] = []
+            for (position, (name, line)) in after.enumerated() {
+                if let target = indexOf[name] {
+                    if !dependencies.contains(target) { dependencies.append(target) }
+                } else {
+                    tree.report(line: line, "stages[\(index)].after[\(position)]", "unknown stage \(quoted(name))\(suggestion(for: name, among: names))")
+                }
+            }
+            stages[index].dependencies = dependencies
+        }
+    }
+
+    private static func checkPlaceholders(_ run: String, domain: Domain, field: String, line: Int?, _ tree: inout YAMLTree) {
+        for placeholder in Set(CommandTemplate.placeholders(in: run)) {
+            let needs: Domain? = switch placeholder {
+            case .subject: .subject
+            case .session: .session
+            case .study, .workdir: nil
+            }
+            if let needs, needs.depth > domain.depth {
+                tree.report(line: line, field, "{\(placeholder.rawValue)} has no value in a stage per \(domain.rawValue)")
+            }
+        }
+    }
+}
+
+/// Finding a cycle in the stage graph, to print it.
+enum StageCycle {
+    /// The stage indices of one cycle, in dependency order, or nil.
+    static func find(in stages: [Stage]) -> [Int]? {
+        enum Mark { case unvisited, onPath, finished }
+        var marks = Array(repeating: Mark.unvisited, count: stages.count)
+        var path: [Int] = []
+        // Iterative DFS: a stage list can be long, recursion depth must not depend on it.
+        for start in stages.indices where marks[start] == .unvisited {
+            var stack: [(node: Int, next: Int)] = [(start, 0)]
+            marks[start] = .onPath
+            path.append(start)
+            while let top = stack.last {
+                let dependencies = stages[top.node].dependencies
+                if top.next < dependencies.count {
+                    stack[stack.count - 1].next += 1
+                    let target = dependencies[top.next]
+                    switch marks[target] {
+                    case .onPath:
+                        let begin = path.firstIndex(of: target) ?? 0
+                        return Array(path[begin...]).reversed()
+                    case .unvisited:
+                        marks[target] = .onPath
+                        path.append(target)
+                        stack.append((target, 0))
+                    case .finished:
+                        break
+                    }
+                } else {
+                    marks[top.node] = .finished
+                    path.removeLast()
+                    stack.removeLast()
+                }
+            }
+        }
+        return nil
+    }
+}

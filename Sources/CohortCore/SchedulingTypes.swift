@@ -1,0 +1,103 @@
+/// A place that runs instances: an MPI worker rank, or rank 0 itself.
+public struct WorkerID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public init(_ rawValue: Int) { self.rawValue = rawValue }
+    public static func < (a: WorkerID, b: WorkerID) -> Bool { a.rawValue < b.rawValue }
+    public var description: String { "rank \(rawValue)" }
+}
+
+/// What a worker can hold at once, or what one instance needs.
+public struct Capacity: Hashable, Sendable, CustomStringConvertible {
+    public var cpus: Int
+    /// Bytes.
+    public var memory: Int64
+
+    public init(cpus: Int, memory: Int64) {
+        self.cpus = cpus
+        self.memory = memory
+    }
+
+    public func fits(_ demand: Capacity) -> Bool { demand.cpus <= cpus && demand.memory <= memory }
+
+    public static func - (a: Capacity, b: Capacity) -> Capacity { Capacity(cpus: a.cpus - b.cpus, memory: a.memory - b.memory) }
+    public static func + (a: Capacity, b: Capacity) -> Capacity { Capacity(cpus: a.cpus + b.cpus, memory: a.memory + b.memory) }
+
+    public var description: String { "\(cpus) cpu\(cpus == 1 ? "" : "s"), \(Quantity.describe(bytes: memory)) memory" }
+}
+
+extension Stage {
+    /// What one instance of this stage occupies on its worker.
+    public var demand: Capacity { Capacity(cpus: cpus, memory: memory) }
+}
+
+/// Where an instance is in its life.
+public enum InstanceState: UInt8, Sendable {
+    case waiting, ready, running, succeeded, failed, skipped
+
+    public var isFinal: Bool { self == .succeeded || self == .failed || self == .skipped }
+}
+
+/// What the scheduler asks its loop to carry out.
+public enum SchedulerAction: Hashable, Sendable {
+    /// Run the instance on the worker (the scheduler has reserved its capacity).
+    case start(InstanceID, on: WorkerID)
+    /// The instance will not run because `cause` failed upstream.
+    case skip(InstanceID, because: InstanceID)
+    /// The worker gets no more work.
+    case stopWorker(WorkerID)
+    /// Nothing is running and nothing more will start.
+    case finish
+}
+
+/// A stage that no worker can ever run: the run must not start (it would hang).
+public struct UnplaceableStage: Error, Hashable, Sendable, CustomStringConvertible {
+    public var stage: String
+    public var needs: Capacity
+    public var largest: Capacity
+
+    public var description: String {
+        "stage \"\(stage)\" needs \(needs) per instance, but the largest worker has \(largest); lower its cpus/memory or give workers more (--slots, --memory)"
+    }
+}
+
+/// Per-stage counts, for progress and the summary.
+public struct StageTally: Hashable, Sendable {
+    public var total = 0
+    public var waiting = 0
+    public var ready = 0
+    public var running = 0
+    public var succeeded = 0
+    public var failed = 0
+    public var skipped = 0
+
+    public init() {}
+
+    mutating func move(from old: InstanceState, to new: InstanceState) {
+        self[old] -= 1
+        self[new] += 1
+    }
+
+    subscript(state: InstanceState) -> Int {
+        get {
+            switch state {
+            case .waiting: waiting
+            case .ready: ready
+            case .running: running
+            case .succeeded: succeeded
+            case .failed: failed
+            case .skipped: skipped
+            }
+        }
+        set {
+            switch state {
+            case .waiting: waiting = newValue
+            case .ready: ready = newValue
+            case .running: running = newValue
+            case .succeeded: succeeded = newValue
+            case .failed: failed = newValue
+            case .skipped: skipped = newValue
+            }
+        }
+    }
+}
