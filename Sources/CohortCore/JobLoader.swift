@@ -5,6 +5,8 @@ internal import Yams
 /// Text, not a path: reading the file is the caller's thin wrapper. The text
 /// is untrusted; see `YAMLGuard` for what is refused before parsing.
 public enum JobLoader {
+    /// Job files larger than this are refused before parsing (NOTES-YAML).
+    public static let maximumBytes = 1 << 20
     static let topLevelKeys = ["study", "workdir", "subjects", "sessions", "env", "stages"]
     static let stageKeys = ["name", "domain", "run", "after", "cpus", "memory"]
 

@@ -2,7 +2,7 @@
 /// (deep nesting overflows its recursive composer's stack) and large inputs
 /// cost gigabytes (NOTES-YAML), so both are bounded here, cheaply.
 enum YAMLGuard {
-    static let maximumBytes = 1 << 20
+    static let maximumBytes = JobLoader.maximumBytes
     static let maximumDepth = 64
 
     /// Why `text` must not be parsed, with the line it concerns; nil when fine.

@@ -44,7 +44,7 @@ exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzz($0, $1) })
 #else
 for path in CommandLine.arguments.dropFirst() {
     guard let file = fopen(path, "rb") else {
-        fputs("cannot open \(path)\n", stderr)
+        print("cannot open \(path)")
         exit(1)
     }
     var bytes: [CChar] = []

@@ -1,0 +1,198 @@
+public import CohortMPI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs modules as child processes and collects how they ended.
+///
+/// Each module runs as `cohort-supervise … /bin/sh -c COMMAND` (see that
+/// program: it keeps a module's process group from outliving this process),
+/// spawned with `posix_spawn` and reaped with non-blocking `wait4`, which
+/// also gives peak memory. `Process.waitUntilExit()` costs ~27 ms per task
+/// (NOTES-MPI), so Foundation's `Process` is not used.
+public final class ModuleRunner {
+    private struct Running {
+        var order: TaskOrder
+        var started: Double
+    }
+
+    private let supervisorPath: String
+    private let rank: Int
+    private let baseEnvironment: [String: String]
+    private var running: [pid_t: Running] = [:]
+    /// Seconds a stopped module gets between SIGTERM and SIGKILL.
+    public var gracePeriod = 5
+
+    public init(supervisorPath: String, rank: Int) {
+        self.supervisorPath = supervisorPath
+        self.rank = rank
+        self.baseEnvironment = currentEnvironment()
+    }
+
+    public var runningCount: Int { running.count }
+
+    /// Starts `order`; when it cannot start, returns the report at once.
+    public func start(_ order: TaskOrder) -> TaskReport? {
+        let started = monotonicSeconds()
+        if let problem = makeFolder(order.instanceFolder) {
+            return TaskReport(instance: order.instance, outcome: .couldNotStart(problem), wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
+        }
+        var environment = baseEnvironment
+        for variable in order.environment { environment[variable.name] = variable.value }
+        environment["COHORT_RANK"] = String(rank)
+        let arguments = [
+            supervisorPath, String(getpid()), String(gracePeriod), order.directory,
+            "/bin/sh", "-c", order.command,
+        ]
+        let logs = LogPaths(folder: order.instanceFolder)
+        switch spawn(arguments, environment: environment, stdout: logs.stdout, stderr: logs.stderr) {
+        case .success(let pid):
+            running[pid] = Running(order: order, started: started)
+            return nil
+        case .failure(let problem):
+            return TaskReport(instance: order.instance, outcome: .couldNotStart(problem.message), wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
+        }
+    }
+
+    /// Reports of every module that ended since the last call; never blocks.
+    public func reapFinished() -> [TaskReport] {
+        var reports: [TaskReport] = []
+        while !running.isEmpty {
+            var status: Int32 = 0
+            var usage = rusage()
+            let pid = wait4(-1, &status, WNOHANG, &usage)
+            if pid <= 0 { break }
+            guard let module = running.removeValue(forKey: pid) else { continue }
+            let outcome: TaskOutcome = exitedNormally(status) ? .exited(exitCode(status)) : .signaled(termSignal(status))
+            let tail = outcome.succeeded ? "" : LogPaths(folder: module.order.instanceFolder).failureTail()
+            reports.append(TaskReport(
+                instance: module.order.instance, outcome: outcome,
+                wallSeconds: monotonicSeconds() - module.started,
+                peakMemoryKiB: Int64(usage.ru_maxrss), logTail: tail))
+        }
+        return reports
+    }
+
+    /// Asks every running module to stop (SIGTERM to its supervisor, which
+    /// escalates to SIGKILL after the grace period).
+    public func terminateAll() {
+        for pid in running.keys { kill(pid, SIGTERM) }
+    }
+
+    private func spawn(_ arguments: [String], environment: [String: String], stdout: String, stderr: String) -> Result<pid_t, SpawnProblem> {
+        var actions = posix_spawn_file_actions_t()
+        var attributes = posix_spawnattr_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawnattr_init(&attributes)
+        defer {
+            posix_spawn_file_actions_destroy(&actions)
+            posix_spawnattr_destroy(&attributes)
+        }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // Threads of the caller may block signals (Swift Testing blocks
+        // SIGCHLD): give the child a clean mask and default dispositions.
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        sigdelset(&all, SIGKILL)
+        sigdelset(&all, SIGSTOP)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, supervisorPath, &actions, &attributes, argv, envp)
+        guard code == 0 else {
+            return .failure(SpawnProblem(message: "cannot start \(supervisorPath): \(String(cString: strerror(code)))"))
+        }
+        return .success(pid)
+    }
+}
+
+struct SpawnProblem: Error {
+    var message: String
+}
+
+/// Where an instance's output goes, inside its folder.
+struct LogPaths {
+    var folder: String
+    var stdout: String { folder + "/stdout.log" }
+    var stderr: String { folder + "/stderr.log" }
+
+    /// The last lines of stderr, else of stdout: what a user needs to see first.
+    func failureTail(lines: Int = 5, maxBytes: Int = 2048) -> String {
+        for path in [stderr, stdout] {
+            let text = readTail(path, maxBytes: maxBytes)
+            let kept = text.split(separator: "\n", omittingEmptySubsequences: true).suffix(lines)
+            if !kept.isEmpty { return kept.joined(separator: "\n") }
+        }
+        return ""
+    }
+}
+
+/// The last `maxBytes` of a file as text ("" when unreadable).
+func readTail(_ path: String, maxBytes: Int) -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    let end = lseek(fd, 0, SEEK_END)
+    guard end > 0 else { return "" }
+    let start = max(0, end - off_t(maxBytes))
+    var buffer = [UInt8](repeating: 0, count: Int(end - start))
+    let count = pread(fd, &buffer, buffer.count, start)
+    guard count > 0 else { return "" }
+    return String(decoding: buffer[0..<count], as: UTF8.self)
+}
+
+/// Creates `path` and its parents; the reason when it cannot.
+func makeFolder(_ path: String) -> String? {
+    var built = path.hasPrefix("/") ? "" : "."
+    for component in path.split(separator: "/") {
+        built += "/" + component
+        if mkdir(built, 0o755) != 0 && errno != EEXIST {
+            return "cannot create folder \(built): \(String(cString: strerror(errno)))"
+        }
+    }
+    var info = stat()
+    if stat(path, &info) != 0 || (info.st_mode & S_IFMT) != S_IFDIR {
+        return "cannot create folder \(path): a file is in the way"
+    }
+    if access(path, W_OK) != 0 {
+        return "cannot write to folder \(path): \(String(cString: strerror(errno)))"
+    }
+    return nil
+}
+
+public func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+func currentEnvironment() -> [String: String] {
+    var result: [String: String] = [:]
+    var pointer = environ
+    while let entry = pointer.pointee {
+        let text = String(cString: entry)
+        if let equals = text.firstIndex(of: "=") {
+            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        pointer += 1
+    }
+    return result
+}
+
+// The wait-status macros are not imported into Swift.
+func exitedNormally(_ status: Int32) -> Bool { status & 0x7f == 0 }
+func exitCode(_ status: Int32) -> Int32 { (status >> 8) & 0xff }
+func termSignal(_ status: Int32) -> Int32 { status & 0x7f }

@@ -1,0 +1,108 @@
+import CohortCore
+public import CohortMPI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Progress as plain lines, one per finished instance, fit for batch logs;
+/// then the summary (DESIGN §5, §6).
+public final class PlainReporter: RunReporter {
+    private let clock: () -> Double
+    private var start = 0.0
+
+    public init(clock: @escaping () -> Double = monotonicSeconds) {
+        self.clock = clock
+    }
+
+    private func stamp() -> String {
+        let elapsed = clock() - start
+        return "[\(pad(format(elapsed, decimals: 2) + "s", 9))]"
+    }
+
+    public func runStarted(study: String, instances: Int, workers: [WorkerInfo]) {
+        start = clock()
+        let described = workers.map { "\($0.id) on \($0.host) (\($0.capacity))" }.joined(separator: "; ")
+        emit("cohort: study \(study): \(instances) instance\(instances == 1 ? "" : "s") on \(workers.count) worker\(workers.count == 1 ? "" : "s"): \(described)")
+    }
+
+    public func instanceStarted(_ name: String, on worker: WorkerInfo) {}
+
+    public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, finished: Int, total: Int) {
+        let where_ = "\(worker.id)"
+        if report.outcome.succeeded {
+            emit("\(stamp()) done    \(name)  \(where_)  \(format(report.wallSeconds, decimals: 2))s  \(finished)/\(total)")
+        } else {
+            emit("\(stamp()) FAILED  \(name)  \(where_)  \(report.outcome.text)  \(finished)/\(total)")
+        }
+    }
+
+    public func instanceSkipped(_ name: String, because cause: String) {
+        emit("\(stamp()) skipped \(name)  (\(cause) failed)")
+    }
+
+    public func runFinished(_ summary: RunSummary) {
+        emit(SummaryText.render(summary))
+    }
+
+    /// One write(2) per line: batch logs see each line when it happens.
+    private func emit(_ line: String) {
+        writeAll(STDOUT_FILENO, line + "\n")
+    }
+}
+
+/// The end-of-run summary: per stage counts, then each failure with its log.
+public enum SummaryText {
+    public static func render(_ summary: RunSummary) -> String {
+        var lines: [String] = []
+        let workers = summary.workers.count
+        lines.append("")
+        lines.append("Summary: study \(summary.study), \(format(summary.elapsedSeconds, decimals: 1)) s, \(workers) worker\(workers == 1 ? "" : "s")")
+        let width = max(5, summary.stageNames.map(\.count).max() ?? 0)
+        lines.append("  " + pad("stage", width, left: true) + "   done  failed  skipped  not run  total")
+        var all = StageTally()
+        for (name, tally) in zip(summary.stageNames, summary.tallies) {
+            lines.append("  " + row(name, tally, width))
+            all.total += tally.total
+            all.succeeded += tally.succeeded
+            all.failed += tally.failed
+            all.skipped += tally.skipped
+        }
+        lines.append("  " + row("all", all, width))
+        if !summary.failures.isEmpty {
+            lines.append("")
+            lines.append("Failed (\(summary.failures.count)):")
+            for failure in summary.failures {
+                lines.append("  \(failure.name): \(failure.outcome.text) on \(failure.worker.id) (\(failure.worker.host)) after \(format(failure.wallSeconds, decimals: 2)) s")
+                lines.append("    logs: \(failure.logFolder)/stderr.log, stdout.log")
+                for tail in failure.logTail.split(separator: "\n", omittingEmptySubsequences: false) {
+                    lines.append("    | \(tail)")
+                }
+            }
+        }
+        lines.append(summary.exitCode == 0 ? "All \(all.total) instances done." : "Not all done: \(all.failed) failed, \(all.skipped) skipped, \(all.total - all.succeeded - all.failed - all.skipped) not run.")
+        return lines.joined(separator: "\n")
+    }
+
+    private static func row(_ name: String, _ tally: StageTally, _ width: Int) -> String {
+        let notRun = tally.total - tally.succeeded - tally.failed - tally.skipped
+        return pad(name, width, left: true) + pad(String(tally.succeeded), 7) + pad(String(tally.failed), 8)
+            + pad(String(tally.skipped), 9) + pad(String(notRun), 9) + pad(String(tally.total), 7)
+    }
+}
+
+func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
+    let padding = String(repeating: " ", count: max(0, width - text.count))
+    return left ? text + padding : padding + text
+}
+
+func format(_ value: Double, decimals: Int) -> String {
+    guard value.isFinite else { return "?" }
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let scaled = Int64((value * scale).rounded())
+    let whole = scaled / Int64(scale)
+    let fraction = abs(scaled % Int64(scale))
+    guard decimals > 0 else { return String(whole) }
+    let digits = String(fraction)
+    return "\(scaled < 0 && whole == 0 ? "-" : "")\(whole).\(String(repeating: "0", count: decimals - digits.count))\(digits)"
+}

@@ -1,0 +1,62 @@
+public import CohortCore
+public import CohortMPI
+
+/// A worker as rank 0 sees it.
+public struct WorkerInfo: Sendable {
+    public var id: WorkerID
+    public var host: String
+    public var capacity: Capacity
+}
+
+/// One instance that failed, with what a user needs to act on it.
+public struct FailureRecord: Sendable {
+    public var name: String
+    public var outcome: TaskOutcome
+    public var worker: WorkerInfo
+    public var logFolder: String
+    public var logTail: String
+    public var wallSeconds: Double
+}
+
+/// How a run ended.
+public struct RunSummary: Sendable {
+    public var study: String
+    public var stageNames: [String]
+    public var tallies: [StageTally]
+    public var failures: [FailureRecord]
+    public var elapsedSeconds: Double
+    public var workers: [WorkerInfo]
+    public var stoppedEarly: Bool
+
+    /// 0 when every instance succeeded, 1 when any failed or was skipped (DESIGN §2).
+    public var exitCode: Int32 {
+        let allDone = tallies.allSatisfy { $0.succeeded == $0.total }
+        return allDone ? 0 : 1
+    }
+}
+
+/// Receives what happens during a run: progress lines, the summary.
+public protocol RunReporter: AnyObject {
+    func runStarted(study: String, instances: Int, workers: [WorkerInfo])
+    func instanceStarted(_ name: String, on worker: WorkerInfo)
+    func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, finished: Int, total: Int)
+    func instanceSkipped(_ name: String, because cause: String)
+    func runFinished(_ summary: RunSummary)
+}
+
+extension TaskOutcome {
+    /// "exit status 3", "killed by signal 9 (SIGKILL)", ...
+    public var text: String {
+        switch self {
+        case .exited(let code): "exit status \(code)"
+        case .signaled(let signal): "killed by signal \(signal)\(signalName(signal).map { " (\($0))" } ?? "")"
+        case .couldNotStart(let reason): "could not start: \(reason)"
+        }
+    }
+}
+
+func signalName(_ signal: Int32) -> String? {
+    let names: [Int32: String] = [1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 6: "SIGABRT", 9: "SIGKILL",
+                                  11: "SIGSEGV", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 24: "SIGXCPU"]
+    return names[signal]
+}

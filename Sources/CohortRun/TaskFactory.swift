@@ -1,0 +1,66 @@
+public import CohortCore
+public import CohortMPI
+
+/// Turns an instance into the self-contained order a worker runs: command
+/// with placeholders substituted, folders, environment (DESIGN §2).
+public struct TaskFactory: Sendable {
+    public let graph: InstanceGraph
+    /// Absolute folder of the job file: modules' working directory.
+    public let jobFolder: String
+    /// Absolute workdir: instance folders go under it.
+    public let workdir: String
+
+    public init(graph: InstanceGraph, jobFolder: String) {
+        self.graph = graph
+        self.jobFolder = jobFolder
+        let workdir = graph.job.workdir
+        self.workdir = normalized(workdir.hasPrefix("/") ? workdir : jobFolder + "/" + workdir)
+    }
+
+    /// `workdir/stage[/subject[/session]]`: stage first, so that no subject
+    /// or session name can collide with another stage's folder.
+    public func instanceFolder(of instance: InstanceID) -> String {
+        let stage = graph.job.stages[graph.stage(of: instance)]
+        let labels = graph.labels(of: instance)
+        var folder = workdir + "/" + stage.name
+        if !labels.subject.isEmpty { folder += "/" + labels.subject }
+        if !labels.session.isEmpty { folder += "/" + labels.session }
+        return folder
+    }
+
+    public func order(for instance: InstanceID) -> TaskOrder {
+        let stage = graph.job.stages[graph.stage(of: instance)]
+        let labels = graph.labels(of: instance)
+        let folder = instanceFolder(of: instance)
+        let command = CommandTemplate.substitute(stage.command) { placeholder in
+            switch placeholder {
+            case .study: graph.job.study
+            case .subject: labels.subject
+            case .session: labels.session
+            case .workdir: folder
+            }
+        }
+        var environment = graph.job.environment.map { TaskOrder.Variable(name: $0.name, value: $0.value) }
+        environment += [
+            .init(name: "COHORT_STUDY", value: graph.job.study),
+            .init(name: "COHORT_SUBJECT", value: labels.subject),
+            .init(name: "COHORT_SESSION", value: labels.session),
+            .init(name: "COHORT_STAGE", value: stage.name),
+            .init(name: "COHORT_WORKDIR", value: folder),
+            .init(name: "COHORT_THREADS", value: String(stage.cpus)),
+            .init(name: "COHORT_INSTANCE", value: graph.name(of: instance)),
+        ]
+        return TaskOrder(
+            instance: Int64(instance.rawValue), name: graph.name(of: instance), command: command,
+            directory: jobFolder, instanceFolder: folder, environment: environment, cpus: Int64(stage.cpus))
+    }
+}
+
+/// `path` without `.` components, repeated or trailing slashes.
+func normalized(_ path: String) -> String {
+    var parts: [Substring] = []
+    for part in path.split(separator: "/") where part != "." {
+        if part == "..", let last = parts.last, last != ".." { parts.removeLast() } else { parts.append(part) }
+    }
+    return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
+}

@@ -1,0 +1,46 @@
+public import CohortMPI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A worker rank: says hello, runs what rank 0 sends, reports each end,
+/// and leaves when told to stop and its modules are done.
+public struct WorkerLoop {
+    let communicator: Communicator
+    let runner: ModuleRunner
+
+    public init(communicator: Communicator, runner: ModuleRunner) {
+        self.communicator = communicator
+        self.runner = runner
+    }
+
+    public func run() throws {
+        let hello = WorkerHello(host: Machine.hostName, pid: Int64(getpid()),
+                                machineCores: Int64(Machine.cores), machineMemory: Machine.memory)
+        try communicator.send(WorkerMessage.hello(hello).encoded(), to: .scheduler)
+        var stopping = false
+        var backoff = IdleBackoff()
+        while true {
+            var progressed = false
+            while let envelope = try communicator.pendingMessage() {
+                progressed = true
+                switch try SchedulerMessage(decoding: try communicator.receive(envelope)) {
+                case .run(let order):
+                    if let failed = runner.start(order) { try send(failed) }
+                case .stop:
+                    stopping = true
+                }
+            }
+            for finished in runner.reapFinished() {
+                progressed = true
+                try send(finished)
+            }
+            if stopping && runner.runningCount == 0 { return }
+            if progressed { backoff.reset() } else { backoff.pause() }
+        }
+    }
+
+    private func send(_ report: TaskReport) throws {
+        try communicator.send(WorkerMessage.finished(report).encoded(), to: .scheduler)
+    }
+}

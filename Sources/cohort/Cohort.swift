@@ -1,0 +1,59 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `cohort`: run study/subject/session pipelines inside one MPI job.
+///
+/// Exit codes (DESIGN §2): 0 all done; 1 some instance failed or was
+/// skipped; 2 invalid job file or command line (nothing ran).
+@main
+struct Cohort: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cohort",
+        abstract: "Run a study/subject/session pipeline across a cluster inside one MPI job.",
+        discussion: """
+            Under MPI, rank 0 schedules and every other rank works:
+              mpirun -np 4 cohort run job.yml
+            Without mpirun (or with -np 1) the single process does both.
+            Exit codes: 0 all done, 1 some instance failed or was skipped, 2 invalid job file or arguments.
+            """,
+        subcommands: [Run.self, Validate.self])
+
+    /// ArgumentParser exits 64 on usage errors; Cohort's contract is 2.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            Glibc.exit(code.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                writeLine(STDOUT_FILENO, message)
+                Glibc.exit(0)
+            }
+            // Every rank parses the same arguments: let one of them say it.
+            if isRankZero { writeLine(STDERR_FILENO, message) }
+            Glibc.exit(2)
+        }
+    }
+
+    /// True unless this process is a non-zero rank started by mpirun.
+    static var isRankZero: Bool {
+        guard let rank = getenv("OMPI_COMM_WORLD_RANK") else { return true }
+        return String(cString: rank) == "0"
+    }
+}
+
+func writeLine(_ fd: Int32, _ text: String) {
+    var bytes = Array((text + "\n").utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let count = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        if count < 0 && errno == EINTR { continue }
+        if count <= 0 { return }
+        offset += count
+    }
+}

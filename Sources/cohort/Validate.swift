@@ -1,0 +1,29 @@
+import ArgumentParser
+import CohortCore
+import CohortRun
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `cohort validate job.yml`: every problem in the job file, one per line.
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a job file and print every problem found (exit 2 if any).")
+
+    @Argument(help: "The job file (YAML).")
+    var jobFile: String
+
+    func run() throws {
+        do {
+            let job = try JobFileReader.load(path: jobFile)
+            let graph = try InstanceGraph(job: job)
+            writeLine(STDOUT_FILENO, "\(jobFile): valid: study \(job.study), \(job.subjects.count) subjects, \(graph.sessionCount) sessions, \(job.stages.count) stages, \(graph.instanceCount) instances")
+        } catch let error as JobFileError {
+            writeLine(STDERR_FILENO, error.description)
+            throw ExitCode(2)
+        } catch {
+            writeLine(STDERR_FILENO, "\(jobFile): \(error)")
+            throw ExitCode(2)
+        }
+    }
+}
