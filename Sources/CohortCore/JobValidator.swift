@@ -133,10 +133,10 @@ enum JobValidator {
                     tree.report(line: line, "\(field).memory", "\(quoted(text)) is not a memory size like 512M or 4G")
                 }
             }
-            if stage.domain == .session, !subjects.contains(where: { !$0.sessions.isEmpty }), draftStage.domain != nil {
+            if stage.domain == .session, draft.sessions == nil, draftStage.domain != nil {
                 tree.report(line: draftStage.domain?.1, "\(field).domain", "stage \(quoted(stage.name)) is per session, but the job lists no sessions")
             }
-            if stage.domain != .study, subjects.isEmpty, draftStage.domain != nil {
+            if stage.domain != .study, draft.subjects == nil, draft.sessions == nil, draftStage.domain != nil {
                 tree.report(line: draftStage.domain?.1, "\(field).domain", "stage \(quoted(stage.name)) is per \(stage.domain.rawValue), but the job lists no subjects")
             }
             stages.append(stage)
@@ -204,7 +204,10 @@ enum StageCycle {
                     switch marks[target] {
                     case .onPath:
                         let begin = path.firstIndex(of: target) ?? 0
-                        return Array(path[begin...]).reversed()
+                        // Dependency order (each stage runs before the next), starting at the first stage.
+                        let cycle = Array(path[begin...].reversed())
+                        let first = cycle.indices.min { cycle[$0] < cycle[$1] } ?? 0
+                        return Array(cycle[first...] + cycle[..<first])
                     case .unvisited:
                         marks[target] = .onPath
                         path.append(target)

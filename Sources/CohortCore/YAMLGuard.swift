@@ -46,6 +46,12 @@ enum YAMLGuard {
         /// Last non-blank byte on this line; 0 at the line's start.
         var lastSignificant: UInt8 = 0
         var sawAlias = false
+        /// Indentation of the line that opened a block scalar (`run: |`); lines
+        /// indented deeper are its text, not YAML structure.
+        var blockScalarParent: Int? = nil
+        var blockIndicatorPending = false
+        var lineIndent = 0
+        var skippingLine = false
 
         /// Whether a byte here would begin a new node (YAML indicators can only start one there).
         var startsToken: Bool {
@@ -57,6 +63,9 @@ enum YAMLGuard {
 
         mutating func consume(_ byte: UInt8) {
             if byte == 0x0A {
+                if blockIndicatorPending && !skippingLine { blockScalarParent = lineIndent }
+                blockIndicatorPending = false
+                skippingLine = false
                 line += 1
                 atLineStart = true
                 indent = 0
@@ -74,7 +83,15 @@ enum YAMLGuard {
                     return
                 }
                 atLineStart = false
-                if byte != 0x23 && byte != 0x0D {  // comment and blank lines keep the indentation
+                lineIndent = indent
+                if let parent = blockScalarParent {
+                    if indent > parent || byte == 0x0D {
+                        skippingLine = true
+                    } else {
+                        blockScalarParent = nil
+                    }
+                }
+                if !skippingLine && byte != 0x23 && byte != 0x0D {  // comment and blank lines keep the indentation
                     while let top = indentStack.last, top > indent { indentStack.removeLast() }
                     if indent > (indentStack.last ?? 0) { indentStack.append(indent) }
                 }
@@ -83,7 +100,10 @@ enum YAMLGuard {
                 previous = byte
                 if byte != 0x20 && byte != 0x09 { lastSignificant = byte }
             }
-            if inComment { return }
+            if inComment || skippingLine { return }
+            if blockIndicatorPending, !((byte == 0x23 && (previous == 0x20 || previous == 0x09)) || byte == 0x2D || byte == 0x2B || (0x30...0x39).contains(byte) || byte == 0x20 || byte == 0x09 || byte == 0x0D) {
+                blockIndicatorPending = false
+            }
             if let open = quote {
                 switch byte {
                 case open:
@@ -102,6 +122,8 @@ enum YAMLGuard {
                 if startsToken { quote = byte }
             case 0x2A where startsToken:  // '*' where a node begins: an alias
                 sawAlias = true
+            case 0x7C where startsToken, 0x3E where startsToken:  // '|' '>' where a node begins: a block scalar, if the line ends here
+                blockIndicatorPending = true
             case 0x5B, 0x7B:  // '[' '{'
                 flowDepth += 1
             case 0x5D, 0x7D:  // ']' '}'

@@ -1,0 +1,74 @@
+import CohortMPI
+import Testing
+
+/// The binary message encoding, without MPI: round trips and hostile bytes.
+@Suite struct MessageCodingTests {
+    let order = TaskOrder(
+        instance: 123_456, name: "realign:sub-01:ses-pre", command: "sh modules/realign.sh 'a b'",
+        directory: "/data/job", instanceFolder: "/data/job/out/realign/sub-01/ses-pre",
+        environment: [.init(name: "FSLOUTPUTTYPE", value: "NIFTI_GZ"), .init(name: "EMPTY", value: ""),
+                      .init(name: "UNICODE", value: "ünï €")],
+        cpus: 4)
+
+    @Test func schedulerMessagesRoundTrip() throws {
+        for message in [SchedulerMessage.run(order), .stop] {
+            #expect(try SchedulerMessage(decoding: message.encoded()) == message)
+        }
+    }
+
+    @Test(arguments: [
+        TaskOutcome.exited(0), .exited(127), .exited(-1), .signaled(9), .couldNotStart("cannot create folder /x: Permission denied"),
+    ])
+    func workerMessagesRoundTrip(_ outcome: TaskOutcome) throws {
+        let report = TaskReport(instance: Int64(Int32.max), outcome: outcome, wallSeconds: 12.5,
+                                peakMemoryKiB: 1 << 40, logTail: "line 1\nline 2")
+        let hello = WorkerHello(host: "node07", pid: 4242, machineCores: 128, machineMemory: 512 << 30)
+        for message in [WorkerMessage.finished(report), .hello(hello)] {
+            #expect(try WorkerMessage(decoding: message.encoded()) == message)
+        }
+    }
+
+    @Test func encodingIsCompact() {
+        // A small order costs little more than its strings: no field names, varint integers.
+        let strings = order.name.utf8.count + order.command.utf8.count + order.directory.utf8.count
+            + order.instanceFolder.utf8.count + order.environment.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }
+        #expect(SchedulerMessage.run(order).encoded().count < strings + 24)
+        #expect(SchedulerMessage.stop.encoded().count == 2)
+    }
+
+    @Test func everyTruncationIsRejected() {
+        let bytes = SchedulerMessage.run(order).encoded()
+        for length in 0..<bytes.count {
+            #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: Array(bytes.prefix(length))) }
+        }
+    }
+
+    @Test func wrongVersionKindAndDirectionAreRejected() {
+        var bytes = SchedulerMessage.stop.encoded()
+        bytes[0] = 99
+        #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: bytes) }
+        #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: [wireProtocolVersion, 200]) }
+        #expect(throws: WireFormatError.self) { try WorkerMessage(decoding: SchedulerMessage.stop.encoded()) }
+        #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: SchedulerMessage.stop.encoded() + [0]) }
+    }
+
+    @Test func hugeLengthsDoNotAllocate() {
+        // A length prefix claiming 2^62 bytes must fail, not allocate.
+        var writer = WireWriter()
+        writer.write(wireProtocolVersion)
+        writer.write(UInt8(3))
+        writer.write(Int64(1))
+        writer.write(UInt64(1) << 62)
+        #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: writer.bytes) }
+    }
+
+    @Test func varintsCoverTheirRange() throws {
+        for value in [Int64.min, -1, 0, 1, 127, 128, 1 << 35, Int64.max] {
+            var writer = WireWriter()
+            writer.write(value)
+            var reader = WireReader(writer.bytes)
+            #expect(try reader.readInt64() == value)
+            #expect(reader.isAtEnd)
+        }
+    }
+}
