@@ -1,0 +1,149 @@
+#if canImport(Glibc)
+public import Glibc
+#endif
+
+/// A process started by a test: output captured in files, waited for with
+/// a deadline, killed (with its process group) if it overstays.
+///
+/// Spawned with `posix_spawn` and a clean signal mask: Swift Testing's
+/// threads block SIGCHLD, which children would otherwise inherit (NOTES-YAML).
+public final class ChildProcess: @unchecked Sendable {
+    public let pid: pid_t
+    private let outputPath: String
+    private let errorPath: String
+    private var status: Int32?
+
+    public struct Result: Sendable {
+        /// Exit status, or 128 + signal when killed.
+        public var code: Int32
+        public var stdout: String
+        public var stderr: String
+        public var output: String { stdout + stderr }
+    }
+
+    public struct SpawnFailure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        let scratch = try TemporaryFolder.make(prefix: "child")
+        outputPath = scratch + "/stdout"
+        errorPath = scratch + "/stderr"
+        var actions = posix_spawn_file_actions_t()
+        var attributes = posix_spawnattr_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawnattr_init(&attributes)
+        defer {
+            posix_spawn_file_actions_destroy(&actions)
+            posix_spawnattr_destroy(&attributes)
+        }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        var merged = ProcessEnvironment.current
+        for (name, value) in environment { merged[name] = value }
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let code = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
+        guard code == 0 else { throw SpawnFailure(description: "cannot start \(arguments[0]): errno \(code)") }
+        self.pid = pid
+    }
+
+    /// Runs to the end (or `timeout` seconds, then killed) and returns the result.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 120) throws -> Result {
+        let child = try ChildProcess(arguments, environment: environment)
+        return child.wait(timeout: timeout)
+    }
+
+    /// Waits up to `timeout` seconds; then SIGTERM, and SIGKILL to its group.
+    public func wait(timeout: Double) -> Result {
+        let deadline = Clock.now + timeout
+        while status == nil {
+            if let ended = poll() {
+                status = ended
+                break
+            }
+            if Clock.now > deadline {
+                kill(pid, SIGTERM)
+                Clock.sleep(3)
+                kill(-pid, SIGKILL)
+                kill(pid, SIGKILL)
+                var raw: Int32 = 0
+                waitpid(pid, &raw, 0)
+                status = 128 + SIGKILL
+                break
+            }
+            Clock.sleep(0.01)
+        }
+        return Result(code: status ?? -1, stdout: Files.read(outputPath), stderr: Files.read(errorPath))
+    }
+
+    /// The exit code if the process has ended, without waiting.
+    public func poll() -> Int32? {
+        if let status { return status }
+        var raw: Int32 = 0
+        guard waitpid(pid, &raw, WNOHANG) == pid else { return nil }
+        status = raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+        return status
+    }
+
+    public func signal(_ signal: Int32) { kill(pid, signal) }
+
+    /// What it has printed so far.
+    public var outputSoFar: String { Files.read(outputPath) + Files.read(errorPath) }
+}
+
+public enum Clock {
+    public static var now: Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    public static func sleep(_ seconds: Double) {
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+        nanosleep(&request, nil)
+    }
+
+    /// Polls `condition` every 20 ms until it holds or `timeout` passes.
+    public static func waitUntil(timeout: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = now + timeout
+        while now < deadline {
+            if condition() { return true }
+            sleep(0.02)
+        }
+        return condition()
+    }
+}
+
+public enum ProcessEnvironment {
+    public static var current: [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+
+    public static func value(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+}

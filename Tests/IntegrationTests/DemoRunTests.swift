@@ -1,0 +1,142 @@
+import CohortCore
+import CohortTesting
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let repository: String = {
+    // Tests/IntegrationTests/DemoRunTests.swift -> the repository root.
+    var path = #filePath
+    for _ in 0..<3 { path = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]) }
+    return path
+}()
+
+/// The demo study under a real mpirun, judged by the modules' own ledger.
+@Suite(.serialized, .enabled(if: MPIHarness.shouldRun, "mpirun not found (set CI=true to make this a failure)"))
+struct DemoRunTests {
+    @Test(arguments: [1, 2, 4])
+    func everyInstanceRunsOnceAfterItsDependencies(ranks: Int) throws {
+        let job = try MPIHarness.copyJob("demo", repository: repository)
+        let folder = String(job.dropLast("/job.yml".count))
+        let ledgerPath = folder + "/ledger.txt"
+        let result = try MPIHarness.run(ranks: ranks, ["run", job], environment: ["DEMO_LEDGER": ledgerPath, "DEMO_DELAY": "0.02"])
+        #expect(result.code == 0, "\(result.output)")
+        #expect(result.stdout.contains("All 31 instances done."))
+
+        let graph = try InstanceGraph(job: JobLoader.load(text: Files.read(job), file: job))
+        let ledger = Ledger(path: ledgerPath)
+        #expect(ledger.violations(of: graph) == [])
+        if ranks == 1 {
+            #expect(ledger.ranks == [0], "with one rank, rank 0 runs everything")
+        } else {
+            #expect(ledger.ranks.isSubset(of: Set(1..<ranks)), "rank 0 only schedules")
+            if ranks > 2 { #expect(ledger.ranks.count > 1, "work spreads over workers: \(ledger.ranks)") }
+        }
+        // The study-level result saw every subject and session.
+        let report = Files.read(folder + "/out/group/report.txt")
+        #expect(report.contains("subjects: 3"))
+        #expect(report.contains("over 6 sessions"))
+    }
+
+    @Test func failingSubjectIsIsolated() throws {
+        let job = try MPIHarness.copyJob("demo", repository: repository)
+        let folder = String(job.dropLast("/job.yml".count))
+        let ledgerPath = folder + "/ledger.txt"
+        let result = try MPIHarness.run(ranks: 3, ["run", job],
+                                        environment: ["DEMO_LEDGER": ledgerPath, "DEMO_DELAY": "0.02", "DEMO_FAIL_SUBJECT": "sub-02"])
+        #expect(result.code == 1, "\(result.output)")
+        let ledger = Ledger(path: ledgerPath)
+        // The failure is where it happened, and nothing after it in sub-02 ran.
+        #expect(ledger.instances.filter { $0.contains("sub-02") } == ["convert:sub-02:ses-pre"])
+        #expect(ledger.begins("group").isEmpty, "the study stage waits for every subject")
+        // Independent subjects ran to the end.
+        for name in ["firstlevel:sub-01", "firstlevel:sub-03", "qa:sub-01", "qa:sub-03", "smooth:sub-03:ses-followup"] {
+            #expect(ledger.ends(name).count == 1, "\(name) should have run")
+        }
+        // The summary names counts, the failure, its log and its last lines.
+        #expect(result.stdout.contains("  convert         5       1        0        0      6"))
+        #expect(result.stdout.contains("  group           0       0        1        0      1"))
+        #expect(result.stdout.contains("convert:sub-02:ses-pre: exit status 4 on rank"))
+        #expect(result.stdout.contains("logs: \(folder)/out/convert/sub-02/ses-pre/stderr.log"))
+        #expect(result.stdout.contains("| scanner file for sub-02 is corrupt"))
+        #expect(result.stdout.contains("Not all done: 1 failed, 6 skipped"))
+    }
+
+    @Test func lastInstanceFailingStillExitsOne() throws {
+        let job = try MPIHarness.writeJob("""
+            study: s
+            stages:
+              - {name: ok, domain: study, run: "true"}
+              - {name: last, domain: study, run: "echo boom >&2; exit 9"}
+            """)
+        let result = try MPIHarness.run(ranks: 2, ["run", job])
+        #expect(result.code == 1, "\(result.output)")
+        #expect(result.stdout.contains("last: exit status 9"))
+        #expect(result.stdout.contains("| boom"))
+    }
+
+    @Test func missingCommandFailsWithItsMessage() throws {
+        let job = try MPIHarness.writeJob("""
+            study: s
+            subjects: [a, b]
+            stages:
+              - {name: first, domain: subject, run: "no-such-command-xyz {subject}"}
+            """)
+        let result = try MPIHarness.run(ranks: 2, ["run", job])
+        #expect(result.code == 1)
+        #expect(result.stdout.contains("first:a: exit status 127"))
+        #expect(result.stdout.contains("not found"))
+    }
+
+    @Test func modulesSeeTheirInstanceAndTheJobEnvironment() throws {
+        // A job folder with a space and a quote: placeholders must arrive as one word each.
+        let base = try TemporaryFolder.make(prefix: "env")
+        let folder = base + "/lab's data"
+        #expect(mkdir(folder, 0o755) == 0)
+        let job = folder + "/job.yml"
+        Files.write(job, """
+            study: st
+            subjects: [s1]
+            sessions: [ses-1]
+            env: {GREETING: "hello world"}
+            stages:
+              - name: show
+                domain: session
+                cpus: 1
+                run: printf '%s|' "$COHORT_STUDY" "$COHORT_SUBJECT" "$COHORT_SESSION" "$COHORT_STAGE" "$COHORT_WORKDIR" "$COHORT_THREADS" "$COHORT_RANK" "$GREETING" {session} "$(pwd)" > {workdir}/env.txt
+            """)
+        let result = try MPIHarness.run(ranks: 2, ["run", job])
+        #expect(result.code == 0, "\(result.output)")
+        let instance = "\(folder)/out/show/s1/ses-1"
+        #expect(Files.read(instance + "/env.txt") == "st|s1|ses-1|show|\(instance)|1|1|hello world|ses-1|\(folder)|")
+    }
+}
+
+/// Bad jobs and impossible demands are refused before anything runs.
+@Suite(.serialized, .enabled(if: MPIHarness.shouldRun, "mpirun not found"))
+struct RefusalTests {
+    @Test func invalidJobExitsTwoNamingTheLine() throws {
+        let job = try MPIHarness.writeJob("study: s\nstages:\n  - {name: a, domain: study, run: x}\n  - {name: b, domain: study, run: y, after: [c]}\n")
+        let result = try MPIHarness.run(ranks: 2, ["run", job])
+        #expect(result.code == 2)
+        #expect(result.stderr.contains("\(job):4: stages[1].after[0]: unknown stage \"c\""))
+        let validate = try ChildProcess.run([MPIHarness.cohort, "validate", job])
+        #expect(validate.code == 2)
+        #expect(validate.stderr.contains(":4: stages[1].after[0]"))
+    }
+
+    @Test func stageThatFitsNoWorkerIsRefusedNotHung() throws {
+        let job = try MPIHarness.writeJob("study: s\nstages:\n  - {name: huge, domain: study, run: 'true', cpus: 64}\n")
+        let result = try MPIHarness.run(ranks: 3, ["run", job, "--slots", "2"], timeout: 60)
+        #expect(result.code == 2, "\(result.output)")
+        #expect(result.stderr.contains("stage \"huge\" needs 64 cpus"))
+        #expect(!Files.exists(String(job.dropLast("/job.yml".count)) + "/out"), "nothing ran")
+    }
+
+    @Test func badCommandLineExitsTwo() throws {
+        let result = try ChildProcess.run([MPIHarness.cohort, "run", "job.yml", "--slots", "0"])
+        #expect(result.code == 2)
+        #expect(result.stderr.contains("--slots must be from 1"))
+    }
+}

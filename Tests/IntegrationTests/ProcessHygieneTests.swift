@@ -1,0 +1,71 @@
+import CohortTesting
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Ranks do not spin while they wait, and modules never outlive their worker.
+@Suite(.serialized, .enabled(if: MPIHarness.shouldRun, "mpirun not found"))
+struct ProcessHygieneTests {
+    /// OpenMPI's blocking calls burn a core while waiting (NOTES-MPI); every
+    /// rank here waits (for a module, or for nothing) and must stay under 5 %.
+    @Test(arguments: [1, 3])
+    func waitingRanksUseLittleCPU(ranks: Int) throws {
+        let job = try MPIHarness.writeJob("""
+            study: idle
+            stages:
+              - {name: wait, domain: study, run: "touch {workdir}/started; sleep 4"}
+            """)
+        let folder = String(job.dropLast("/job.yml".count))
+        let mpirun = try MPIHarness.start(ranks: ranks, ["run", job])
+        defer { _ = mpirun.wait(timeout: 30) }
+        #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder + "/out/wait/started") })
+        let ranksOfThisJob = ProcessTable.processes(matching: ["/cohort", "run", job]).filter {
+            !Files.read("/proc/\($0)/cmdline").hasPrefix("mpirun")
+        }
+        #expect(ranksOfThisJob.count == ranks)
+        let before = ranksOfThisJob.map { ProcessTable.cpuSeconds($0) ?? 0 }
+        let start = Clock.now
+        Clock.sleep(2)
+        let after = ranksOfThisJob.map { ProcessTable.cpuSeconds($0) ?? 0 }
+        let elapsed = Clock.now - start
+        for (pid, (used, previous)) in zip(ranksOfThisJob, zip(after, before)) {
+            let share = (used - previous) / elapsed
+            #expect(share < 0.05, "rank process \(pid) used \(Int(share * 100)) % of a core while waiting")
+        }
+        #expect(mpirun.wait(timeout: 30).code == 0)
+    }
+
+    /// kill -9 of a worker rank: OpenMPI ends the job, and the module and
+    /// what it started in the background are gone too.
+    @Test func modulesDieWithTheirWorker() throws {
+        let job = try MPIHarness.writeJob("""
+            study: orphans
+            stages:
+              - name: long
+                domain: study
+                run: "sleep 300 & echo $! > {workdir}/background.pid; echo $$ > {workdir}/main.pid; wait"
+            """)
+        let folder = String(job.dropLast("/job.yml".count)) + "/out/long"
+        let mpirun = try MPIHarness.start(ranks: 2, ["run", job])
+        #expect(Clock.waitUntil(timeout: 30) {
+            !Files.read(folder + "/main.pid").isEmpty && !Files.read(folder + "/background.pid").isEmpty
+        })
+        let main = try #require(Int32(Files.read(folder + "/main.pid").trimmingCharacters()))
+        let background = try #require(Int32(Files.read(folder + "/background.pid").trimmingCharacters()))
+        let supervisor = try #require(ProcessTable.parent(of: main))
+        let worker = try #require(ProcessTable.parent(of: supervisor))
+        #expect(Files.read("/proc/\(worker)/cmdline").contains("cohort"))
+        kill(worker, SIGKILL)
+        let result = mpirun.wait(timeout: 30)
+        #expect(result.code != 0, "the MPI job ends when a rank dies")
+        #expect(Clock.waitUntil(timeout: 10) { !ProcessTable.isAlive(main) && !ProcessTable.isAlive(background) },
+                "module processes \(main) and \(background) outlived their worker")
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        String(self.filter { !$0.isWhitespace })
+    }
+}
