@@ -75,7 +75,7 @@ let package = Package(
         ),
         .target(
             name: "CohortTesting",
-            dependencies: ["CohortCore"],
+            dependencies: ["CohortCore", "CohortMPI", "CohortRun"],
             path: "Tests/CohortTesting",
             swiftSettings: strictSettings
         ),

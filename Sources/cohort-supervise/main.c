@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
         if (stopping) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
-            if (now.tv_sec >= deadline.tv_sec) {
+            if (now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
                 kill(-module, SIGKILL);
             }
         }

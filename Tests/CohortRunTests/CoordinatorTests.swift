@@ -1,0 +1,105 @@
+import CohortCore
+import CohortMPI
+import CohortRun
+import CohortTesting
+import Testing
+
+/// Rank 0's loop over a fake transport and a manual clock: no MPI, no processes.
+@Suite struct CoordinatorTests {
+    let job = JobFixtures.job(
+        [("convert", .session, []), ("realign", .session, [0]), ("first", .subject, [1]), ("group", .study, [2])],
+        cpus: ["first": 2])
+
+    func coordinator(_ cluster: FakeCluster, policy: CapacityPolicy = CapacityPolicy(), reporter: RecordingReporter = RecordingReporter()) throws -> Coordinator {
+        let graph = try InstanceGraph(job: job)
+        return Coordinator(factory: TaskFactory(graph: graph, jobFolder: "/lab/job"), transport: cluster, localRunner: nil,
+                           policy: policy, reporter: reporter, clock: cluster.clock.read)
+    }
+
+    @Test func everyInstanceRunsOnceAfterItsDependencies() throws {
+        let clock = ManualClock()
+        let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 4), .init(host: "n2", cores: 4)])
+        let summary = try coordinator(cluster).run()
+        #expect(summary.exitCode == 0)
+        #expect(summary.tallies.map(\.succeeded) == [6, 6, 3, 1])
+        let graph = try InstanceGraph(job: job)
+        let byName = Dictionary(uniqueKeysWithValues: cluster.executions.map { ($0.order.name, $0) })
+        #expect(byName.count == graph.instanceCount, "each instance sent exactly once")
+        for index in 0..<graph.instanceCount {
+            let mine = byName[graph.name(of: InstanceID(index))]!
+            for dependency in graph.dependencies(of: InstanceID(index)).flatMap({ $0 }) {
+                #expect(byName[graph.name(of: InstanceID(dependency))]!.end <= mine.start)
+            }
+        }
+        #expect(cluster.stopped == [1, 2], "every worker told to stop at the end")
+    }
+
+    @Test func ordersCarryTheInstanceAndItsFolders() throws {
+        let clock = ManualClock()
+        let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 2)])
+        _ = try coordinator(cluster).run()
+        let order = try #require(cluster.executions.first { $0.order.name == "realign:sub-03:ses-2" }?.order)
+        #expect(order.directory == "/lab/job")
+        #expect(order.instanceFolder == "/lab/job/out/realign/sub-03/ses-2")
+        let environment = Dictionary(uniqueKeysWithValues: order.environment.map { ($0.name, $0.value) })
+        #expect(environment["COHORT_SUBJECT"] == "sub-03")
+        #expect(environment["COHORT_SESSION"] == "ses-2")
+        #expect(environment["COHORT_STAGE"] == "realign")
+        #expect(environment["COHORT_WORKDIR"] == order.instanceFolder)
+    }
+
+    @Test func capacityComesFromTheMachineSharedAmongItsWorkers() throws {
+        let clock = ManualClock()
+        // Two worker ranks on n1 (8 cores) share it; n2's one rank has 2 cores.
+        let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 8), .init(host: "n1", cores: 8), .init(host: "n2", cores: 2)])
+        let reporter = RecordingReporter()
+        _ = try coordinator(cluster, reporter: reporter).run()
+        let capacities = reporter.workers.map(\.capacity)
+        #expect(capacities == [Capacity(cpus: 4, memory: 32 << 30), Capacity(cpus: 4, memory: 32 << 30), Capacity(cpus: 2, memory: 64 << 30)])
+        for (rank, capacity) in zip(1...3, capacities) {
+            #expect(cluster.peakCPUs(rank: rank) <= Int64(capacity.cpus))
+        }
+    }
+
+    @Test func slotsOptionOverridesTheMachine() throws {
+        let clock = ManualClock()
+        let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 64)])
+        _ = try coordinator(cluster, policy: CapacityPolicy(slots: 3)).run()
+        #expect(cluster.peakCPUs(rank: 1) == 3)
+    }
+
+    @Test func parallelismShortensTheRunByTheManualClock() throws {
+        func makespan(cores: Int64) throws -> Double {
+            let clock = ManualClock(now: 0)
+            let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: cores)])
+            return try coordinator(cluster).run().elapsedSeconds
+        }
+        // 2 cpus: 19 cpu-seconds of work (12 session instances, 3 firsts of 2 cpus, group) in 10 s, the optimum.
+        #expect(try makespan(cores: 2) == 10)
+        // Enough cpus: the length of the chain convert -> realign -> first -> group.
+        #expect(try makespan(cores: 12) == 4)
+    }
+
+    @Test func failureIsReportedAndSkipsDownstream() throws {
+        let clock = ManualClock()
+        let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 4)], outcome: { order in
+            order.name == "realign:sub-01:ses-2" ? .exited(3) : .exited(0)
+        })
+        let reporter = RecordingReporter()
+        let summary = try coordinator(cluster, reporter: reporter).run()
+        #expect(summary.exitCode == 1)
+        #expect(summary.failures.map(\.name) == ["realign:sub-01:ses-2"])
+        #expect(summary.failures.first?.logTail == "failed on purpose")
+        #expect(summary.failures.first?.worker.host == "n1")
+        #expect(reporter.skipped.sorted() == ["first:sub-01", "group"])
+        #expect(summary.tallies.map(\.succeeded) == [6, 5, 2, 0])
+    }
+
+    @Test func unplaceableStageRefusesTheRunAndStopsWorkers() throws {
+        let clock = ManualClock()
+        let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 1)])
+        #expect(throws: RunRefused.self) { try coordinator(cluster).run() }
+        #expect(cluster.executions.isEmpty)
+        #expect(cluster.stopped == [1])
+    }
+}

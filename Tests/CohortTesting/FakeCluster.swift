@@ -1,0 +1,112 @@
+public import CohortMPI
+public import CohortRun
+
+/// A clock moved by hand.
+public final class ManualClock: @unchecked Sendable {
+    public var now: Double
+
+    public init(now: Double = 1000) { self.now = now }
+
+    public func read() -> Double { now }
+}
+
+/// Worker ranks simulated in memory: a `SchedulerTransport` whose workers
+/// "run" each order for a scripted duration of manual-clock time.
+///
+/// `poll()` delivers the earliest pending completion and moves the clock to
+/// it, so a whole run is a deterministic discrete-event simulation.
+public final class FakeCluster: SchedulerTransport, @unchecked Sendable {
+    public struct Machine {
+        public var host: String
+        public var cores: Int64
+        public var memory: Int64
+        public init(host: String, cores: Int64, memory: Int64 = 64 << 30) {
+            self.host = host
+            self.cores = cores
+            self.memory = memory
+        }
+    }
+
+    /// One order as a worker received it.
+    public struct Execution {
+        public var rank: Int
+        public var order: TaskOrder
+        public var start: Double
+        public var end: Double
+    }
+
+    public let clock: ManualClock
+    public let workerRanks: [Int]
+    private let machines: [Int: Machine]
+    private let duration: (TaskOrder) -> Double
+    private let outcome: (TaskOrder) -> TaskOutcome
+    private var inbox: [(rank: Int, message: WorkerMessage, at: Double)] = []
+    public private(set) var executions: [Execution] = []
+    public private(set) var stopped: Set<Int> = []
+
+    public init(
+        clock: ManualClock, machines: [Machine],
+        duration: @escaping (TaskOrder) -> Double = { _ in 1 },
+        outcome: @escaping (TaskOrder) -> TaskOutcome = { _ in .exited(0) }
+    ) {
+        self.clock = clock
+        self.workerRanks = Array(1...machines.count)
+        var byRank: [Int: Machine] = [:]
+        for (index, machine) in machines.enumerated() { byRank[index + 1] = machine }
+        self.machines = byRank
+        self.duration = duration
+        self.outcome = outcome
+        for rank in workerRanks {
+            let machine = byRank[rank]!
+            inbox.append((rank, .hello(WorkerHello(host: machine.host, pid: Int64(rank), machineCores: machine.cores,
+                                                   machineMemory: machine.memory)), clock.now))
+        }
+    }
+
+    public func send(_ message: SchedulerMessage, to rank: Int) throws {
+        precondition(!stopped.contains(rank), "message to stopped rank \(rank)")
+        switch message {
+        case .stop:
+            stopped.insert(rank)
+        case .run(let order):
+            let end = clock.now + duration(order)
+            executions.append(Execution(rank: rank, order: order, start: clock.now, end: end))
+            let report = TaskReport(instance: order.instance, outcome: outcome(order), wallSeconds: end - clock.now,
+                                    peakMemoryKiB: 1024, logTail: outcome(order).succeeded ? "" : "failed on purpose")
+            inbox.append((rank, .finished(report), end))
+        }
+    }
+
+    public func poll() throws -> (rank: Int, message: WorkerMessage)? {
+        guard let next = inbox.indices.min(by: { inbox[$0].at < inbox[$1].at }) else { return nil }
+        let event = inbox.remove(at: next)
+        clock.now = max(clock.now, event.at)
+        return (event.rank, event.message)
+    }
+
+    /// Largest number of cpus in use at once on `rank`, by the orders' cpus.
+    public func peakCPUs(rank: Int) -> Int64 {
+        let mine = executions.filter { $0.rank == rank }
+        return mine.map { probe in
+            mine.filter { $0.start <= probe.start && probe.start < $0.end }.reduce(0) { $0 + $1.order.cpus }
+        }.max() ?? 0
+    }
+}
+
+/// A `RunReporter` that keeps what it is told.
+public final class RecordingReporter: RunReporter, @unchecked Sendable {
+    public private(set) var finished: [String] = []
+    public private(set) var skipped: [String] = []
+    public private(set) var summary: RunSummary?
+    public private(set) var workers: [WorkerInfo] = []
+
+    public init() {}
+
+    public func runStarted(study: String, instances: Int, workers: [WorkerInfo]) { self.workers = workers }
+    public func instanceStarted(_ name: String, on worker: WorkerInfo) {}
+    public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, finished: Int, total: Int) {
+        self.finished.append(name)
+    }
+    public func instanceSkipped(_ name: String, because cause: String) { skipped.append(name) }
+    public func runFinished(_ summary: RunSummary) { self.summary = summary }
+}
