@@ -1,4 +1,5 @@
 public import CohortMPI
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,6 +21,8 @@ public final class ModuleRunner {
     private let rank: Int
     private let baseEnvironment: [String: String]
     private var running: [pid_t: Running] = [:]
+    private var exitsSeen: UInt64 = .max
+    private var lastScan = 0.0
     /// Seconds a stopped module gets between SIGTERM and SIGKILL.
     public var gracePeriod = 5
 
@@ -27,6 +30,7 @@ public final class ModuleRunner {
         self.supervisorPath = supervisorPath
         self.rank = rank
         self.baseEnvironment = currentEnvironment()
+        ChildExitCounter.install()
     }
 
     public var runningCount: Int { running.count }
@@ -55,14 +59,22 @@ public final class ModuleRunner {
     }
 
     /// Reports of every module that ended since the last call; never blocks.
+    ///
+    /// Reaps only its own children, by pid (`wait4(-1)` would steal other
+    /// children's statuses), and only after a SIGCHLD, or every 100 ms in
+    /// case the signal went to a thread that blocks it.
     public func reapFinished() -> [TaskReport] {
+        guard !running.isEmpty else { return [] }
+        let exits = ChildExitCounter.value
+        let now = monotonicSeconds()
+        guard exits != exitsSeen || now - lastScan > 0.1 else { return [] }
+        exitsSeen = exits
+        lastScan = now
         var reports: [TaskReport] = []
-        while !running.isEmpty {
+        for pid in Array(running.keys) {
             var status: Int32 = 0
             var usage = rusage()
-            let pid = wait4(-1, &status, WNOHANG, &usage)
-            if pid <= 0 { break }
-            guard let module = running.removeValue(forKey: pid) else { continue }
+            guard wait4(pid, &status, WNOHANG, &usage) == pid, let module = running.removeValue(forKey: pid) else { continue }
             let outcome: TaskOutcome = exitedNormally(status) ? .exited(exitCode(status)) : .signaled(termSignal(status))
             let tail = outcome.succeeded ? "" : LogPaths(folder: module.order.instanceFolder).failureTail()
             reports.append(TaskReport(
@@ -196,3 +208,24 @@ func currentEnvironment() -> [String: String] {
 func exitedNormally(_ status: Int32) -> Bool { status & 0x7f == 0 }
 func exitCode(_ status: Int32) -> Int32 { (status >> 8) & 0xff }
 func termSignal(_ status: Int32) -> Int32 { status & 0x7f }
+
+/// Counts SIGCHLD deliveries, so reaping scans children only when one ended.
+enum ChildExitCounter {
+    private static let count = Atomic<UInt64>(0)
+    private static let installed = Mutex(false)
+
+    static var value: UInt64 { count.load(ordering: .acquiring) }
+
+    /// Installs the SIGCHLD handler once per process (SA_RESTART: no EINTR surprises).
+    static func install() {
+        installed.withLock { done in
+            guard !done else { return }
+            done = true
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { _ in ChildExitCounter.count.add(1, ordering: .releasing) }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART | SA_NOCLDSTOP
+            sigaction(SIGCHLD, &action, nil)
+        }
+    }
+}
