@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command (README; .ci/run calls it): installs OpenMPI if missing,
+# then builds and runs every test: the pure core without MPI, and the
+# integration tests that run the built `cohort` under a real mpirun.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+. scripts/ensure-openmpi.sh
+ensure_openmpi
+allow_root_mpirun
+command -v mpirun >/dev/null || { echo "test.sh: mpirun missing after set-up" >&2; exit 1; }
+swift build --build-tests
+swift test --skip-build "$@"
