@@ -96,8 +96,9 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CohortCore"],
+            dependencies: ["CohortCore", "CohortTesting"],
             swiftSettings: strictSettings
         ),
-    ]
+    ],
+    swiftLanguageModes: [.v6]
 )

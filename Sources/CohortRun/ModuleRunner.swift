@@ -49,12 +49,12 @@ public final class ModuleRunner {
             "/bin/sh", "-c", order.command,
         ]
         let logs = LogPaths(folder: order.instanceFolder)
-        switch spawn(arguments, environment: environment, stdout: logs.stdout, stderr: logs.stderr) {
-        case .success(let pid):
+        do {
+            let pid = try Spawn.start(arguments, environment: environment, stdout: logs.stdout, stderr: logs.stderr)
             running[pid] = Running(order: order, started: started)
             return nil
-        case .failure(let problem):
-            return TaskReport(instance: order.instance, outcome: .couldNotStart(problem.message), wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
+        } catch {
+            return TaskReport(instance: order.instance, outcome: .couldNotStart(error.description), wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
         }
     }
 
@@ -90,49 +90,6 @@ public final class ModuleRunner {
     public func terminateAll() {
         for pid in running.keys { kill(pid, SIGTERM) }
     }
-
-    private func spawn(_ arguments: [String], environment: [String: String], stdout: String, stderr: String) -> Result<pid_t, SpawnProblem> {
-        var actions = posix_spawn_file_actions_t()
-        var attributes = posix_spawnattr_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawnattr_init(&attributes)
-        defer {
-            posix_spawn_file_actions_destroy(&actions)
-            posix_spawnattr_destroy(&attributes)
-        }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        // Threads of the caller may block signals (Swift Testing blocks
-        // SIGCHLD): give the child a clean mask and default dispositions.
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        sigdelset(&all, SIGKILL)
-        sigdelset(&all, SIGSTOP)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let code = posix_spawn(&pid, supervisorPath, &actions, &attributes, argv, envp)
-        guard code == 0 else {
-            return .failure(SpawnProblem(message: "cannot start \(supervisorPath): \(String(cString: strerror(code)))"))
-        }
-        return .success(pid)
-    }
-}
-
-struct SpawnProblem: Error {
-    var message: String
 }
 
 /// Where an instance's output goes, inside its folder.
@@ -189,19 +146,6 @@ public func monotonicSeconds() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-}
-
-func currentEnvironment() -> [String: String] {
-    var result: [String: String] = [:]
-    var pointer = environ
-    while let entry = pointer.pointee {
-        let text = String(cString: entry)
-        if let equals = text.firstIndex(of: "=") {
-            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-        }
-        pointer += 1
-    }
-    return result
 }
 
 // The wait-status macros are not imported into Swift.

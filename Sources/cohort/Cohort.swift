@@ -1,4 +1,5 @@
 import ArgumentParser
+import CohortRun
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,13 +48,7 @@ struct Cohort: ParsableCommand {
     }
 }
 
+/// One line to `fd` in a single write.
 func writeLine(_ fd: Int32, _ text: String) {
-    var bytes = Array((text + "\n").utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let count = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-        if count < 0 && errno == EINTR { continue }
-        if count <= 0 { return }
-        offset += count
-    }
+    writeAll(fd, text + "\n")
 }

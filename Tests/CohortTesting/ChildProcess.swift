@@ -1,3 +1,4 @@
+import CohortRun
 #if canImport(Glibc)
 public import Glibc
 #endif
@@ -29,37 +30,13 @@ public final class ChildProcess: @unchecked Sendable {
         let scratch = try TemporaryFolder.make(prefix: "child")
         outputPath = scratch + "/stdout"
         errorPath = scratch + "/stderr"
-        var actions = posix_spawn_file_actions_t()
-        var attributes = posix_spawnattr_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawnattr_init(&attributes)
-        defer {
-            posix_spawn_file_actions_destroy(&actions)
-            posix_spawnattr_destroy(&attributes)
-        }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-        var merged = ProcessEnvironment.current
+        var merged = currentEnvironment()
         for (name, value) in environment { merged[name] = value }
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+        do {
+            pid = try Spawn.start(arguments, environment: merged, stdout: outputPath, stderr: errorPath)
+        } catch {
+            throw SpawnFailure(description: error.description)
         }
-        var pid: pid_t = 0
-        let code = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
-        guard code == 0 else { throw SpawnFailure(description: "cannot start \(arguments[0]): errno \(code)") }
-        self.pid = pid
     }
 
     /// Runs to the end (or `timeout` seconds, then killed) and returns the result.
@@ -130,19 +107,6 @@ public enum Clock {
 }
 
 public enum ProcessEnvironment {
-    public static var current: [String: String] {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return result
-    }
-
     public static func value(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }
