@@ -50,13 +50,19 @@ public struct Stage: Sendable, Hashable {
     public var cpus: Int
     /// Memory one instance reserves on its worker, in bytes.
     public var memory: Int64
+    /// Extra attempts after a failure.
+    public var retries: Int
+    /// Seconds an attempt may run before it is stopped and counted as failed.
+    public var timeout: Double?
     /// Line of the stage in the job file, for messages.
     public var line: Int
 
     public init(
         name: String, domain: Domain, command: String, dependencies: [Int],
-        cpus: Int = 1, memory: Int64 = 0, line: Int = 0
+        cpus: Int = 1, memory: Int64 = 0, retries: Int = 0, timeout: Double? = nil, line: Int = 0
     ) {
+        self.retries = retries
+        self.timeout = timeout
         self.name = name
         self.domain = domain
         self.command = command

@@ -8,7 +8,7 @@ public enum JobLoader {
     /// Job files larger than this are refused before parsing (NOTES-YAML).
     public static let maximumBytes = 1 << 20
     static let topLevelKeys = ["study", "workdir", "subjects", "sessions", "env", "stages"]
-    static let stageKeys = ["name", "domain", "run", "after", "cpus", "memory"]
+    static let stageKeys = ["name", "domain", "run", "after", "cpus", "memory", "retries", "timeout"]
 
     public static func load(text: String, file: String) throws(JobFileError) -> Job {
         if let (line, message) = YAMLGuard.problem(with: text) {
@@ -133,6 +133,8 @@ public enum JobLoader {
                 stage.afterLine = line
             case "cpus": stage.cpus = tree.text(value, path).map { ($0, line) }
             case "memory": stage.memory = tree.text(value, path).map { ($0, line) }
+            case "retries": stage.retries = tree.text(value, path).map { ($0, line) }
+            case "timeout": stage.timeout = tree.text(value, path).map { ($0, line) }
             default:
                 tree.report(keyNode, path, "unknown key\(suggestion(for: key, among: stageKeys))")
             }
@@ -168,6 +170,8 @@ struct DraftStage {
     var afterLine: Int?
     var cpus: (String, Int?)?
     var memory: (String, Int?)?
+    var retries: (String, Int?)?
+    var timeout: (String, Int?)?
 
     init(index: Int, line: Int?) {
         self.index = index

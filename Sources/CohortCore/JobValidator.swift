@@ -133,6 +133,20 @@ enum JobValidator {
                     tree.report(line: line, "\(field).memory", "\(quoted(text)) is not a memory size like 512M or 4G")
                 }
             }
+            if let (text, line) = draftStage.retries {
+                if let retries = Quantity.integer(text, in: 0...100) {
+                    stage.retries = retries
+                } else {
+                    tree.report(line: line, "\(field).retries", "\(quoted(text)) is not a whole number of retries from 0 to 100")
+                }
+            }
+            if let (text, line) = draftStage.timeout {
+                if let seconds = Quantity.seconds(text) {
+                    stage.timeout = seconds
+                } else {
+                    tree.report(line: line, "\(field).timeout", "\(quoted(text)) is not a duration like 90s, 30m, 2h or 1h30m")
+                }
+            }
             if stage.domain == .session, draft.sessions == nil, draftStage.domain != nil {
                 tree.report(line: draftStage.domain?.1, "\(field).domain", "stage \(quoted(stage.name)) is per session, but the job lists no sessions")
             }

@@ -32,6 +32,35 @@ public enum Quantity {
         return Int64(exactly: product)
     }
 
+    /// A duration like `90s`, `30m`, `2h`, `1h30m`, `1d` or `45` (seconds), in
+    /// seconds; nil when malformed, zero, or longer than a year.
+    public static func seconds(_ text: String) -> Double? {
+        let trimmed = text.trimmingSpaces()
+        guard !trimmed.isEmpty, trimmed.count <= 32 else { return nil }
+        if let plain = integer(trimmed, in: 1...31_536_000) { return Double(plain) }
+        var total = 0
+        var digits = ""
+        for character in trimmed {
+            if character.isASCII && character.isNumber {
+                digits.append(character)
+                continue
+            }
+            let unit: Int
+            switch character {
+            case "s": unit = 1
+            case "m": unit = 60
+            case "h": unit = 3600
+            case "d": unit = 86400
+            default: return nil
+            }
+            guard let value = Int(digits), digits.count <= 9 else { return nil }
+            total += value * unit
+            digits = ""
+        }
+        guard digits.isEmpty, total > 0, total <= 31_536_000 else { return nil }
+        return Double(total)
+    }
+
     /// A whole number in `range`, written in decimal.
     public static func integer(_ text: String, in range: ClosedRange<Int>) -> Int? {
         let trimmed = text.trimmingSpaces()

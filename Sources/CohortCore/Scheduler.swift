@@ -21,6 +21,8 @@ public struct Scheduler: Sendable {
     public private(set) var tallies: [StageTally]
     /// The failed instance each skipped instance waited for.
     public private(set) var skipCauses: [InstanceID: InstanceID] = [:]
+    /// Attempts started so far, for instances started more than once.
+    private var extraAttempts: [InstanceID: Int] = [:]
 
     private struct WorkerSlot {
         var id: WorkerID
@@ -29,7 +31,9 @@ public struct Scheduler: Sendable {
         var running = 0
     }
 
-    public init(graph: InstanceGraph) {
+    /// `doneEarlier` tells which instances an earlier run completed (see
+    /// `ResumePlan`); they count as succeeded and never start.
+    public init(graph: InstanceGraph, doneEarlier: (InstanceID) -> Bool = { _ in false }) {
         self.graph = graph
         let count = graph.instanceCount
         states = Array(repeating: .waiting, count: count)
@@ -41,13 +45,20 @@ public struct Scheduler: Sendable {
             tallies[stage].total = instances.count
             tallies[stage].waiting = instances.count
             for index in instances {
-                let id = InstanceID(index)
-                let count = graph.dependencyCount(of: id)
-                unmet[index] = Int32(clamping: count)
-                if count == 0 { makeReady(id, stage: stage) }
+                unmet[index] = Int32(clamping: graph.dependencyCount(of: InstanceID(index)))
             }
         }
+        for index in 0..<count where doneEarlier(InstanceID(index)) {
+            setState(InstanceID(index), stage: graph.stage(of: InstanceID(index)), to: .doneEarlier)
+            satisfyDependents(of: InstanceID(index), makingReady: false)
+        }
+        for index in 0..<count where unmet[index] == 0 && states[index] == .waiting {
+            makeReady(InstanceID(index), stage: graph.stage(of: InstanceID(index)))
+        }
     }
+
+    /// Which attempt of the instance is running or ran last (1 for the first).
+    public func attempt(of instance: InstanceID) -> Int { 1 + (extraAttempts[instance] ?? 0) }
 
     /// Stages whose instances fit no worker of `capacities` (checked before a run starts).
     public static func unplaceableStages(of job: Job, on capacities: [Capacity]) -> [UnplaceableStage] {
@@ -74,29 +85,45 @@ public struct Scheduler: Sendable {
     }
 
     /// The instance ended on its worker; success unblocks its dependents,
-    /// failure skips everything downstream of it.
+    /// failure is retried while the stage's `retries` allow, then skips
+    /// everything downstream of it.
     public mutating func instanceFinished(_ instance: InstanceID, succeeded: Bool) -> [SchedulerAction] {
+        instanceFinished(instance, result: succeeded ? .succeeded : .failed)
+    }
+
+    public mutating func instanceFinished(_ instance: InstanceID, result: AttemptResult) -> [SchedulerAction] {
         precondition(states[instance.index] == .running, "instance \(instance.rawValue) finished but was not running")
         let stage = graph.stage(of: instance)
         var actions: [SchedulerAction] = []
         release(instance, stage: stage)
-        if succeeded {
+        switch result {
+        case .succeeded:
             setState(instance, stage: stage, to: .succeeded)
-            for range in graph.dependents(of: instance) {
-                for index in range {
-                    unmet[index] -= 1
-                    if unmet[index] == 0, states[index] == .waiting {
-                        makeReady(InstanceID(index), stage: graph.stage(of: InstanceID(index)))
-                    }
-                }
-            }
-        } else {
+            satisfyDependents(of: instance, makingReady: true)
+        case .failed where !stopping && attempt(of: instance) <= graph.job.stages[stage].retries:
+            extraAttempts[instance, default: 0] += 1
+            makeReady(instance, stage: stage)
+            actions.append(.retry(instance, attempt: attempt(of: instance)))
+        case .failed:
             setState(instance, stage: stage, to: .failed)
             skipDownstream(of: instance, into: &actions)
+        case .interrupted:
+            setState(instance, stage: stage, to: .interrupted)
         }
         dispatch(into: &actions)
         finishIfDone(into: &actions)
         return actions
+    }
+
+    private mutating func satisfyDependents(of instance: InstanceID, makingReady: Bool) {
+        for range in graph.dependents(of: instance) {
+            for index in range {
+                unmet[index] -= 1
+                if makingReady, unmet[index] == 0, states[index] == .waiting {
+                    makeReady(InstanceID(index), stage: graph.stage(of: InstanceID(index)))
+                }
+            }
+        }
     }
 
     /// Stop starting instances; the run finishes once the running ones end.
@@ -117,7 +144,7 @@ public struct Scheduler: Sendable {
     }
 
     private mutating func makeReady(_ instance: InstanceID, stage: Int) {
-        setState(instance, stage: stage, to: .ready)
+        if states[instance.index] != .ready { setState(instance, stage: stage, to: .ready) }
         readyQueues[stage].push(instance)
         readyCount += 1
     }

@@ -34,8 +34,21 @@ extension Stage {
 /// Where an instance is in its life.
 public enum InstanceState: UInt8, Sendable {
     case waiting, ready, running, succeeded, failed, skipped
+    /// Stopped by a signal while running; runs again next time.
+    case interrupted
+    /// Succeeded in an earlier run (the journal says so); not run again.
+    case doneEarlier
 
-    public var isFinal: Bool { self == .succeeded || self == .failed || self == .skipped }
+    public var isFinal: Bool { self == .succeeded || self == .failed || self == .skipped || self == .doneEarlier }
+}
+
+/// How an attempt ended, as far as scheduling cares.
+public enum AttemptResult: Sendable, Hashable {
+    case succeeded
+    /// Failed (exit status, signal, timeout, could not start): retried while tries remain.
+    case failed
+    /// Stopped because the run is stopping: neither failed nor retried.
+    case interrupted
 }
 
 /// What the scheduler asks its loop to carry out.
@@ -44,6 +57,8 @@ public enum SchedulerAction: Hashable, Sendable {
     case start(InstanceID, on: WorkerID)
     /// The instance will not run because `cause` failed upstream.
     case skip(InstanceID, because: InstanceID)
+    /// The attempt failed and the instance goes back in line for attempt `attempt`.
+    case retry(InstanceID, attempt: Int)
     /// The worker gets no more work.
     case stopWorker(WorkerID)
     /// Nothing is running and nothing more will start.
@@ -70,6 +85,8 @@ public struct StageTally: Hashable, Sendable {
     public var succeeded = 0
     public var failed = 0
     public var skipped = 0
+    public var interrupted = 0
+    public var doneEarlier = 0
 
     public init() {}
 
@@ -87,6 +104,8 @@ public struct StageTally: Hashable, Sendable {
             case .succeeded: succeeded
             case .failed: failed
             case .skipped: skipped
+            case .interrupted: interrupted
+            case .doneEarlier: doneEarlier
             }
         }
         set {
@@ -97,6 +116,8 @@ public struct StageTally: Hashable, Sendable {
             case .succeeded: succeeded = newValue
             case .failed: failed = newValue
             case .skipped: skipped = newValue
+            case .interrupted: interrupted = newValue
+            case .doneEarlier: doneEarlier = newValue
             }
         }
     }

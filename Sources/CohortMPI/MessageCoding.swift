@@ -4,12 +4,14 @@ private enum Kind: UInt8 {
     case finished = 2
     case run = 3
     case stop = 4
+    case terminate = 5
 }
 
 private enum OutcomeKind: UInt8 {
     case exited = 0
     case signaled = 1
     case couldNotStart = 2
+    case timedOut = 3
 }
 
 private func header(_ kind: Kind) -> WireWriter {
@@ -56,6 +58,8 @@ extension WorkerMessage {
             case .couldNotStart(let reason):
                 writer.write(OutcomeKind.couldNotStart.rawValue)
                 writer.write(reason)
+            case .timedOut:
+                writer.write(OutcomeKind.timedOut.rawValue)
             }
             writer.write(report.wallSeconds)
             writer.write(report.peakMemoryKiB)
@@ -80,12 +84,13 @@ extension WorkerMessage {
             case .exited: outcome = .exited(try Self.readInt32(&reader))
             case .signaled: outcome = .signaled(try Self.readInt32(&reader))
             case .couldNotStart: outcome = .couldNotStart(try reader.readString())
+            case .timedOut: outcome = .timedOut
             case nil: throw WireFormatError(reason: "unknown outcome kind")
             }
             self = .finished(TaskReport(
                 instance: instance, outcome: outcome, wallSeconds: try reader.readDouble(),
                 peakMemoryKiB: try reader.readInt64(), logTail: try reader.readString()))
-        case .run, .stop:
+        case .run, .stop, .terminate:
             throw WireFormatError(reason: "a scheduler message where a worker message was expected")
         }
         try expectEnd(reader)
@@ -110,9 +115,12 @@ extension SchedulerMessage {
             writer.write(order.instanceFolder)
             writer.write(order.environment.map { ($0.name, $0.value) })
             writer.write(order.cpus)
+            writer.write(order.timeoutSeconds)
             return writer.bytes
         case .stop:
             return header(.stop).bytes
+        case .terminate:
+            return header(.terminate).bytes
         }
     }
 
@@ -127,9 +135,12 @@ extension SchedulerMessage {
                 directory: try reader.readString(),
                 instanceFolder: try reader.readString(),
                 environment: try reader.readPairs().map { TaskOrder.Variable(name: $0.0, value: $0.1) },
-                cpus: try reader.readInt64()))
+                cpus: try reader.readInt64(),
+                timeoutSeconds: try reader.readDouble()))
         case .stop:
             self = .stop
+        case .terminate:
+            self = .terminate
         case .hello, .finished:
             throw WireFormatError(reason: "a worker message where a scheduler message was expected")
         }

@@ -1,6 +1,6 @@
 /// Version of the message encoding; the first byte of every message. Ranks
 /// of one job run one binary, so a mismatch means a broken installation.
-public let wireProtocolVersion: UInt8 = 1
+public let wireProtocolVersion: UInt8 = 2
 
 /// A worker's first message: where it runs and what the machine has.
 public struct WorkerHello: Equatable, Sendable {
@@ -34,6 +34,8 @@ public struct TaskOrder: Equatable, Sendable {
     /// Added to the worker's own environment.
     public var environment: [Variable]
     public var cpus: Int64
+    /// Seconds the attempt may run; 0 for no limit.
+    public var timeoutSeconds: Double
 
     public struct Variable: Equatable, Sendable {
         public var name: String
@@ -46,8 +48,9 @@ public struct TaskOrder: Equatable, Sendable {
 
     public init(
         instance: Int64, name: String, command: String, directory: String,
-        instanceFolder: String, environment: [Variable], cpus: Int64
+        instanceFolder: String, environment: [Variable], cpus: Int64, timeoutSeconds: Double = 0
     ) {
+        self.timeoutSeconds = timeoutSeconds
         self.instance = instance
         self.name = name
         self.command = command
@@ -62,6 +65,8 @@ public struct TaskOrder: Equatable, Sendable {
 public enum TaskOutcome: Equatable, Sendable {
     case exited(Int32)
     case signaled(Int32)
+    /// Ran past its stage's timeout and was stopped.
+    case timedOut
     /// The worker could not start it (folder not creatable, spawn failed).
     case couldNotStart(String)
 
@@ -98,4 +103,6 @@ public enum SchedulerMessage: Equatable, Sendable {
     case run(TaskOrder)
     /// No more work: finish running modules' reports and leave.
     case stop
+    /// The run is stopping (a signal): stop every running module now and report each.
+    case terminate
 }

@@ -1,43 +1,22 @@
 public import CohortCore
-public import CohortMPI
-
-/// What sizes workers: `--slots`/`--memory`, else the machine shared among
-/// the worker ranks on it.
-public struct CapacityPolicy: Sendable {
-    public var slots: Int?
-    public var memory: Int64?
-
-    public init(slots: Int? = nil, memory: Int64? = nil) {
-        self.slots = slots
-        self.memory = memory
-    }
-
-    /// Capacity of each worker given every worker's hello: cores and memory
-    /// of a host divided by the worker ranks on it, at least one cpu each.
-    public func capacities(for hellos: [(rank: Int, hello: WorkerHello)]) -> [Int: Capacity] {
-        var perHost: [String: Int] = [:]
-        for (_, hello) in hellos { perHost[hello.host, default: 0] += 1 }
-        var result: [Int: Capacity] = [:]
-        for (rank, hello) in hellos {
-            let sharing = Int64(perHost[hello.host] ?? 1)
-            result[rank] = Capacity(
-                cpus: slots ?? max(1, Int(hello.machineCores / sharing)),
-                memory: memory ?? hello.machineMemory / sharing)
-        }
-        return result
-    }
-}
+import CohortMPI
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why a run could not start at all (exit code 2: nothing ran).
 public struct RunRefused: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// Rank 0: gathers workers, feeds the scheduler the events, carries out its
-/// actions. With no worker ranks it runs instances itself, on `localRunner`.
+/// Rank 0: gathers workers, feeds the scheduler the events, records each
+/// in the journal, and carries out the scheduler's actions. With no worker
+/// ranks it runs instances itself, on `localRunner`.
 public final class Coordinator {
     /// The pseudo-worker for instances rank 0 runs itself.
     public static let localWorker = WorkerID(0)
+    /// How long a stopping run waits for its modules' reports before leaving anyway.
+    public static let stopDeadline = 9.0
 
     let factory: TaskFactory
     let transport: (any SchedulerTransport)?
@@ -45,16 +24,24 @@ public final class Coordinator {
     let policy: CapacityPolicy
     let reporter: any RunReporter
     let clock: () -> Double
+    let journal: JournalFile?
+    let plan: ResumePlan
+    let stopSignal: () -> Int32?
 
     private var scheduler: Scheduler
     private var workers: [WorkerID: WorkerInfo] = [:]
     private var failures: [FailureRecord] = []
     private var finishedCount = 0
     private var startTime = 0.0
+    private var stoppedBy: Int32?
+    private var stopStarted = 0.0
+    private var graph: InstanceGraph { factory.graph }
 
     public init(
         factory: TaskFactory, transport: (any SchedulerTransport)?, localRunner: ModuleRunner?,
-        policy: CapacityPolicy, reporter: any RunReporter, clock: @escaping () -> Double = monotonicSeconds
+        policy: CapacityPolicy, reporter: any RunReporter, journal: JournalFile? = nil,
+        plan: ResumePlan? = nil, clock: @escaping () -> Double = monotonicSeconds,
+        stopSignal: @escaping () -> Int32? = { StopSignals.pending }
     ) {
         self.factory = factory
         self.transport = transport
@@ -62,48 +49,162 @@ public final class Coordinator {
         self.policy = policy
         self.reporter = reporter
         self.clock = clock
-        self.scheduler = Scheduler(graph: factory.graph)
+        self.journal = journal
+        let plan = plan ?? ResumePlan(graph: factory.graph, history: JournalHistory())
+        self.plan = plan
+        self.stopSignal = stopSignal
+        self.scheduler = Scheduler(graph: factory.graph, doneEarlier: plan.isDone)
     }
 
-    /// Runs the job to the end and returns its summary.
+    /// Runs the job to the end (or to a stop signal) and returns its summary.
     public func run() throws -> RunSummary {
         startTime = clock()
         let joined = try gatherWorkers()
-        let problems = Scheduler.unplaceableStages(of: factory.graph.job, on: joined.map(\.capacity))
+        let problems = Scheduler.unplaceableStages(of: graph.job, on: joined.map(\.capacity))
         if !problems.isEmpty {
-            try stopAllWorkers()
+            stopAllWorkers()
             throw RunRefused(description: problems.map(\.description).joined(separator: "\n"))
         }
-        reporter.runStarted(study: factory.graph.job.study, instances: factory.graph.instanceCount, workers: joined)
+        try record([.runStarted(.init(jobHash: factory.jobHash, host: Machine.hostName, pid: Int(getpid()),
+                                      ranks: (transport?.workerRanks.count ?? 0) + 1, time: wallClock()))], durable: true)
+        reporter.runStarted(study: graph.job.study, instances: graph.instanceCount, workers: joined)
         var pending: [SchedulerAction] = []
         for worker in joined {
             workers[worker.id] = worker
             pending += scheduler.workerJoined(worker.id, capacity: worker.capacity)
         }
+        do {
+            try loop(initial: pending)
+        } catch {
+            // The journal can no longer be trusted to take records: stop every module, then say why.
+            localRunner?.terminateAll()
+            for rank in transport?.workerRanks ?? [] { try? transport?.send(.terminate, to: rank) }
+            stopAllWorkers()
+            throw error
+        }
+        let reason = stoppedBy.map { "stopped by \(StopSignals.name($0))" } ?? "finished"
+        try record([.runEnded(reason: reason, time: wallClock())], durable: true)
+        return RunSummary(
+            study: graph.job.study, stageNames: graph.job.stages.map(\.name),
+            tallies: scheduler.tallies, failures: failures, elapsedSeconds: clock() - startTime,
+            workers: joined.sorted { $0.id < $1.id }, stopSignal: stoppedBy)
+    }
+
+    private func loop(initial: [SchedulerAction]) throws {
         var backoff = IdleBackoff()
-        var done = try perform(pending)
+        var done = try perform(initial)
         while !done {
-            var actions: [SchedulerAction] = []
+            if stoppedBy == nil, let signal = stopSignal() {
+                done = try beginStop(signal)
+                if done { break }
+            }
+            if stoppedBy != nil, clock() - stopStarted > Self.stopDeadline {
+                stopAllWorkers()  // modules that ignore SIGTERM get SIGKILL from their supervisors
+                return
+            }
+            var reports: [(TaskReport, WorkerID)] = []
             while let (rank, message) = try transport?.poll() {
                 guard case .finished(let report) = message else {
                     throw RunRefused(description: "rank \(rank) said hello twice")
                 }
-                actions += handle(report, from: WorkerID(rank))
+                reports.append((report, WorkerID(rank)))
             }
-            for report in localRunner?.reapFinished() ?? [] {
-                actions += handle(report, from: Self.localWorker)
-            }
-            if actions.isEmpty {
+            for report in localRunner?.reapFinished() ?? [] { reports.append((report, Self.localWorker)) }
+            if reports.isEmpty {
                 backoff.pause()
-            } else {
-                backoff.reset()
-                done = try perform(actions)
+                continue
+            }
+            backoff.reset()
+            done = try perform(try handle(reports))
+        }
+    }
+
+    /// Stop dispatching, stop every running module, and finish once they report.
+    private func beginStop(_ signal: Int32) throws -> Bool {
+        stoppedBy = signal
+        stopStarted = clock()
+        reporter.stopping(signal: StopSignals.name(signal))
+        localRunner?.terminateAll()
+        for rank in transport?.workerRanks ?? [] { try transport?.send(.terminate, to: rank) }
+        return try perform(scheduler.stopRequested())
+    }
+
+    /// Records a batch of reports (one fsync for all successes), then tells the scheduler.
+    private func handle(_ reports: [(TaskReport, WorkerID)]) throws -> [SchedulerAction] {
+        var records: [JournalRecord] = []
+        var results: [(InstanceID, AttemptResult, TaskReport, WorkerID)] = []
+        for (report, worker) in reports {
+            guard let index = Int32(exactly: report.instance), index >= 0, Int(index) < graph.instanceCount,
+                  scheduler.state(of: InstanceID(rawValue: index)) == .running
+            else { continue }  // a report for nothing we sent: ignore rather than corrupt state
+            let instance = InstanceID(rawValue: index)
+            let result: AttemptResult = report.outcome.succeeded ? .succeeded : stoppedBy != nil ? .interrupted : .failed
+            records.append(.finished(attempt(instance, on: worker), JournalRecord.Ending(
+                outcome: journalOutcome(report.outcome, result), fingerprint: Fingerprint.of(instance, in: graph),
+                wallSeconds: report.wallSeconds, peakMemoryKiB: Int(report.peakMemoryKiB))))
+            results.append((instance, result, report, worker))
+        }
+        // A success counts only once it is on disk.
+        try record(records, durable: results.contains { $0.1 == .succeeded })
+        var actions: [SchedulerAction] = []
+        for (instance, result, report, worker) in results {
+            let name = graph.name(of: instance)
+            let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", capacity: Capacity(cpus: 0, memory: 0))
+            let next = scheduler.instanceFinished(instance, result: result)
+            let retrying = next.contains { if case .retry(instance, _) = $0 { true } else { false } }
+            if result != .interrupted && !retrying { finishedCount += 1 }
+            if result == .failed && !retrying {
+                failures.append(FailureRecord(
+                    name: name, outcome: report.outcome, worker: info, logFolder: factory.instanceFolder(of: instance),
+                    logTail: report.logTail, wallSeconds: report.wallSeconds, attempts: scheduler.attempt(of: instance)))
+            }
+            reporter.instanceFinished(name, report: report, on: info, interrupted: result == .interrupted,
+                                      finished: finishedCount, total: graph.instanceCount - plan.doneCount)
+            actions += next
+        }
+        return actions
+    }
+
+    /// Carries out actions; true once the scheduler says the run is finished.
+    private func perform(_ actions: [SchedulerAction]) throws -> Bool {
+        var records: [JournalRecord] = []
+        for action in actions {
+            switch action {
+            case .start(let instance, let worker):
+                records.append(.started(attempt(instance, on: worker)))
+            case .skip(let instance, let cause):
+                records.append(.skipped(instance: graph.name(of: instance), cause: graph.name(of: cause), time: wallClock()))
+            case .retry, .stopWorker, .finish:
+                break
             }
         }
-        return RunSummary(
-            study: factory.graph.job.study, stageNames: factory.graph.job.stages.map(\.name),
-            tallies: scheduler.tallies, failures: failures, elapsedSeconds: clock() - startTime,
-            workers: joined.sorted { $0.id < $1.id }, stoppedEarly: false)
+        try record(records, durable: false)
+        var finished = false
+        var immediate: [(TaskReport, WorkerID)] = []
+        for action in actions {
+            switch action {
+            case .start(let instance, let worker):
+                let order = factory.order(for: instance)
+                if let info = workers[worker] { reporter.instanceStarted(order.name, on: info) }
+                if worker == Self.localWorker, let localRunner {
+                    if let report = localRunner.start(order) { immediate.append((report, worker)) }
+                } else {
+                    try transport?.send(.run(order), to: worker.rawValue)
+                }
+            case .skip(let instance, let cause):
+                finishedCount += 1
+                reporter.instanceSkipped(graph.name(of: instance), because: graph.name(of: cause))
+            case .retry(let instance, let attempt):
+                reporter.instanceRetrying(graph.name(of: instance), attempt: attempt,
+                                          of: graph.job.stages[graph.stage(of: instance)].retries + 1)
+            case .stopWorker(let worker):
+                if worker != Self.localWorker { try transport?.send(.stop, to: worker.rawValue) }
+            case .finish:
+                finished = true
+            }
+        }
+        if !immediate.isEmpty { finished = try perform(try handle(immediate)) || finished }
+        return finished
     }
 
     /// Waits for every worker rank's hello; with none, rank 0 is the worker.
@@ -129,51 +230,34 @@ public final class Coordinator {
         return hellos.keys.sorted().map { WorkerInfo(id: WorkerID($0), host: hellos[$0]!.host, capacity: capacities[$0]!) }
     }
 
-    private func handle(_ report: TaskReport, from worker: WorkerID) -> [SchedulerAction] {
-        guard let index = Int32(exactly: report.instance), index >= 0, Int(index) < factory.graph.instanceCount,
-              scheduler.state(of: InstanceID(rawValue: index)) == .running
-        else { return [] }  // a report for nothing we sent: ignore rather than corrupt state
-        let instance = InstanceID(rawValue: index)
-        let name = factory.graph.name(of: instance)
-        let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", capacity: Capacity(cpus: 0, memory: 0))
-        finishedCount += 1
-        if !report.outcome.succeeded {
-            failures.append(FailureRecord(
-                name: name, outcome: report.outcome, worker: info, logFolder: factory.instanceFolder(of: instance),
-                logTail: report.logTail, wallSeconds: report.wallSeconds))
-        }
-        reporter.instanceFinished(name, report: report, on: info, finished: finishedCount, total: factory.graph.instanceCount)
-        return scheduler.instanceFinished(instance, succeeded: report.outcome.succeeded)
+    private func attempt(_ instance: InstanceID, on worker: WorkerID) -> JournalRecord.Attempt {
+        JournalRecord.Attempt(instance: graph.name(of: instance), attempt: scheduler.attempt(of: instance),
+                              rank: worker.rawValue, host: workers[worker]?.host ?? "?", time: wallClock())
     }
 
-    /// Carries out actions; true once the scheduler says the run is finished.
-    private func perform(_ actions: [SchedulerAction]) throws -> Bool {
-        var finished = false
-        for action in actions {
-            switch action {
-            case .start(let instance, let worker):
-                let order = factory.order(for: instance)
-                if let info = workers[worker] { reporter.instanceStarted(order.name, on: info) }
-                if worker == Self.localWorker, let localRunner {
-                    if let report = localRunner.start(order) {
-                        finished = try perform(handle(report, from: worker)) || finished
-                    }
-                } else {
-                    try transport?.send(.run(order), to: worker.rawValue)
-                }
-            case .skip(let instance, let cause):
-                finishedCount += 1
-                reporter.instanceSkipped(factory.graph.name(of: instance), because: factory.graph.name(of: cause))
-            case .stopWorker(let worker):
-                if worker != Self.localWorker { try transport?.send(.stop, to: worker.rawValue) }
-            case .finish:
-                finished = true
-            }
+    private func journalOutcome(_ outcome: TaskOutcome, _ result: AttemptResult) -> JournalRecord.Ending.Outcome {
+        if result == .interrupted { return .interrupted }
+        switch outcome {
+        case .exited(0): return .succeeded
+        case .exited(let code): return .exited(Int(code))
+        case .signaled(let signal): return .signaled(Int(signal))
+        case .timedOut: return .timedOut
+        case .couldNotStart(let reason): return .couldNotStart(reason)
         }
-        return finished
     }
 
-    private func stopAllWorkers() throws {
-        for rank in transport?.workerRanks ?? [] { try transport?.send(.stop, to: rank) }
+    private func record(_ records: [JournalRecord], durable: Bool) throws {
+        try journal?.append(records, durable: durable)
     }
+
+    private func stopAllWorkers() {
+        for rank in transport?.workerRanks ?? [] { try? transport?.send(.stop, to: rank) }
+    }
+}
+
+/// Seconds since the epoch, for journal timestamps people read.
+func wallClock() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }

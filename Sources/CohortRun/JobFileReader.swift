@@ -7,8 +7,13 @@ import Glibc
 public enum JobFileReader {
     /// Loads and validates the job at `path`.
     public static func load(path: String) throws(JobFileError) -> Job {
+        try loadWithHash(path: path).job
+    }
+
+    /// The job and the hash of the text it came from.
+    public static func loadWithHash(path: String) throws(JobFileError) -> (job: Job, hash: String) {
         let text = try readText(path)
-        return try JobLoader.load(text: text, file: path)
+        return (try JobLoader.load(text: text, file: path), Fingerprint.of(text: text))
     }
 
     static func readText(_ path: String) throws(JobFileError) -> String {

@@ -15,6 +15,9 @@ public final class ModuleRunner {
     private struct Running {
         var order: TaskOrder
         var started: Double
+        /// When the attempt must be stopped (its stage's timeout), if ever.
+        var deadline: Double?
+        var timedOut = false
     }
 
     private let supervisorPath: String
@@ -51,7 +54,8 @@ public final class ModuleRunner {
         let logs = LogPaths(folder: order.instanceFolder)
         do {
             let pid = try Spawn.start(arguments, environment: environment, stdout: logs.stdout, stderr: logs.stderr)
-            running[pid] = Running(order: order, started: started)
+            let deadline = order.timeoutSeconds > 0 ? started + order.timeoutSeconds : nil
+            running[pid] = Running(order: order, started: started, deadline: deadline)
             return nil
         } catch {
             return TaskReport(instance: order.instance, outcome: .couldNotStart(error.description), wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
@@ -65,8 +69,9 @@ public final class ModuleRunner {
     /// case the signal went to a thread that blocks it.
     public func reapFinished() -> [TaskReport] {
         guard !running.isEmpty else { return [] }
-        let exits = ChildExitCounter.value
         let now = monotonicSeconds()
+        stopOverdue(now: now)
+        let exits = ChildExitCounter.value
         guard exits != exitsSeen || now - lastScan > 0.1 else { return [] }
         exitsSeen = exits
         lastScan = now
@@ -75,7 +80,8 @@ public final class ModuleRunner {
             var status: Int32 = 0
             var usage = rusage()
             guard wait4(pid, &status, WNOHANG, &usage) == pid, let module = running.removeValue(forKey: pid) else { continue }
-            let outcome: TaskOutcome = exitedNormally(status) ? .exited(exitCode(status)) : .signaled(termSignal(status))
+            let outcome: TaskOutcome = module.timedOut ? .timedOut
+                : exitedNormally(status) ? .exited(exitCode(status)) : .signaled(termSignal(status))
             let tail = outcome.succeeded ? "" : LogPaths(folder: module.order.instanceFolder).failureTail()
             reports.append(TaskReport(
                 instance: module.order.instance, outcome: outcome,
@@ -89,6 +95,16 @@ public final class ModuleRunner {
     /// escalates to SIGKILL after the grace period).
     public func terminateAll() {
         for pid in running.keys { kill(pid, SIGTERM) }
+    }
+
+    /// Stops attempts that ran past their deadline; they end as `.timedOut`.
+    private func stopOverdue(now: Double) {
+        for (pid, module) in running where !module.timedOut {
+            if let deadline = module.deadline, now >= deadline {
+                running[pid]?.timedOut = true
+                kill(pid, SIGTERM)
+            }
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-import CohortCore
+public import CohortCore
 public import CohortMPI
 #if canImport(Glibc)
 import Glibc
@@ -15,8 +15,7 @@ public final class PlainReporter: RunReporter {
     }
 
     private func stamp() -> String {
-        let elapsed = clock() - start
-        return "[\(pad(format(elapsed, decimals: 2) + "s", 9))]"
+        "[\(pad(format(clock() - start, decimals: 2) + "s", 9))]"
     }
 
     public func runStarted(study: String, instances: Int, workers: [WorkerInfo]) {
@@ -27,12 +26,14 @@ public final class PlainReporter: RunReporter {
 
     public func instanceStarted(_ name: String, on worker: WorkerInfo) {}
 
-    public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, finished: Int, total: Int) {
-        let where_ = "\(worker.id)"
+    public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, interrupted: Bool, finished: Int, total: Int) {
+        let progress = "\(finished)/\(total)"
         if report.outcome.succeeded {
-            emit("\(stamp()) done    \(name)  \(where_)  \(format(report.wallSeconds, decimals: 2))s  \(finished)/\(total)")
+            emit("\(stamp()) done    \(name)  \(worker.id)  \(format(report.wallSeconds, decimals: 2))s  \(progress)")
+        } else if interrupted {
+            emit("\(stamp()) stopped \(name)  \(worker.id)  (will run again next time)")
         } else {
-            emit("\(stamp()) FAILED  \(name)  \(where_)  \(report.outcome.text)  \(finished)/\(total)")
+            emit("\(stamp()) FAILED  \(name)  \(worker.id)  \(report.outcome.text)  \(progress)")
         }
     }
 
@@ -40,8 +41,32 @@ public final class PlainReporter: RunReporter {
         emit("\(stamp()) skipped \(name)  (\(cause) failed)")
     }
 
+    public func instanceRetrying(_ name: String, attempt: Int, of attempts: Int) {
+        emit("\(stamp()) retry   \(name)  attempt \(attempt) of \(attempts)")
+    }
+
+    public func stopping(signal: String) {
+        emit("\(stamp()) \(signal): stopping; running modules are being terminated and recorded as interrupted")
+    }
+
     public func runFinished(_ summary: RunSummary) {
         emit(SummaryText.render(summary))
+    }
+
+    /// What a new run skips and reruns, per stage, and why (DESIGN §5).
+    public func planned(_ plan: ResumePlan, graph: InstanceGraph, history: JournalHistory, journalPath: String) {
+        for (line, reason) in history.damaged {
+            emit("cohort: warning: \(journalPath):\(line): record ignored: \(reason)")
+        }
+        guard history.runs > 0 else { return }
+        emit("cohort: resuming from \(journalPath) (\(history.runs) earlier run\(history.runs == 1 ? "" : "s"))")
+        for (stage, done, running) in plan.counts(graph: graph) {
+            let reasons = ResumePlan.Reason.allCases.compactMap { reason in
+                running[reason].map { "\($0) \(reason.rawValue)" }
+            }
+            let toRun = running.values.reduce(0, +)
+            emit("  \(stage): \(done) done earlier, \(toRun) to run\(reasons.isEmpty ? "" : " (" + reasons.joined(separator: ", ") + ")")")
+        }
     }
 
     /// One write(2) per line: batch logs see each line when it happens.
@@ -58,12 +83,13 @@ public enum SummaryText {
         lines.append("")
         lines.append("Summary: study \(summary.study), \(format(summary.elapsedSeconds, decimals: 1)) s, \(workers) worker\(workers == 1 ? "" : "s")")
         let width = max(5, summary.stageNames.map(\.count).max() ?? 0)
-        lines.append("  " + pad("stage", width, left: true) + "   done  failed  skipped  not run  total")
+        lines.append("  " + pad("stage", width, left: true) + "   done  earlier  failed  skipped  not run  total")
         var all = StageTally()
         for (name, tally) in zip(summary.stageNames, summary.tallies) {
             lines.append("  " + row(name, tally, width))
             all.total += tally.total
             all.succeeded += tally.succeeded
+            all.doneEarlier += tally.doneEarlier
             all.failed += tally.failed
             all.skipped += tally.skipped
         }
@@ -72,21 +98,29 @@ public enum SummaryText {
             lines.append("")
             lines.append("Failed (\(summary.failures.count)):")
             for failure in summary.failures {
-                lines.append("  \(failure.name): \(failure.outcome.text) on \(failure.worker.id) (\(failure.worker.host)) after \(format(failure.wallSeconds, decimals: 2)) s")
+                let tries = failure.attempts > 1 ? " (attempt \(failure.attempts))" : ""
+                lines.append("  \(failure.name): \(failure.outcome.text)\(tries) on \(failure.worker.id) (\(failure.worker.host)) after \(format(failure.wallSeconds, decimals: 2)) s")
                 lines.append("    logs: \(failure.logFolder)/stderr.log, stdout.log")
                 for tail in failure.logTail.split(separator: "\n", omittingEmptySubsequences: false) {
                     lines.append("    | \(tail)")
                 }
             }
         }
-        lines.append(summary.exitCode == 0 ? "All \(all.total) instances done." : "Not all done: \(all.failed) failed, \(all.skipped) skipped, \(all.total - all.succeeded - all.failed - all.skipped) not run.")
+        let notRun = all.total - all.succeeded - all.doneEarlier - all.failed - all.skipped
+        if let signal = summary.stopSignal {
+            lines.append("Stopped by \(StopSignals.name(signal)): \(notRun) not run; run the same command again to carry on.")
+        } else if summary.exitCode == 0 {
+            lines.append("All \(all.total) instances done" + (all.doneEarlier > 0 ? " (\(all.doneEarlier) in earlier runs)." : "."))
+        } else {
+            lines.append("Not all done: \(all.failed) failed, \(all.skipped) skipped, \(notRun) not run.")
+        }
         return lines.joined(separator: "\n")
     }
 
     private static func row(_ name: String, _ tally: StageTally, _ width: Int) -> String {
-        let notRun = tally.total - tally.succeeded - tally.failed - tally.skipped
-        return pad(name, width, left: true) + pad(String(tally.succeeded), 7) + pad(String(tally.failed), 8)
-            + pad(String(tally.skipped), 9) + pad(String(notRun), 9) + pad(String(tally.total), 7)
+        let notRun = tally.total - tally.succeeded - tally.doneEarlier - tally.failed - tally.skipped
+        return pad(name, width, left: true) + pad(String(tally.succeeded), 7) + pad(String(tally.doneEarlier), 9)
+            + pad(String(tally.failed), 8) + pad(String(tally.skipped), 9) + pad(String(notRun), 9) + pad(String(tally.total), 7)
     }
 }
 

@@ -16,6 +16,7 @@ public struct FailureRecord: Sendable {
     public var logFolder: String
     public var logTail: String
     public var wallSeconds: Double
+    public var attempts: Int
 }
 
 /// How a run ended.
@@ -26,11 +27,14 @@ public struct RunSummary: Sendable {
     public var failures: [FailureRecord]
     public var elapsedSeconds: Double
     public var workers: [WorkerInfo]
-    public var stoppedEarly: Bool
+    /// The signal that stopped the run, if one did.
+    public var stopSignal: Int32?
 
-    /// 0 when every instance succeeded, 1 when any failed or was skipped (DESIGN §2).
+    /// DESIGN §2: 130/143 when a signal stopped the run; else 0 when every
+    /// instance is done (now or earlier), 1 when any failed or was skipped.
     public var exitCode: Int32 {
-        let allDone = tallies.allSatisfy { $0.succeeded == $0.total }
+        if let stopSignal { return StopSignals.exitCode(for: stopSignal) }
+        let allDone = tallies.allSatisfy { $0.succeeded + $0.doneEarlier == $0.total }
         return allDone ? 0 : 1
     }
 }
@@ -39,8 +43,10 @@ public struct RunSummary: Sendable {
 public protocol RunReporter: AnyObject {
     func runStarted(study: String, instances: Int, workers: [WorkerInfo])
     func instanceStarted(_ name: String, on worker: WorkerInfo)
-    func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, finished: Int, total: Int)
+    func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, interrupted: Bool, finished: Int, total: Int)
     func instanceSkipped(_ name: String, because cause: String)
+    func instanceRetrying(_ name: String, attempt: Int, of attempts: Int)
+    func stopping(signal: String)
     func runFinished(_ summary: RunSummary)
 }
 
@@ -51,6 +57,7 @@ extension TaskOutcome {
         case .exited(let code): "exit status \(code)"
         case .signaled(let signal): "killed by signal \(signal)\(signalName(signal).map { " (\($0))" } ?? "")"
         case .couldNotStart(let reason): "could not start: \(reason)"
+        case .timedOut: "timed out"
         }
     }
 }

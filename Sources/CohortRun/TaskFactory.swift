@@ -9,10 +9,13 @@ public struct TaskFactory: Sendable {
     public let jobFolder: String
     /// Absolute workdir: instance folders go under it.
     public let workdir: String
+    /// Hash of the job file's text, recorded with each run.
+    public let jobHash: String
 
-    public init(graph: InstanceGraph, jobFolder: String) {
+    public init(graph: InstanceGraph, jobFolder: String, jobHash: String = "") {
         self.graph = graph
         self.jobFolder = jobFolder
+        self.jobHash = jobHash
         let workdir = graph.job.workdir
         self.workdir = normalized(workdir.hasPrefix("/") ? workdir : jobFolder + "/" + workdir)
     }
@@ -52,7 +55,8 @@ public struct TaskFactory: Sendable {
         ]
         return TaskOrder(
             instance: Int64(instance.rawValue), name: graph.name(of: instance), command: command,
-            directory: jobFolder, instanceFolder: folder, environment: environment, cpus: Int64(stage.cpus))
+            directory: jobFolder, instanceFolder: folder, environment: environment, cpus: Int64(stage.cpus),
+            timeoutSeconds: stage.timeout ?? 0)
     }
 }
 

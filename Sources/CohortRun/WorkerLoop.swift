@@ -19,16 +19,28 @@ public struct WorkerLoop {
                                 machineCores: Int64(Machine.cores), machineMemory: Machine.memory)
         try communicator.send(WorkerMessage.hello(hello).encoded(), to: .scheduler)
         var stopping = false
+        var terminating = false
         var backoff = IdleBackoff()
+        StopSignals.install()
         while true {
             var progressed = false
+            // A signal to this rank (mpirun forwards them): stop its modules,
+            // report them, and wait for rank 0 to say stop.
+            if !terminating, StopSignals.pending != nil {
+                terminating = true
+                runner.terminateAll()
+            }
             while let envelope = try communicator.pendingMessage() {
                 progressed = true
                 switch try SchedulerMessage(decoding: try communicator.receive(envelope)) {
                 case .run(let order):
                     if let failed = runner.start(order) { try send(failed) }
+                    if terminating { runner.terminateAll() }
                 case .stop:
                     stopping = true
+                case .terminate:
+                    terminating = true
+                    runner.terminateAll()
                 }
             }
             for finished in runner.reapFinished() {

@@ -9,7 +9,13 @@ import Glibc
 /// `cohort run job.yml`: rank 0 schedules, the other ranks work.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a job: under mpirun rank 0 schedules and the other ranks work.")
+        abstract: "Run a job: under mpirun rank 0 schedules and the other ranks work.",
+        discussion: """
+            A rerun skips every instance an earlier run completed (the journal in .cohort/<study>/),
+            and reruns what changed, failed, was skipped or did not finish, with everything downstream.
+            Exit codes: 0 all done; 1 some instance failed or was skipped; 2 invalid job file or arguments;
+            3 another run holds the study's state; 130/143 stopped by SIGINT/SIGTERM (rerun to carry on).
+            """)
 
     @Argument(help: "The job file (YAML).")
     var jobFile: String
@@ -19,6 +25,9 @@ struct Run: ParsableCommand {
 
     @Option(help: "Memory per worker, e.g. 16G (default: the node's memory divided among its worker ranks).")
     var memory: String?
+
+    @Option(name: .customLong("force"), help: "Rerun this stage's instances and everything downstream (repeatable).")
+    var forcedStages: [String] = []
 
     func validate() throws {
         if let slots, !(1...100_000).contains(slots) { throw ValidationError("--slots must be from 1 to 100000") }
@@ -31,6 +40,7 @@ struct Run: ParsableCommand {
             writeLine(STDERR_FILENO, "cohort: \(supervisor) is missing; build all products (swift build -c release)")
             throw ExitCode(2)
         }
+        StopSignals.install()
         do {
             try MPIRuntime.initialize()
         } catch {
@@ -44,7 +54,8 @@ struct Run: ParsableCommand {
             let size = try world.size()
             let runner = ModuleRunner(supervisorPath: supervisor, rank: Int(rank.rawValue))
             if rank == .scheduler {
-                code = runScheduler(size: size, world: world, runner: runner)
+                let transport = size > 1 ? MPISchedulerTransport(communicator: world, size: size) : nil
+                code = SchedulerRank(command: self, transport: transport, runner: runner).run()
             } else {
                 try WorkerLoop(communicator: world, runner: runner).run()
                 code = 0
@@ -56,29 +67,69 @@ struct Run: ParsableCommand {
         try? MPIRuntime.finalize()
         throw ExitCode(code)
     }
+}
 
-    private func runScheduler(size: Int, world: Communicator, runner: ModuleRunner) -> Int32 {
-        let transport = size > 1 ? MPISchedulerTransport(communicator: world, size: size) : nil
-        func refuse(_ message: String) -> Int32 {
-            writeLine(STDERR_FILENO, message)
-            for rank in transport?.workerRanks ?? [] { try? transport?.send(.stop, to: rank) }
-            return 2
-        }
+/// What rank 0 does: refuse what cannot run (touching nothing), take the
+/// study's lock, read the journal, plan, run, summarise.
+struct SchedulerRank {
+    let command: Run
+    let transport: MPISchedulerTransport?
+    let runner: ModuleRunner
+
+    func run() -> Int32 {
         let job: Job
         let graph: InstanceGraph
+        let hash: String
         do {
-            job = try JobFileReader.load(path: jobFile)
+            (job, hash) = try JobFileReader.loadWithHash(path: command.jobFile)
             graph = try InstanceGraph(job: job)
         } catch let error as JobFileError {
             return refuse(error.description)
         } catch {
-            return refuse("\(jobFile): \(error)")
+            return refuse("\(command.jobFile): \(error)")
         }
-        let factory = TaskFactory(graph: graph, jobFolder: JobFileReader.folder(of: jobFile))
+        var forced: Set<Int> = []
+        for name in command.forcedStages {
+            guard let index = job.stageIndex(named: name) else {
+                return refuse("cohort: --force \(name): no such stage; stages are \(job.stages.map(\.name).joined(separator: ", "))")
+            }
+            forced.insert(index)
+        }
+        let jobFolder = JobFileReader.folder(of: command.jobFile)
+        let factory = TaskFactory(graph: graph, jobFolder: jobFolder, jobHash: hash)
+        let problems = Preflight.problems(job: job, jobFile: command.jobFile, factory: factory)
+        if !problems.isEmpty { return refuse(problems.joined(separator: "\n")) }
+
+        let state = StateFolder(jobFolder: jobFolder, study: job.study)
+        let lock: RunLock
+        let journal: JournalFile
+        let history: JournalHistory
+        do {
+            try state.create()
+            let owner = "host \(Machine.hostName), pid \(getpid()), since \(timestamp())"
+            let taken = try RunLock.acquire(path: state.lock, owner: owner)
+            lock = taken.lock
+            if let stale = taken.stale {
+                writeLine(STDERR_FILENO, "cohort: warning: taking over the lock of a run that ended without releasing it (\(stale))")
+            }
+            journal = try JournalFile(path: state.journal)
+            history = try journal.readHistory()
+        } catch let held as RunLock.Held {
+            stopWorkers()
+            writeLine(STDERR_FILENO, "cohort: \(state.path): \(held)")
+            return 3
+        } catch {
+            return refuse("cohort: \(error)")
+        }
+        defer { lock.release() }
+
+        let plan = ResumePlan(graph: graph, history: history, forcedStages: forced)
         let reporter = PlainReporter()
+        reporter.planned(plan, graph: graph, history: history, journalPath: state.journal)
         let coordinator = Coordinator(
             factory: factory, transport: transport, localRunner: transport == nil ? runner : nil,
-            policy: CapacityPolicy(slots: slots, memory: memory.flatMap(Quantity.bytes)), reporter: reporter)
+            policy: CapacityPolicy(slots: command.slots, memory: command.memory.flatMap(Quantity.bytes)),
+            reporter: reporter, journal: journal, plan: plan)
         do {
             let summary = try coordinator.run()
             reporter.runFinished(summary)
@@ -86,10 +137,32 @@ struct Run: ParsableCommand {
         } catch let refused as RunRefused {
             writeLine(STDERR_FILENO, "cohort: \(refused)")
             return 2
+        } catch let stateError as StateError {
+            writeLine(STDERR_FILENO, "cohort: \(stateError); stopped (every success recorded before this is kept)")
+            return 2
         } catch {
             writeLine(STDERR_FILENO, "cohort: \(error)")
             MPIRuntime.abort(code: 2)
         }
+    }
+
+    private func refuse(_ message: String) -> Int32 {
+        writeLine(STDERR_FILENO, message)
+        stopWorkers()
+        return 2
+    }
+
+    private func stopWorkers() {
+        for rank in transport?.workerRanks ?? [] { try? transport?.send(.stop, to: rank) }
+    }
+
+    private func timestamp() -> String {
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
+        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

@@ -8,16 +8,16 @@ import Testing
         directory: "/data/job", instanceFolder: "/data/job/out/realign/sub-01/ses-pre",
         environment: [.init(name: "FSLOUTPUTTYPE", value: "NIFTI_GZ"), .init(name: "EMPTY", value: ""),
                       .init(name: "UNICODE", value: "ünï €")],
-        cpus: 4)
+        cpus: 4, timeoutSeconds: 90)
 
     @Test func schedulerMessagesRoundTrip() throws {
-        for message in [SchedulerMessage.run(order), .stop] {
+        for message in [SchedulerMessage.run(order), .stop, .terminate] {
             #expect(try SchedulerMessage(decoding: message.encoded()) == message)
         }
     }
 
     @Test(arguments: [
-        TaskOutcome.exited(0), .exited(127), .exited(-1), .signaled(9), .couldNotStart("cannot create folder /x: Permission denied"),
+        TaskOutcome.exited(0), .exited(127), .exited(-1), .signaled(9), .timedOut, .couldNotStart("cannot create folder /x: Permission denied"),
     ])
     func workerMessagesRoundTrip(_ outcome: TaskOutcome) throws {
         let report = TaskReport(instance: Int64(Int32.max), outcome: outcome, wallSeconds: 12.5,
@@ -32,7 +32,7 @@ import Testing
         // A small order costs little more than its strings: no field names, varint integers.
         let strings = order.name.utf8.count + order.command.utf8.count + order.directory.utf8.count
             + order.instanceFolder.utf8.count + order.environment.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }
-        #expect(SchedulerMessage.run(order).encoded().count < strings + 24)
+        #expect(SchedulerMessage.run(order).encoded().count < strings + 32)
         #expect(SchedulerMessage.stop.encoded().count == 2)
     }
 

@@ -43,6 +43,7 @@ public final class FakeCluster: SchedulerTransport, @unchecked Sendable {
     private var inbox: [(rank: Int, message: WorkerMessage, at: Double)] = []
     public private(set) var executions: [Execution] = []
     public private(set) var stopped: Set<Int> = []
+    public private(set) var terminated: Set<Int> = []
 
     public init(
         clock: ManualClock, machines: [Machine],
@@ -68,6 +69,8 @@ public final class FakeCluster: SchedulerTransport, @unchecked Sendable {
         switch message {
         case .stop:
             stopped.insert(rank)
+        case .terminate:
+            terminated.insert(rank)
         case .run(let order):
             let end = clock.now + duration(order)
             executions.append(Execution(rank: rank, order: order, start: clock.now, end: end))
@@ -99,14 +102,18 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
     public private(set) var skipped: [String] = []
     public private(set) var summary: RunSummary?
     public private(set) var workers: [WorkerInfo] = []
+    public private(set) var retries: [String] = []
+    public private(set) var stopSignals: [String] = []
 
     public init() {}
 
     public func runStarted(study: String, instances: Int, workers: [WorkerInfo]) { self.workers = workers }
     public func instanceStarted(_ name: String, on worker: WorkerInfo) {}
-    public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, finished: Int, total: Int) {
+    public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, interrupted: Bool, finished: Int, total: Int) {
         self.finished.append(name)
     }
     public func instanceSkipped(_ name: String, because cause: String) { skipped.append(name) }
+    public func instanceRetrying(_ name: String, attempt: Int, of attempts: Int) { retries.append("\(name)#\(attempt)") }
+    public func stopping(signal: String) { stopSignals.append(signal) }
     public func runFinished(_ summary: RunSummary) { self.summary = summary }
 }

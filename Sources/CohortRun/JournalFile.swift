@@ -1,0 +1,149 @@
+public import CohortCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failure to read or write the state folder: the run cannot go on safely.
+public struct StateError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// `.cohort/<study>/` beside the job file: the journal and the lock.
+public struct StateFolder: Sendable {
+    public let path: String
+
+    public init(jobFolder: String, study: String) {
+        path = jobFolder + "/.cohort/" + study
+    }
+
+    public var journal: String { path + "/journal" }
+    public var lock: String { path + "/lock" }
+
+    public func create() throws(StateError) {
+        if let problem = makeFolder(path) { throw StateError(description: problem) }
+    }
+}
+
+/// The append-only journal, written by rank 0 alone (DESIGN §5).
+///
+/// Each record is one `write(2)` to a file opened with O_APPEND, as it
+/// happens: OpenMPI gives a signalled rank about a second, so nothing waits
+/// in a buffer. Successes are followed by `fsync` before they count.
+public final class JournalFile {
+    private let fd: Int32
+    public let path: String
+
+    /// Opens (creating) the journal and returns what it held. A last record
+    /// cut short by a kill is cut off the file, so that appends start on a
+    /// fresh line; `history.damaged` says what was set aside.
+    public init(path: String) throws(StateError) {
+        self.path = path
+        fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StateError(description: "cannot open the journal \(path): \(errnoText())") }
+    }
+
+    deinit { close(fd) }
+
+    /// Everything recorded so far; repairs a torn tail.
+    public func readHistory() throws(StateError) -> JournalHistory {
+        let text = readWhole()
+        let history = JournalHistory(text: text)
+        if history.endsTorn {
+            let keep = text.utf8.lastIndex(of: UInt8(ascii: "\n")).map { text.utf8.distance(from: text.utf8.startIndex, to: $0) + 1 } ?? 0
+            guard ftruncate(fd, off_t(keep)) == 0, fsync(fd) == 0 else {
+                throw StateError(description: "cannot repair the journal \(path): \(errnoText())")
+            }
+        }
+        return history
+    }
+
+    /// Appends records in one write; with `durable`, returns only after fsync.
+    public func append(_ records: [JournalRecord], durable: Bool) throws(StateError) {
+        guard !records.isEmpty else { return }
+        let bytes = Array(records.map(JournalFormat.encode).joined().utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { throw StateError(description: "cannot write the journal \(path): \(errnoText())") }
+            offset += count
+        }
+        if durable {
+            while fsync(fd) != 0 {
+                guard errno == EINTR else { throw StateError(description: "cannot sync the journal \(path): \(errnoText())") }
+            }
+        }
+    }
+
+    private func readWhole() -> String {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var offset: off_t = 0
+        while true {
+            let count = pread(fd, &buffer, buffer.count, offset)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            bytes += buffer[0..<count]
+            offset += off_t(count)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// One `cohort run` per state folder: an exclusive `flock` held for the
+/// run's life. The kernel drops it when the process dies, so a lock left
+/// by a killed run is recognised (its file remains, the lock does not) and
+/// taken over.
+public final class RunLock {
+    private let fd: Int32
+
+    public struct Held: Error, CustomStringConvertible {
+        public var holder: String
+        public var description: String { "another run holds this study's state (\(holder)); wait for it or stop it" }
+    }
+
+    /// Takes the lock, or throws `Held` naming the holder. `stale` describes
+    /// a run that died holding it (its note is still in the file).
+    public static func acquire(path: String, owner: String) throws -> (lock: RunLock, stale: String?) {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StateError(description: "cannot open the lock \(path): \(errnoText())") }
+        let previous = readAll(fd).trimmingTrailingNewlines()
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let busy = errno == EWOULDBLOCK
+            close(fd)
+            if busy { throw Held(holder: previous.isEmpty ? "holder unknown" : previous) }
+            throw StateError(description: "cannot lock \(path): \(errnoText())")
+        }
+        ftruncate(fd, 0)
+        let text = owner + "\n"
+        _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
+        fsync(fd)
+        return (RunLock(fd: fd), previous.isEmpty ? nil : previous)
+    }
+
+    private init(fd: Int32) { self.fd = fd }
+
+    /// Empties the lock file and releases the lock (a clean end leaves nothing stale).
+    public func release() {
+        ftruncate(fd, 0)
+        flock(fd, LOCK_UN)
+    }
+
+    deinit { close(fd) }
+
+    private static func readAll(_ fd: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = pread(fd, &buffer, buffer.count, 0)
+        return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+    }
+}
+
+extension String {
+    func trimmingTrailingNewlines() -> String {
+        var text = Substring(self)
+        while text.last == "\n" || text.last == " " { text.removeLast() }
+        return String(text)
+    }
+}
+
+func errnoText() -> String { String(cString: strerror(errno)) }
