@@ -9,6 +9,15 @@
 # --oversubscribe when N exceeds the cores, --bind-to none (modules must not
 # inherit a rank's binding to one core). Rank 0 schedules, ranks 1..N-1 work;
 # N defaults to 1 + the number of cores. Exit code: cohort's (see README).
+#
+# Signals: mpirun answers SIGINT/SIGTERM by killing every rank one second
+# later, too soon for modules to stop and be recorded. So mpirun runs in a
+# process group of its own (a terminal's Ctrl-C does not reach it) and this
+# script turns Ctrl-C into SIGUSR2 and SIGTERM/SIGUSR1 into SIGUSR1, which
+# mpirun forwards to the ranks as they are: Cohort stops cleanly and exits
+# 130 or 143. A second signal stops mpirun the hard way.
+#
+# COHORT_BIN=FOLDER uses the binaries in FOLDER instead of building (tests).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/scripts/ensure-openmpi.sh"
@@ -29,8 +38,8 @@ case "$ranks" in ''|*[!0-9]*|0) echo "mpirun.sh: -np needs a positive number, go
 ensure_openmpi
 allow_root_mpirun
 
-bin="$here/.build/release"
-if ! (cd "$here" && swift build -c release --product cohort >/tmp/cohort-build.$$.log 2>&1 &&
+bin="${COHORT_BIN:-$here/.build/release}"
+if [ -z "${COHORT_BIN:-}" ] && ! (cd "$here" && swift build -c release --product cohort >/tmp/cohort-build.$$.log 2>&1 &&
       swift build -c release --product cohort-supervise >>/tmp/cohort-build.$$.log 2>&1); then
     cat /tmp/cohort-build.$$.log >&2
     rm -f /tmp/cohort-build.$$.log
@@ -41,4 +50,34 @@ rm -f /tmp/cohort-build.$$.log
 
 flags=(--bind-to none --stdin none -q)
 if [ "$ranks" -gt "$cores" ]; then flags+=(--oversubscribe); fi
-exec mpirun -np "$ranks" "${flags[@]}" "$bin/cohort" run "$@"
+# OpenMPI wants ~4 MiB of /dev/shm per rank; small containers have less.
+shm_free_kib=$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')
+if [ -z "$shm_free_kib" ] || [ "$shm_free_kib" -lt $((ranks * 8192)) ]; then
+    flags+=(--mca btl_vader_backing_directory /tmp)
+fi
+
+set -m  # mpirun gets its own process group
+mpirun -np "$ranks" "${flags[@]}" "$bin/cohort" run "$@" &
+mpirun_pid=$!
+set +m
+stopping=""
+forward() {
+    if [ -z "$stopping" ]; then
+        stopping=1
+        echo "mpirun.sh: $2: stopping the run cleanly (send it again to stop at once)" >&2
+        kill -s "$1" "$mpirun_pid" 2>/dev/null || true
+    else
+        kill -s TERM "$mpirun_pid" 2>/dev/null || true
+    fi
+}
+trap 'forward USR2 SIGINT' INT
+trap 'forward USR1 SIGTERM' TERM
+trap 'forward USR1 SIGUSR1' USR1
+while :; do
+    status=0
+    wait "$mpirun_pid" || status=$?
+    # A trapped signal interrupts wait with status > 128 while mpirun goes on.
+    if [ "$status" -gt 128 ] && kill -0 "$mpirun_pid" 2>/dev/null; then continue; fi
+    break
+done
+exit "$status"

@@ -48,8 +48,8 @@ public enum StopSignals {
         switch signal {
         case SIGINT: "SIGINT"
         case SIGTERM: "SIGTERM"
-        case SIGUSR1: "SIGUSR1"
-        case SIGUSR2: "SIGUSR2"
+        case SIGUSR1: "SIGUSR1 (a stop request)"
+        case SIGUSR2: "SIGUSR2 (Ctrl-C through mpirun.sh)"
         default: "signal \(signal)"
         }
     }

@@ -129,3 +129,53 @@ import Testing
         #expect(problems.first?.description.contains("largest worker has 16 cpus") == true)
     }
 }
+
+/// Retries and stops.
+@Suite struct SchedulerRetryTests {
+    func started(_ actions: [SchedulerAction]) -> [InstanceID] {
+        actions.compactMap { if case .start(let id, _) = $0 { id } else { nil } }
+    }
+
+    @Test func failedAttemptIsRetriedThenFails() throws {
+        var job = JobFixtures.job([("flaky", .study, []), ("after", .study, [0])])
+        job.stages[0].retries = 2
+        let graph = try InstanceGraph(job: job)
+        var scheduler = Scheduler(graph: graph)
+        var current = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0)))[0]
+        for attempt in 2...3 {
+            let actions = scheduler.instanceFinished(current, result: .failed)
+            #expect(actions.contains(.retry(current, attempt: attempt)))
+            #expect(scheduler.attempt(of: current) == attempt)
+            current = started(actions)[0]
+        }
+        let last = scheduler.instanceFinished(current, result: .failed)
+        #expect(last.contains(.skip(InstanceID(1), because: InstanceID(0))))
+        #expect(last.contains(.finish))
+        #expect(scheduler.tallies[0].failed == 1)
+    }
+
+    @Test func retryThenSuccessUnblocks() throws {
+        var job = JobFixtures.job([("flaky", .study, []), ("after", .study, [0])])
+        job.stages[0].retries = 1
+        let graph = try InstanceGraph(job: job)
+        var scheduler = Scheduler(graph: graph)
+        let first = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0)))[0]
+        let again = started(scheduler.instanceFinished(first, result: .failed))
+        #expect(again == [first])
+        #expect(started(scheduler.instanceFinished(first, result: .succeeded)) == [InstanceID(1)])
+    }
+
+    @Test func interruptedIsNeitherFailedNorRetried() throws {
+        var job = JobFixtures.job([("long", .session, [])])
+        job.stages[0].retries = 3
+        let graph = try InstanceGraph(job: job)
+        var scheduler = Scheduler(graph: graph)
+        let running = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 2, memory: 0)))
+        #expect(scheduler.stopRequested().isEmpty)
+        #expect(scheduler.instanceFinished(running[0], result: .interrupted).isEmpty)
+        // A failure while stopping is not retried either.
+        #expect(scheduler.instanceFinished(running[1], result: .failed) == [.stopWorker(WorkerID(1)), .finish])
+        #expect(scheduler.tallies[0].interrupted == 1)
+        #expect(scheduler.tallies[0].failed == 1)
+    }
+}

@@ -1,0 +1,100 @@
+import CohortCore
+import Testing
+
+/// The journal's record format and what it tells a new run.
+@Suite struct JournalTests {
+    let attempt = JournalRecord.Attempt(instance: "realign:sub-01:ses-pre", attempt: 2, rank: 3, host: "node07", time: 1_795_000_000.25)
+
+    @Test func recordsRoundTrip() throws {
+        let records: [JournalRecord] = [
+            .runStarted(.init(jobHash: "abc123", host: "login\tnode", pid: 42, ranks: 5, time: 1.5)),
+            .started(attempt),
+            .finished(attempt, .init(outcome: .succeeded, fingerprint: "f00d", wallSeconds: 12.345678, peakMemoryKiB: 2048)),
+            .finished(attempt, .init(outcome: .exited(3), fingerprint: "f00d", wallSeconds: 1, peakMemoryKiB: 0)),
+            .finished(attempt, .init(outcome: .signaled(9), fingerprint: "f", wallSeconds: 1, peakMemoryKiB: 0)),
+            .finished(attempt, .init(outcome: .timedOut, fingerprint: "f", wallSeconds: 1, peakMemoryKiB: 0)),
+            .finished(attempt, .init(outcome: .interrupted, fingerprint: "f", wallSeconds: 1, peakMemoryKiB: 0)),
+            .finished(attempt, .init(outcome: .couldNotStart("cannot create folder /x: 100% full\nreally"), fingerprint: "f", wallSeconds: 0, peakMemoryKiB: 0)),
+            .skipped(instance: "group", cause: "convert:sub-02:ses-pre", time: 3),
+            .runEnded(reason: "stopped by SIGTERM", time: 4),
+        ]
+        for record in records {
+            let line = JournalFormat.encode(record)
+            #expect(line.hasSuffix("\n"))
+            #expect(line.dropLast().contains("\n") == false, "one record, one line")
+            #expect(try JournalFormat.decode(line.dropLast()) == record)
+        }
+    }
+
+    @Test func damagedRecordsAreRejected() {
+        let line = JournalFormat.encode(.started(attempt)).dropLast()
+        #expect(throws: JournalFormat.Damage.self) { try JournalFormat.decode(line.dropLast(5)) }
+        #expect(throws: JournalFormat.Damage.self) { try JournalFormat.decode(Substring(line.replacingOccurrences(of: "rank=3", with: "rank=4"))) }
+        #expect(throws: JournalFormat.Damage.self) { try JournalFormat.decode("") }
+        #expect(throws: JournalFormat.Damage.self) { try JournalFormat.decode("garbage\t#00000000") }
+    }
+
+    @Test func historyKnowsSuccessesFailuresAndUnfinished() {
+        var text = ""
+        func add(_ record: JournalRecord) { text += JournalFormat.encode(record) }
+        func attempt(_ name: String, _ number: Int = 1) -> JournalRecord.Attempt {
+            .init(instance: name, attempt: number, rank: 1, host: "h", time: 0)
+        }
+        add(.runStarted(.init(jobHash: "j", host: "h", pid: 1, ranks: 2, time: 0)))
+        add(.started(attempt("a")))
+        add(.finished(attempt("a"), .init(outcome: .succeeded, fingerprint: "fa", wallSeconds: 2, peakMemoryKiB: 1)))
+        add(.started(attempt("b")))
+        add(.finished(attempt("b"), .init(outcome: .exited(1), fingerprint: "fb", wallSeconds: 1, peakMemoryKiB: 1)))
+        add(.started(attempt("c")))
+        add(.skipped(instance: "d", cause: "b", time: 0))
+        let history = JournalHistory(text: text)
+        #expect(history.runs == 1)
+        #expect(history.damaged.isEmpty)
+        #expect(history["a"]?.successFingerprint == "fa")
+        #expect(history["a"]?.successDurations == [2])
+        #expect(history["b"]?.successFingerprint == nil)
+        #expect(history["b"]?.lastOutcome == .exited(1))
+        #expect(history["c"]?.unfinished == true)
+        #expect(history["d"]?.skipped == true)
+    }
+
+    @Test func aNewAttemptVoidsAnEarlierSuccess() {
+        let a = JournalRecord.Attempt(instance: "a", attempt: 1, rank: 1, host: "h", time: 0)
+        let text = JournalFormat.encode(.finished(a, .init(outcome: .succeeded, fingerprint: "f", wallSeconds: 1, peakMemoryKiB: 0)))
+            + JournalFormat.encode(.started(a))
+        #expect(JournalHistory(text: text)["a"]?.successFingerprint == nil, "a forced rerun that was killed is not done")
+    }
+
+    @Test func tornLastRecordIsSetAsideAndNothingElseIsLost() {
+        let a = JournalRecord.Attempt(instance: "a", attempt: 1, rank: 1, host: "h", time: 0)
+        let b = JournalRecord.Attempt(instance: "b", attempt: 1, rank: 1, host: "h", time: 0)
+        let whole = JournalFormat.encode(.finished(a, .init(outcome: .succeeded, fingerprint: "f", wallSeconds: 1, peakMemoryKiB: 0)))
+        let torn = String(JournalFormat.encode(.finished(b, .init(outcome: .succeeded, fingerprint: "g", wallSeconds: 1, peakMemoryKiB: 0))).prefix(40))
+        let history = JournalHistory(text: whole + torn)
+        #expect(history.endsTorn)
+        #expect(history.damaged.map(\.line) == [2])
+        #expect(history["a"]?.successFingerprint == "f")
+        #expect(history["b"] == nil)
+    }
+
+    @Test func corruptLineInTheMiddleIsSkippedNotFatal() {
+        let a = JournalRecord.Attempt(instance: "a", attempt: 1, rank: 1, host: "h", time: 0)
+        let record = JournalFormat.encode(.finished(a, .init(outcome: .succeeded, fingerprint: "f", wallSeconds: 1, peakMemoryKiB: 0)))
+        let history = JournalHistory(text: "cohort1\tend\tinstance=x\t#deadbeef\n" + record)
+        #expect(history.damaged.map(\.line) == [1])
+        #expect(history["a"]?.successFingerprint == "f")
+        #expect(!history.endsTorn)
+    }
+
+    @Test func durations() {
+        #expect(Quantity.seconds("90s") == 90)
+        #expect(Quantity.seconds("30m") == 1800)
+        #expect(Quantity.seconds("2h") == 7200)
+        #expect(Quantity.seconds("1h30m") == 5400)
+        #expect(Quantity.seconds("45") == 45)
+        #expect(Quantity.seconds("0") == nil)
+        #expect(Quantity.seconds("10x") == nil)
+        #expect(Quantity.seconds("h") == nil)
+        #expect(Quantity.seconds("99999999999999999999d") == nil)
+    }
+}

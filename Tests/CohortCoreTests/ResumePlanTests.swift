@@ -1,0 +1,113 @@
+import CohortCore
+import CohortTesting
+import Testing
+
+/// What a rerun skips and what it runs again, and why.
+@Suite struct ResumePlanTests {
+    /// convert (session) -> realign (session) -> first (subject); qa (subject) after convert.
+    let job = JobFixtures.job([
+        ("convert", .session, []), ("realign", .session, [0]), ("first", .subject, [1]), ("qa", .subject, [0]),
+    ])
+
+    /// A journal in which every instance of `graph` succeeded with its current fingerprint.
+    func allDone(_ graph: InstanceGraph, except: Set<String> = []) -> JournalHistory {
+        var history = JournalHistory()
+        history.apply(.runStarted(.init(jobHash: "j", host: "h", pid: 1, ranks: 1, time: 0)))
+        for index in 0..<graph.instanceCount where !except.contains(graph.name(of: InstanceID(index))) {
+            let attempt = JournalRecord.Attempt(instance: graph.name(of: InstanceID(index)), attempt: 1, rank: 1, host: "h", time: 0)
+            history.apply(.started(attempt))
+            history.apply(.finished(attempt, .init(outcome: .succeeded, fingerprint: Fingerprint.of(InstanceID(index), in: graph),
+                                                   wallSeconds: 1, peakMemoryKiB: 0)))
+        }
+        return history
+    }
+
+    func reasons(_ plan: ResumePlan, _ graph: InstanceGraph) -> [String: ResumePlan.Reason] {
+        var result: [String: ResumePlan.Reason] = [:]
+        for index in 0..<graph.instanceCount {
+            if let reason = plan.reasons[index] { result[graph.name(of: InstanceID(index))] = reason }
+        }
+        return result
+    }
+
+    @Test func emptyJournalRunsEverythingAsNew() throws {
+        let graph = try InstanceGraph(job: job)
+        let plan = ResumePlan(graph: graph, history: JournalHistory())
+        #expect(plan.doneCount == 0)
+        #expect(Set(reasons(plan, graph).values) == [.new])
+    }
+
+    @Test func completedJournalRunsNothing() throws {
+        let graph = try InstanceGraph(job: job)
+        let plan = ResumePlan(graph: graph, history: allDone(graph))
+        #expect(plan.doneCount == graph.instanceCount)
+    }
+
+    @Test func unfinishedInstanceRerunsWithItsDownstreamOnly() throws {
+        let graph = try InstanceGraph(job: job)
+        var history = allDone(graph, except: ["convert:sub-03:ses-2"])
+        history.apply(.started(.init(instance: "convert:sub-03:ses-2", attempt: 1, rank: 1, host: "h", time: 0)))
+        let found = reasons(ResumePlan(graph: graph, history: history), graph)
+        #expect(found == [
+            "convert:sub-03:ses-2": .unfinished, "realign:sub-03:ses-2": .upstream, "first:sub-03": .upstream, "qa:sub-03": .upstream,
+        ])
+    }
+
+    @Test func changedRunLineRerunsItsStageAndDownstream() throws {
+        let graph = try InstanceGraph(job: job)
+        let history = allDone(graph)
+        var edited = job
+        edited.stages[1].command = "realign --better"
+        let newGraph = try InstanceGraph(job: edited)
+        let found = reasons(ResumePlan(graph: newGraph, history: history), newGraph)
+        #expect(Set(found.filter { $0.key.hasPrefix("realign:") }.values) == [.changed])
+        #expect(found.filter { $0.key.hasPrefix("realign:") }.count == 6)
+        #expect(Set(found.filter { $0.key.hasPrefix("first:") }.values) == [.upstream])
+        #expect(found.keys.contains { $0.hasPrefix("convert:") || $0.hasPrefix("qa:") } == false)
+    }
+
+    @Test func environmentAndResourcesAreDefinition() throws {
+        let graph = try InstanceGraph(job: job)
+        let history = allDone(graph)
+        var edited = job
+        edited.environment = [EnvironmentVariable(name: "FSLOUTPUTTYPE", value: "NIFTI")]
+        #expect(ResumePlan(graph: try InstanceGraph(job: edited), history: history).doneCount == 0)
+        var bigger = job
+        bigger.stages[2].cpus = 4
+        let plan = ResumePlan(graph: try InstanceGraph(job: bigger), history: history)
+        #expect(plan.doneCount == graph.instanceCount - 3)
+    }
+
+    @Test func failedAndSkippedEarlierRunAgain() throws {
+        let graph = try InstanceGraph(job: job)
+        var history = allDone(graph, except: ["qa:sub-01", "qa:sub-02"])
+        let attempt = JournalRecord.Attempt(instance: "qa:sub-01", attempt: 1, rank: 1, host: "h", time: 0)
+        history.apply(.started(attempt))
+        history.apply(.finished(attempt, .init(outcome: .exited(2), fingerprint: "x", wallSeconds: 1, peakMemoryKiB: 0)))
+        history.apply(.skipped(instance: "qa:sub-02", cause: "x", time: 0))
+        let found = reasons(ResumePlan(graph: graph, history: history), graph)
+        #expect(found == ["qa:sub-01": .failedEarlier, "qa:sub-02": .skippedEarlier])
+    }
+
+    @Test func forcedStageRerunsWithDownstream() throws {
+        let graph = try InstanceGraph(job: job)
+        let found = reasons(ResumePlan(graph: graph, history: allDone(graph), forcedStages: [1]), graph)
+        #expect(found.count == 6 + 3)
+        #expect(found["realign:sub-01:ses-1"] == .forced)
+        #expect(found["first:sub-02"] == .upstream)
+    }
+
+    @Test func schedulerSkipsWhatWasDoneEarlier() throws {
+        let graph = try InstanceGraph(job: job)
+        var history = allDone(graph, except: ["realign:sub-02:ses-1"])
+        history.apply(.started(.init(instance: "realign:sub-02:ses-1", attempt: 1, rank: 1, host: "h", time: 0)))
+        let plan = ResumePlan(graph: graph, history: history)
+        var scheduler = Scheduler(graph: graph, doneEarlier: plan.isDone)
+        var running = scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 8, memory: 0))
+            .compactMap { if case .start(let id, _) = $0 { id } else { nil } }
+        #expect(running.map(graph.name(of:)) == ["realign:sub-02:ses-1"])
+        let next = scheduler.instanceFinished(running.removeFirst(), result: .succeeded)
+        #expect(next.compactMap { if case .start(let id, _) = $0 { graph.name(of: id) } else { nil } } == ["first:sub-02"])
+        #expect(scheduler.tallies[1].doneEarlier == 5)
+    }
+}
