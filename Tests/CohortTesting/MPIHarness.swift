@@ -76,6 +76,17 @@ public enum ProcessTable {
         return state != "Z" && state != "X"
     }
 
+    /// The environment `pid` started with.
+    public static func environment(of pid: Int32) -> [String: String] {
+        var result: [String: String] = [:]
+        for entry in Files.read("/proc/\(pid)/environ").split(separator: "\0") {
+            if let equals = entry.firstIndex(of: "=") {
+                result[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+            }
+        }
+        return result
+    }
+
     /// Parent of `pid`, if it exists.
     public static func parent(of pid: Int32) -> Int32? {
         fields(pid).flatMap { $0.count > 1 ? Int32($0[1]) : nil }

@@ -1,0 +1,246 @@
+import CohortCore
+import CohortTesting
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Killed runs, signals, retries, timeouts, changes, a torn journal and the
+/// lock, all with real processes under mpirun (DESIGN §5).
+@Suite(.serialized, .enabled(if: MPIHarness.shouldRun, "mpirun not found"))
+struct DurabilityTests {
+    func folder(of job: String) -> String { String(job.dropLast("/job.yml".count)) }
+
+    func history(_ job: String, study: String) -> JournalHistory {
+        JournalHistory(text: Files.read(folder(of: job) + "/.cohort/\(study)/journal"))
+    }
+
+    /// Names whose success the journal holds.
+    func succeeded(_ history: JournalHistory) -> Set<String> {
+        Set(history.entries.filter { $0.value.successFingerprint != nil }.map(\.key))
+    }
+
+    /// Waits until no rank of this job is left (after mpirun died).
+    func waitForRanksToGo(_ job: String) {
+        _ = Clock.waitUntil(timeout: 15) {
+            ProcessTable.processes(matching: ["/cohort", "run", job]).allSatisfy { !ProcessTable.isAlive($0) }
+        }
+    }
+
+    @Test(arguments: [0.8, 1.6, 2.6])
+    func killNineOfMpirunThenRerunRedoesNothingFinished(after delay: Double) throws {
+        let job = try MPIHarness.copyJob("demo", repository: repository)
+        let ledgerPath = folder(of: job) + "/ledger.txt"
+        let environment = ["DEMO_LEDGER": ledgerPath, "DEMO_DELAY": "0.3"]
+        let first = try MPIHarness.start(ranks: 3, ["run", job], environment: environment)
+        Clock.sleep(delay)
+        kill(first.pid, SIGKILL)
+        _ = first.wait(timeout: 10)
+        waitForRanksToGo(job)
+        let doneBefore = succeeded(history(job, study: "demo"))
+        let linesBefore = Ledger(path: ledgerPath).events.count
+
+        let second = try MPIHarness.run(ranks: 3, ["run", job], environment: environment)
+        #expect(second.code == 0, "\(second.output)")
+        let events = Ledger(path: ledgerPath).events
+        let rerun = events.dropFirst(linesBefore).filter(\.begin).map(\.instance)
+        #expect(Set(rerun).isDisjoint(with: doneBefore), "finished instances ran again: \(Set(rerun).intersection(doneBefore))")
+        #expect(succeeded(history(job, study: "demo")).count == 31)
+        #expect(Files.read(folder(of: job) + "/out/group/report.txt").contains("subjects: 3"))
+        if !doneBefore.isEmpty { #expect(second.stdout.contains("cohort: resuming from")) }
+    }
+
+    @Test func sigtermStopsWithinTenSecondsLeavesNoModuleAndRerunCompletes() throws {
+        // Modules that take a moment to clean up, with a child in the background.
+        let job = try MPIHarness.writeJob("""
+            study: stop
+            subjects: [a, b, c]
+            stages:
+              - name: long
+                domain: subject
+                run: "echo $$ >> {workdir}/../../pids; sleep ${HOLD:-0} & echo $! >> {workdir}/../../pids; trap 'sleep 1; exit 1' TERM; wait"
+              - {name: after, domain: subject, run: "true"}
+            """)
+        let pids = folder(of: job) + "/out/pids"
+        let run = try ChildProcess([repository + "/mpirun.sh", "-np", "3", job],
+                                   environment: MPIHarness.environment(["COHORT_BIN": MPIHarness.binaryFolder, "HOLD": "120"]))
+        #expect(Clock.waitUntil(timeout: 30) { Files.read(pids).split(separator: "\n").count >= 4 })
+        let signalled = Clock.now
+        run.signal(SIGTERM)
+        let result = run.wait(timeout: 30)
+        let took = Clock.now - signalled
+        #expect(result.code == 143, "\(result.output)")
+        #expect(took < 10, "took \(took) s to stop")
+        #expect(result.stdout.contains("Stopped by SIGUSR1"))
+        for pid in Files.read(pids).split(separator: "\n").compactMap({ Int32($0) }) {
+            #expect(!ProcessTable.isAlive(pid), "module process \(pid) outlived the run")
+        }
+        let entries = history(job, study: "stop").entries
+        #expect(entries.values.contains { $0.lastOutcome == .interrupted })
+        #expect(entries.values.allSatisfy { $0.successFingerprint == nil })
+
+        let rerun = try MPIHarness.run(ranks: 3, ["run", job], environment: ["HOLD": "0"])
+        #expect(rerun.code == 0, "\(rerun.output)")
+        #expect(succeeded(history(job, study: "stop")).count == 6)
+    }
+
+    @Test func flakyModuleIsRetried() throws {
+        let job = try MPIHarness.writeJob("""
+            study: flaky
+            stages:
+              - name: flaky
+                domain: study
+                retries: 2
+                run: "n=$(cat {workdir}/tries 2>/dev/null || echo 0); echo $((n + 1)) > {workdir}/tries; [ $n -ge 1 ]"
+              - name: never
+                domain: study
+                retries: 1
+                run: "echo broken >&2; exit 5"
+            """)
+        let result = try MPIHarness.run(ranks: 2, ["run", job])
+        #expect(result.code == 1)
+        #expect(Files.read(folder(of: job) + "/out/flaky/tries") == "2\n")
+        #expect(result.stdout.contains("retry   flaky  attempt 2 of 3"))
+        #expect(result.stdout.contains("never: exit status 5 (attempt 2)"))
+        let entries = history(job, study: "flaky").entries
+        #expect(entries["flaky"]?.attempts == 2)
+        #expect(entries["flaky"]?.successFingerprint != nil)
+        #expect(entries["never"]?.attempts == 2)
+    }
+
+    @Test func timedOutModuleIsStoppedAndFails() throws {
+        let job = try MPIHarness.writeJob("""
+            study: slow
+            stages:
+              - {name: slow, domain: study, timeout: 1s, run: "echo $$ > {workdir}/pid; sleep 60"}
+            """)
+        let started = Clock.now
+        let result = try MPIHarness.run(ranks: 2, ["run", job], timeout: 60)
+        #expect(Clock.now - started < 20)
+        #expect(result.code == 1)
+        #expect(result.stdout.contains("slow: timed out"))
+        #expect(history(job, study: "slow")["slow"]?.lastOutcome == .timedOut)
+        let pid = Int32(Files.read(folder(of: job) + "/out/slow/pid").filter { !$0.isWhitespace })
+        #expect(pid.map { !ProcessTable.isAlive($0) } == true)
+    }
+
+    @Test func changedRunLineRerunsExactlyItsStageAndDownstream() throws {
+        let job = try MPIHarness.copyJob("demo", repository: repository)
+        let ledgerPath = folder(of: job) + "/ledger.txt"
+        let environment = ["DEMO_LEDGER": ledgerPath, "DEMO_DELAY": "0"]
+        #expect(try MPIHarness.run(ranks: 3, ["run", job], environment: environment).code == 0)
+        let before = Ledger(path: ledgerPath).events.count
+
+        Files.write(job, Files.read(job).replacingOccurrences(of: "run: sh modules/smooth.sh", with: "run: sh modules/smooth.sh --width 3"))
+        let result = try MPIHarness.run(ranks: 3, ["run", job], environment: environment)
+        #expect(result.code == 0, "\(result.output)")
+        #expect(result.stdout.contains("smooth: 0 done earlier, 6 to run (6 changed)"))
+        #expect(result.stdout.contains("firstlevel: 0 done earlier, 3 to run (3 upstream reruns)"))
+        let rerun = Set(Ledger(path: ledgerPath).events.dropFirst(before).filter(\.begin).map(\.instance))
+        let stages = Set(rerun.map { String($0.prefix { $0 != ":" }) })
+        #expect(stages == ["smooth", "firstlevel", "group"])
+        #expect(rerun.count == 6 + 3 + 1)
+
+        let forcedBefore = Ledger(path: ledgerPath).events.count
+        let forced = try MPIHarness.run(ranks: 3, ["run", job, "--force", "qa"], environment: environment)
+        #expect(forced.code == 0)
+        let forcedRun = Set(Ledger(path: ledgerPath).events.dropFirst(forcedBefore).filter(\.begin).map(\.instance))
+        #expect(forcedRun == ["qa:sub-01", "qa:sub-02", "qa:sub-03", "group"])
+    }
+
+    @Test func tornJournalRecordIsIgnoredWithAWarning() throws {
+        let job = try MPIHarness.writeJob("study: torn\nsubjects: [a, b]\nstages:\n  - {name: one, domain: subject, run: 'echo ran >> ran'}\n")
+        #expect(try MPIHarness.run(ranks: 1, ["run", job]).code == 0)
+        let journal = folder(of: job) + "/.cohort/torn/journal"
+        // A run killed in the middle of writing its last record.
+        Files.write(journal, Files.read(journal) + "cohort1\tend\tinstance=one:a\tatt")
+        let result = try MPIHarness.run(ranks: 1, ["run", job])
+        #expect(result.code == 0)
+        #expect(result.stdout.contains("warning: \(journal):"))
+        #expect(result.stdout.contains("record ignored: the last record was cut short"))
+        #expect(Files.read(folder(of: job) + "/ran") == "ran\nran\n", "nothing ran twice")
+        let repaired = JournalHistory(text: Files.read(journal))
+        #expect(repaired.damaged.isEmpty, "the torn tail was cut off, later records start on a fresh line")
+        #expect(repaired.runs == 2)
+    }
+
+    @Test func secondRunIsRefusedWhileTheFirstHoldsTheLock() throws {
+        let job = try MPIHarness.writeJob("study: locked\nstages:\n  - {name: wait, domain: study, run: 'touch {workdir}/started; sleep 3'}\n")
+        let first = try MPIHarness.start(ranks: 2, ["run", job])
+        #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder(of: job) + "/out/wait/started") })
+        let second = try MPIHarness.run(ranks: 1, ["run", job])
+        #expect(second.code == 3)
+        #expect(second.stderr.contains("another run holds this study's state (host "))
+        #expect(second.stderr.contains(", pid "))
+        #expect(first.wait(timeout: 30).code == 0)
+    }
+
+    @Test func staleLockIsTakenOverWithAWarning() throws {
+        let job = try MPIHarness.writeJob("study: stale\nstages:\n  - {name: one, domain: study, run: 'true'}\n")
+        let state = folder(of: job) + "/.cohort/stale"
+        #expect(mkdir(folder(of: job) + "/.cohort", 0o755) == 0 && mkdir(state, 0o755) == 0)
+        Files.write(state + "/lock", "host gone, pid 99999, since 2026-01-01 00:00:00\n")
+        let result = try MPIHarness.run(ranks: 1, ["run", job])
+        #expect(result.code == 0)
+        #expect(result.stderr.contains("taking over the lock of a run that ended without releasing it (host gone, pid 99999"))
+    }
+
+    @Test func badInputLeavesTheJournalUntouched() throws {
+        let job = try MPIHarness.writeJob("study: keep\nsubjects: [a]\nstages:\n  - {name: one, domain: subject, run: 'true'}\n")
+        #expect(try MPIHarness.run(ranks: 1, ["run", job]).code == 0)
+        let journal = folder(of: job) + "/.cohort/keep/journal"
+        let before = Files.read(journal)
+        let cases = [
+            ("study: keep\nsubjects: [a]\nstages:\n  - {name: one, domain: subjct, run: 'true'}\n", ":4: stages[0].domain"),
+            ("study: keep\nsubjects: [a]\nstages:\n  - {name: one, domain: subject, run: 'sh modules/missing.sh'}\n",
+             ":4: stages[0].run: modules/missing.sh does not exist"),
+            ("study: keep\nworkdir: /proc/nowhere\nsubjects: [a]\nstages:\n  - {name: one, domain: subject, run: 'true'}\n",
+             "workdir: cannot create folder /proc/nowhere"),
+        ]
+        for (text, message) in cases {
+            Files.write(job, text)
+            let result = try MPIHarness.run(ranks: 2, ["run", job])
+            #expect(result.code == 2, "\(result.output)")
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")
+            #expect(Files.read(journal) == before)
+        }
+    }
+}
+
+/// A worker rank killed with -9 ends the MPI job (OpenMPI's default); the
+/// journal stays intact and the rerun finishes without redoing anything.
+@Suite(.serialized, .enabled(if: MPIHarness.shouldRun, "mpirun not found"))
+struct DeadWorkerTests {
+    @Test func killedWorkerEndsTheJobAndTheRerunCompletes() throws {
+        let job = try MPIHarness.copyJob("demo", repository: repository)
+        let folder = String(job.dropLast("/job.yml".count))
+        let ledgerPath = folder + "/ledger.txt"
+        let environment = ["DEMO_LEDGER": ledgerPath, "DEMO_DELAY": "0.4"]
+        let first = try MPIHarness.start(ranks: 3, ["run", job], environment: environment)
+        #expect(Clock.waitUntil(timeout: 30) { Ledger(path: ledgerPath).events.filter { !$0.begin }.count >= 4 })
+        let worker = try #require(ProcessTable.processes(matching: ["/cohort", "run", job]).first { pid in
+            ProcessTable.environment(of: pid)["OMPI_COMM_WORLD_RANK"] == "2"
+        })
+        kill(worker, SIGKILL)
+        let killed = Clock.now
+        let result = first.wait(timeout: 30)
+        let ended = Clock.now - killed
+        #expect(result.code != 0)
+        #expect(ended < 10, "mpirun took \(ended) s to end the job")
+        _ = Clock.waitUntil(timeout: 10) {
+            ProcessTable.processes(matching: ["modules/", ".sh"]).filter { ProcessTable.environment(of: $0)["DEMO_LEDGER"] == ledgerPath }
+                .allSatisfy { !ProcessTable.isAlive($0) }
+        }
+        let history = JournalHistory(text: Files.read(folder + "/.cohort/demo/journal"))
+        #expect(history.damaged.isEmpty || history.damaged.count == 1 && history.endsTorn)
+        let doneBefore = Set(history.entries.filter { $0.value.successFingerprint != nil }.map(\.key))
+        let linesBefore = Ledger(path: ledgerPath).events.count
+
+        let second = try MPIHarness.run(ranks: 3, ["run", job], environment: environment)
+        #expect(second.code == 0, "\(second.output)")
+        let rerun = Set(Ledger(path: ledgerPath).events.dropFirst(linesBefore).filter(\.begin).map(\.instance))
+        #expect(rerun.isDisjoint(with: doneBefore))
+        #expect(rerun.count + doneBefore.count == 31)
+    }
+}
