@@ -37,6 +37,18 @@ public struct EnvironmentVariable: Sendable, Hashable {
     }
 }
 
+/// A named resource a stage's instances hold while they run: exclusive
+/// (a writer) unless `shared` (readers run together, never beside a writer).
+public struct StageLock: Sendable, Hashable {
+    public var name: String
+    public var shared: Bool
+
+    public init(name: String, shared: Bool = false) {
+        self.name = name
+        self.shared = shared
+    }
+}
+
 /// One stage of the pipeline: a shell command run once per instance.
 public struct Stage: Sendable, Hashable {
     public var name: String
@@ -54,13 +66,23 @@ public struct Stage: Sendable, Hashable {
     public var retries: Int
     /// Seconds an attempt may run before it is stopped and counted as failed.
     public var timeout: Double?
+    /// Only workers with this label run it (`rank0`: the scheduler's own process).
+    public var on: String?
+    /// Added to the stage's critical-path rank: higher starts first.
+    public var priority: Int
+    /// Locks its instances hold while running.
+    public var locks: [StageLock]
     /// Line of the stage in the job file, for messages.
     public var line: Int
 
     public init(
         name: String, domain: Domain, command: String, dependencies: [Int],
-        cpus: Int = 1, memory: Int64 = 0, retries: Int = 0, timeout: Double? = nil, line: Int = 0
+        cpus: Int = 1, memory: Int64 = 0, retries: Int = 0, timeout: Double? = nil,
+        on: String? = nil, priority: Int = 0, locks: [StageLock] = [], line: Int = 0
     ) {
+        self.on = on
+        self.priority = priority
+        self.locks = locks
         self.retries = retries
         self.timeout = timeout
         self.name = name

@@ -8,7 +8,7 @@ public enum JobLoader {
     /// Job files larger than this are refused before parsing (NOTES-YAML).
     public static let maximumBytes = 1 << 20
     static let topLevelKeys = ["study", "workdir", "subjects", "sessions", "env", "stages"]
-    static let stageKeys = ["name", "domain", "run", "after", "cpus", "memory", "retries", "timeout"]
+    static let stageKeys = ["name", "domain", "run", "after", "cpus", "memory", "retries", "timeout", "on", "priority", "locks"]
 
     public static func load(text: String, file: String) throws(JobFileError) -> Job {
         if let (line, message) = YAMLGuard.problem(with: text) {
@@ -117,6 +117,38 @@ public enum JobLoader {
         return variables
     }
 
+    /// `locks: [atlas, {name: template, shared: true}]`.
+    private static func readLocks(_ node: Node, _ field: String, _ tree: inout YAMLTree) -> [(StageLock, Int?)] {
+        guard let items = tree.sequence(node, field) else { return [] }
+        var locks: [(StageLock, Int?)] = []
+        for (index, item) in items.enumerated() {
+            let path = "\(field)[\(index)]"
+            let line = YAMLTree.line(of: item)
+            if case .mapping = item {
+                guard let pairs = tree.mapping(item, path) else { continue }
+                var name: String?
+                var shared = false
+                for (key, keyNode, value) in pairs {
+                    switch key {
+                    case "name": name = tree.text(value, "\(path).name")
+                    case "shared":
+                        switch tree.text(value, "\(path).shared") {
+                        case "true", "yes": shared = true
+                        case "false", "no": shared = false
+                        case let other?: tree.report(value, "\(path).shared", "\(quoted(other)) is not true or false")
+                        case nil: break
+                        }
+                    default: tree.report(keyNode, "\(path).\(key)", "unknown key\(suggestion(for: key, among: ["name", "shared"]))")
+                    }
+                }
+                if let name { locks.append((StageLock(name: name, shared: shared), line)) } else { tree.report(item, "\(path).name", "missing") }
+            } else if let name = tree.text(item, path) {
+                locks.append((StageLock(name: name), line))
+            }
+        }
+        return locks
+    }
+
     private static func readStage(_ node: Node, index: Int, _ tree: inout YAMLTree) -> DraftStage? {
         let field = "stages[\(index)]"
         guard let pairs = tree.mapping(node, field) else { return nil }
@@ -135,6 +167,9 @@ public enum JobLoader {
             case "memory": stage.memory = tree.text(value, path).map { ($0, line) }
             case "retries": stage.retries = tree.text(value, path).map { ($0, line) }
             case "timeout": stage.timeout = tree.text(value, path).map { ($0, line) }
+            case "on": stage.on = tree.text(value, path).map { ($0, line) }
+            case "priority": stage.priority = tree.text(value, path).map { ($0, line) }
+            case "locks": stage.locks = readLocks(value, path, &tree)
             default:
                 tree.report(keyNode, path, "unknown key\(suggestion(for: key, among: stageKeys))")
             }
@@ -172,6 +207,9 @@ struct DraftStage {
     var memory: (String, Int?)?
     var retries: (String, Int?)?
     var timeout: (String, Int?)?
+    var on: (String, Int?)?
+    var priority: (String, Int?)?
+    var locks: [(StageLock, Int?)] = []
 
     init(index: Int, line: Int?) {
         self.index = index

@@ -147,6 +147,30 @@ enum JobValidator {
                     tree.report(line: line, "\(field).timeout", "\(quoted(text)) is not a duration like 90s, 30m, 2h or 1h30m")
                 }
             }
+            if let (label, line) = draftStage.on {
+                if let problem = Identifier.problem(with: label) {
+                    tree.report(line: line, "\(field).on", problem)
+                } else {
+                    stage.on = label
+                }
+            }
+            if let (text, line) = draftStage.priority {
+                if let priority = Quantity.signedInteger(text, in: -1000...1000) {
+                    stage.priority = priority
+                } else {
+                    tree.report(line: line, "\(field).priority", "\(quoted(text)) is not a whole number from -1000 to 1000")
+                }
+            }
+            var lockNames: Set<String> = []
+            for (lock, line) in draftStage.locks {
+                if let problem = Identifier.problem(with: lock.name) {
+                    tree.report(line: line, "\(field).locks", problem)
+                } else if !lockNames.insert(lock.name).inserted {
+                    tree.report(line: line, "\(field).locks", "lock \(quoted(lock.name)) is named twice")
+                } else {
+                    stage.locks.append(lock)
+                }
+            }
             if stage.domain == .session, draft.sessions == nil, draftStage.domain != nil {
                 tree.report(line: draftStage.domain?.1, "\(field).domain", "stage \(quoted(stage.name)) is per session, but the job lists no sessions")
             }

@@ -78,3 +78,19 @@ public struct JournalHistory: Sendable {
 
     public subscript(instance: String) -> Entry? { entries[instance] }
 }
+
+extension JournalHistory {
+    /// Per stage of `job`: the median wall time of its successful attempts, nil when none.
+    public func medianDurations(for job: Job) -> [Double?] {
+        var byStage: [String: [Double]] = [:]
+        for (name, entry) in entries where !entry.successDurations.isEmpty {
+            let stage = String(name.prefix { $0 != ":" })
+            byStage[stage, default: []] += entry.successDurations
+        }
+        return job.stages.map { stage in
+            guard let durations = byStage[stage.name]?.sorted(), !durations.isEmpty else { return nil }
+            let middle = durations.count / 2
+            return durations.count % 2 == 1 ? durations[middle] : (durations[middle - 1] + durations[middle]) / 2
+        }
+    }
+}

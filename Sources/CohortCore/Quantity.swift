@@ -70,6 +70,16 @@ public enum Quantity {
         return value
     }
 
+    /// A whole number in `range`, possibly negative.
+    public static func signedInteger(_ text: String, in range: ClosedRange<Int>) -> Int? {
+        let trimmed = text.trimmingSpaces()
+        if trimmed.hasPrefix("-") {
+            guard let magnitude = integer(String(trimmed.dropFirst()), in: 0...Int.max - 1) else { return nil }
+            return range.contains(-magnitude) ? -magnitude : nil
+        }
+        return integer(trimmed.hasPrefix("+") ? String(trimmed.dropFirst()) : trimmed, in: range)
+    }
+
     /// `bytes` for people: `512M`, `4G`, `1.5G`.
     public static func describe(bytes: Int64) -> String {
         let units: [(String, Int64)] = [("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)]

@@ -70,9 +70,17 @@ public struct UnplaceableStage: Error, Hashable, Sendable, CustomStringConvertib
     public var stage: String
     public var needs: Capacity
     public var largest: Capacity
+    /// The stage's `on:` label, if it has one.
+    public var label: String?
+    /// True when no worker carries the label at all.
+    public var labelMissing = false
 
     public var description: String {
-        "stage \"\(stage)\" needs \(needs) per instance, but the largest worker has \(largest); lower its cpus/memory or give workers more (--slots, --memory)"
+        if let label, labelMissing {
+            return "stage \"\(stage)\" runs on workers labelled \"\(label)\", but no worker has that label (give one with --label-rank N=\(label) or --label-host HOST=\(label))"
+        }
+        let which = label.map { "worker labelled \"\($0)\"" } ?? "worker"
+        return "stage \"\(stage)\" needs \(needs) per instance, but the largest \(which) has \(largest); lower its cpus/memory or give workers more (--slots, --memory)"
     }
 }
 

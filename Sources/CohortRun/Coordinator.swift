@@ -21,7 +21,7 @@ public final class Coordinator {
     let factory: TaskFactory
     let transport: (any SchedulerTransport)?
     let localRunner: ModuleRunner?
-    let policy: CapacityPolicy
+    let policy: WorkerPolicy
     let reporter: any RunReporter
     let clock: () -> Double
     let journal: JournalFile?
@@ -39,8 +39,9 @@ public final class Coordinator {
 
     public init(
         factory: TaskFactory, transport: (any SchedulerTransport)?, localRunner: ModuleRunner?,
-        policy: CapacityPolicy, reporter: any RunReporter, journal: JournalFile? = nil,
-        plan: ResumePlan? = nil, clock: @escaping () -> Double = monotonicSeconds,
+        policy: WorkerPolicy, reporter: any RunReporter, journal: JournalFile? = nil,
+        plan: ResumePlan? = nil, scheduling: SchedulingPolicy = .criticalPath(),
+        clock: @escaping () -> Double = monotonicSeconds,
         stopSignal: @escaping () -> Int32? = { StopSignals.pending }
     ) {
         self.factory = factory
@@ -53,14 +54,14 @@ public final class Coordinator {
         let plan = plan ?? ResumePlan(graph: factory.graph, history: JournalHistory())
         self.plan = plan
         self.stopSignal = stopSignal
-        self.scheduler = Scheduler(graph: factory.graph, doneEarlier: plan.isDone)
+        self.scheduler = Scheduler(graph: factory.graph, doneEarlier: plan.isDone, policy: scheduling)
     }
 
     /// Runs the job to the end (or to a stop signal) and returns its summary.
     public func run() throws -> RunSummary {
         startTime = clock()
         let joined = try gatherWorkers()
-        let problems = Scheduler.unplaceableStages(of: graph.job, on: joined.map(\.capacity))
+        let problems = Scheduler.unplaceableStages(of: graph.job, on: joined.map(\.profile))
         if !problems.isEmpty {
             stopAllWorkers()
             throw RunRefused(description: problems.map(\.description).joined(separator: "\n"))
@@ -71,7 +72,7 @@ public final class Coordinator {
         var pending: [SchedulerAction] = []
         for worker in joined {
             workers[worker.id] = worker
-            pending += scheduler.workerJoined(worker.id, capacity: worker.capacity)
+            pending += scheduler.workerJoined(worker.id, profile: worker.profile)
         }
         do {
             try loop(initial: pending)
@@ -149,7 +150,7 @@ public final class Coordinator {
         var actions: [SchedulerAction] = []
         for (instance, result, report, worker) in results {
             let name = graph.name(of: instance)
-            let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", capacity: Capacity(cpus: 0, memory: 0))
+            let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
             let next = scheduler.instanceFinished(instance, result: result)
             let retrying = next.contains { if case .retry(instance, _) = $0 { true } else { false } }
             if result != .interrupted && !retrying { finishedCount += 1 }
@@ -207,12 +208,15 @@ public final class Coordinator {
         return finished
     }
 
-    /// Waits for every worker rank's hello; with none, rank 0 is the worker.
+    /// Waits for every worker rank's hello. With none, rank 0 is the worker;
+    /// beside worker ranks, rank 0 also runs `on: rank0` stages, and only those.
     private func gatherWorkers() throws -> [WorkerInfo] {
+        let host = Machine.hostName
+        let here = WorkerHello(host: host, pid: 0, machineCores: Int64(Machine.cores), machineMemory: Machine.memory)
         guard let transport, !transport.workerRanks.isEmpty else {
-            let capacity = policy.capacities(for: [(0, WorkerHello(
-                host: Machine.hostName, pid: 0, machineCores: Int64(Machine.cores), machineMemory: Machine.memory))])[0]!
-            return [WorkerInfo(id: Self.localWorker, host: Machine.hostName, capacity: capacity)]
+            let capacity = policy.capacities(for: [(0, here)])[0]!
+            let profile = WorkerProfile(capacity: capacity, labels: policy.labels(rank: 0, host: host))
+            return [WorkerInfo(id: Self.localWorker, host: host, profile: profile)]
         }
         var hellos: [Int: WorkerHello] = [:]
         var backoff = IdleBackoff()
@@ -226,8 +230,16 @@ public final class Coordinator {
             }
             hellos[rank] = hello
         }
-        let capacities = policy.capacities(for: hellos.map { ($0.key, $0.value) })
-        return hellos.keys.sorted().map { WorkerInfo(id: WorkerID($0), host: hellos[$0]!.host, capacity: capacities[$0]!) }
+        var all = hellos.map { ($0.key, $0.value) }
+        let rankZeroStages = graph.job.stages.contains { $0.on == WorkerPolicy.rankZeroLabel }
+        if rankZeroStages && localRunner != nil { all.append((0, here)) }
+        let capacities = policy.capacities(for: all)
+        return all.map(\.0).sorted().map { rank in
+            let host = rank == 0 ? host : hellos[rank]!.host
+            let profile = WorkerProfile(capacity: capacities[rank]!, labels: policy.labels(rank: rank, host: host),
+                                        exclusive: rank == 0)
+            return WorkerInfo(id: WorkerID(rank), host: host, profile: profile)
+        }
     }
 
     private func attempt(_ instance: InstanceID, on worker: WorkerID) -> JournalRecord.Attempt {

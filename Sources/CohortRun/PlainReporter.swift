@@ -20,7 +20,11 @@ public final class PlainReporter: RunReporter {
 
     public func runStarted(study: String, instances: Int, workers: [WorkerInfo]) {
         start = clock()
-        let described = workers.map { "\($0.id) on \($0.host) (\($0.capacity))" }.joined(separator: "; ")
+        let described = workers.map { worker in
+            let labels = worker.profile.labels.subtracting([WorkerPolicy.rankZeroLabel]).sorted()
+            let labelText = labels.isEmpty ? "" : ", labels " + labels.joined(separator: ",")
+            return "\(worker.id) on \(worker.host) (\(worker.capacity)\(labelText)\(worker.profile.exclusive ? ", on: rank0 stages only" : ""))"
+        }.joined(separator: "; ")
         emit("cohort: study \(study): \(instances) instance\(instances == 1 ? "" : "s") on \(workers.count) worker\(workers.count == 1 ? "" : "s"): \(described)")
     }
 

@@ -5,7 +5,9 @@ public import CohortMPI
 public struct WorkerInfo: Sendable {
     public var id: WorkerID
     public var host: String
-    public var capacity: Capacity
+    public var profile: WorkerProfile
+
+    public var capacity: Capacity { profile.capacity }
 }
 
 /// One instance that failed, with what a user needs to act on it.

@@ -29,9 +29,46 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("force"), help: "Rerun this stage's instances and everything downstream (repeatable).")
     var forcedStages: [String] = []
 
+    @Option(name: .customLong("label"), help: "Give every worker this label, for stages with `on: LABEL` (repeatable).")
+    var labels: [String] = []
+
+    @Option(name: .customLong("label-rank"), help: "RANK=LABEL: give one worker rank a label (repeatable).")
+    var rankLabels: [String] = []
+
+    @Option(name: .customLong("label-host"), help: "HOST=LABEL: give the workers on a host a label (repeatable).")
+    var hostLabels: [String] = []
+
     func validate() throws {
         if let slots, !(1...100_000).contains(slots) { throw ValidationError("--slots must be from 1 to 100000") }
         if let memory, Quantity.bytes(memory) == nil { throw ValidationError("--memory \(memory): not a size like 16G") }
+        _ = try workerPolicy()
+    }
+
+    /// Sizes and labels for workers, from the options.
+    func workerPolicy() throws -> WorkerPolicy {
+        func label(_ text: String, _ option: String) throws -> String {
+            if let problem = Identifier.problem(with: text) { throw ValidationError("\(option) \(text): the label \(problem)") }
+            if text == WorkerPolicy.rankZeroLabel { throw ValidationError("\(option): \(text) is reserved for the scheduler's own process") }
+            return text
+        }
+        func pair(_ text: String, _ option: String) throws -> (String, String) {
+            guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+                throw ValidationError("\(option) \(text): expected WHO=LABEL")
+            }
+            return (String(text[..<equals]), try label(String(text[text.index(after: equals)...]), option))
+        }
+        var policy = WorkerPolicy(slots: slots, memory: memory.flatMap(Quantity.bytes))
+        for text in labels { policy.labels.insert(try label(text, "--label")) }
+        for text in rankLabels {
+            let (who, name) = try pair(text, "--label-rank")
+            guard let rank = Int(who), rank >= 0 else { throw ValidationError("--label-rank \(text): \(who) is not a rank number") }
+            policy.labelsByRank[rank, default: []].insert(name)
+        }
+        for text in hostLabels {
+            let (host, name) = try pair(text, "--label-host")
+            policy.labelsByHost[host, default: []].insert(name)
+        }
+        return policy
     }
 
     func run() throws {
@@ -127,9 +164,10 @@ struct SchedulerRank {
         let reporter = PlainReporter()
         reporter.planned(plan, graph: graph, history: history, journalPath: state.journal)
         let coordinator = Coordinator(
-            factory: factory, transport: transport, localRunner: transport == nil ? runner : nil,
-            policy: CapacityPolicy(slots: command.slots, memory: command.memory.flatMap(Quantity.bytes)),
-            reporter: reporter, journal: journal, plan: plan)
+            factory: factory, transport: transport, localRunner: runner,
+            policy: (try? command.workerPolicy()) ?? WorkerPolicy(),
+            reporter: reporter, journal: journal, plan: plan,
+            scheduling: .criticalPath(stageDurations: history.medianDurations(for: job)))
         do {
             let summary = try coordinator.run()
             reporter.runFinished(summary)

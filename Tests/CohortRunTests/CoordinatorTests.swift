@@ -10,7 +10,7 @@ import Testing
         [("convert", .session, []), ("realign", .session, [0]), ("first", .subject, [1]), ("group", .study, [2])],
         cpus: ["first": 2])
 
-    func coordinator(_ cluster: FakeCluster, policy: CapacityPolicy = CapacityPolicy(), reporter: RecordingReporter = RecordingReporter()) throws -> Coordinator {
+    func coordinator(_ cluster: FakeCluster, policy: WorkerPolicy = WorkerPolicy(), reporter: RecordingReporter = RecordingReporter()) throws -> Coordinator {
         let graph = try InstanceGraph(job: job)
         return Coordinator(factory: TaskFactory(graph: graph, jobFolder: "/lab/job"), transport: cluster, localRunner: nil,
                            policy: policy, reporter: reporter, clock: cluster.clock.read)
@@ -64,7 +64,7 @@ import Testing
     @Test func slotsOptionOverridesTheMachine() throws {
         let clock = ManualClock()
         let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 64)])
-        _ = try coordinator(cluster, policy: CapacityPolicy(slots: 3)).run()
+        _ = try coordinator(cluster, policy: WorkerPolicy(slots: 3)).run()
         #expect(cluster.peakCPUs(rank: 1) == 3)
     }
 

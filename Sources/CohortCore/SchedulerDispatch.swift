@@ -1,0 +1,120 @@
+extension Scheduler {
+    /// Hands ready instances to workers with room, one per worker per round
+    /// so that work spreads over workers. A stage whose label, capacity or
+    /// locks rule it out here is passed over, never waited on: other ready
+    /// work that fits goes first.
+    mutating func dispatch(into actions: inout [SchedulerAction]) {
+        guard !stopping else { return }
+        var progress = true
+        while progress && readyCount > 0 {
+            progress = false
+            let writersWaiting = lockedOutReaders()
+            for index in workers.indices where workers[index].free.cpus > 0 {
+                guard let stage = bestStage(for: workers[index], writersWaiting: writersWaiting) else { continue }
+                let instance = readyQueues[stage].pop()
+                let definition = graph.job.stages[stage]
+                readyCount -= 1
+                runningCount += 1
+                setState(instance, stage: stage, to: .running)
+                locks.acquire(definition.locks)
+                workers[index].free = workers[index].free - definition.demand
+                workers[index].running += 1
+                runningOn[instance] = workers[index].id
+                actions.append(.start(instance, on: workers[index].id))
+                progress = true
+                if readyCount == 0 { break }
+            }
+        }
+    }
+
+    /// The stage whose next ready instance this worker should run, if any.
+    private func bestStage(for worker: WorkerSlot, writersWaiting: Set<String>) -> Int? {
+        func eligible(_ stage: Int) -> Bool {
+            let definition = graph.job.stages[stage]
+            return !readyQueues[stage].isEmpty
+                && worker.profile.takes(definition)
+                && worker.free.fits(definition.demand)
+                && locks.canAcquire(definition.locks, writersWaiting: writersWaiting)
+        }
+        switch policy {
+        case .criticalPath:
+            return stageOrder.first(where: eligible)
+        case .firstComeFirstServed:
+            return stageOrder.filter(eligible).min { readyQueues[$0].headSequence < readyQueues[$1].headSequence }
+        }
+    }
+
+    /// Locks a writer is waiting for: new readers wait behind it, so a
+    /// stream of readers cannot starve a writer.
+    private func lockedOutReaders() -> Set<String> {
+        var waiting: Set<String> = []
+        for (stage, queue) in readyQueues.enumerated() where !queue.isEmpty {
+            for lock in graph.job.stages[stage].locks where !lock.shared { waiting.insert(lock.name) }
+        }
+        return waiting
+    }
+
+    /// Stages no worker can ever run, checked before a run starts (it would hang).
+    public static func unplaceableStages(of job: Job, on workers: [WorkerProfile]) -> [UnplaceableStage] {
+        job.stages.compactMap { stage in
+            let candidates = workers.filter { $0.takes(stage) }
+            if candidates.contains(where: { $0.capacity.fits(stage.demand) }) { return nil }
+            let capacities = candidates.map(\.capacity)
+            let largest = Capacity(cpus: capacities.map(\.cpus).max() ?? 0, memory: capacities.map(\.memory).max() ?? 0)
+            return UnplaceableStage(stage: stage.name, needs: stage.demand, largest: largest, label: stage.on,
+                                    labelMissing: candidates.isEmpty)
+        }
+    }
+
+    public static func unplaceableStages(of job: Job, on capacities: [Capacity]) -> [UnplaceableStage] {
+        unplaceableStages(of: job, on: capacities.map { WorkerProfile(capacity: $0) })
+    }
+}
+
+/// Who holds which lock: writers alone, readers together (DESIGN §7).
+struct LockTable: Sendable {
+    private var writers: [String: Int] = [:]
+    private var readers: [String: Int] = [:]
+
+    func canAcquire(_ locks: [StageLock], writersWaiting: Set<String>) -> Bool {
+        locks.allSatisfy { lock in
+            if lock.shared { return writers[lock.name, default: 0] == 0 && !writersWaiting.contains(lock.name) }
+            return writers[lock.name, default: 0] == 0 && readers[lock.name, default: 0] == 0
+        }
+    }
+
+    mutating func acquire(_ locks: [StageLock]) {
+        for lock in locks {
+            if lock.shared { readers[lock.name, default: 0] += 1 } else { writers[lock.name, default: 0] += 1 }
+        }
+    }
+
+    mutating func release(_ locks: [StageLock]) {
+        for lock in locks {
+            if lock.shared { readers[lock.name, default: 0] -= 1 } else { writers[lock.name, default: 0] -= 1 }
+        }
+    }
+}
+
+/// A FIFO of ready instances that does not shift elements on pop.
+struct ReadyQueue: Sendable {
+    private var items: [(instance: InstanceID, sequence: UInt64)] = []
+    private var head = 0
+
+    var isEmpty: Bool { head == items.count }
+
+    /// When the oldest waiting instance became ready (max when empty).
+    var headSequence: UInt64 { isEmpty ? .max : items[head].sequence }
+
+    mutating func push(_ instance: InstanceID, sequence: UInt64) { items.append((instance, sequence)) }
+
+    mutating func pop() -> InstanceID {
+        let item = items[head].instance
+        head += 1
+        if head > 1024 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return item
+    }
+}
