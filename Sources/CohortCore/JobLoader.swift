@@ -27,7 +27,9 @@ public enum JobLoader {
         }
         var tree = YAMLTree(file: file)
         let draft = readJob(root, &tree)
-        if let draft, tree.problems.isEmpty {
+        // Cross-checks run even after reading problems, so one pass reports
+        // everything; a field that was present but unreadable is not "missing".
+        if let draft {
             let job = JobValidator.validate(draft, &tree)
             if tree.problems.isEmpty, let job { return job }
         }
@@ -59,6 +61,7 @@ public enum JobLoader {
         guard let pairs = tree.mapping(root, "") else { return nil }
         var draft = DraftJob()
         for (key, keyNode, value) in pairs {
+            draft.present.insert(key)
             switch key {
             case "study":
                 draft.study = tree.text(value, key).map { ($0, YAMLTree.line(of: value)) }
@@ -156,6 +159,7 @@ public enum JobLoader {
         for (key, keyNode, value) in pairs {
             let path = "\(field).\(key)"
             let line = YAMLTree.line(of: value)
+            stage.present.insert(key)
             switch key {
             case "name": stage.name = tree.text(value, path)
             case "domain": stage.domain = tree.text(value, path).map { ($0, line) }
@@ -193,6 +197,8 @@ struct DraftJob {
     var environment: [EnvironmentVariable] = []
     var stages: [DraftStage] = []
     var stagesLine: Int?
+    /// Keys the file has, readable or not.
+    var present: Set<String> = []
 }
 
 struct DraftStage {
@@ -210,6 +216,8 @@ struct DraftStage {
     var on: (String, Int?)?
     var priority: (String, Int?)?
     var locks: [(StageLock, Int?)] = []
+    /// Keys the stage has, readable or not.
+    var present: Set<String> = []
 
     init(index: Int, line: Int?) {
         self.index = index

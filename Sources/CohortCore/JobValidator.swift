@@ -9,13 +9,14 @@ enum JobValidator {
             tree.report(line: nil, "workdir", "must not contain a NUL character")
         }
         guard let study, tree.problems.isEmpty else { return nil }
+        // (Reading problems may have been found before these checks; the caller reports all.)
         return Job(study: study, workdir: draft.workdir ?? "out", subjects: subjects,
                    environment: draft.environment, stages: stages)
     }
 
     private static func checkStudy(_ draft: DraftJob, _ tree: inout YAMLTree) -> String? {
         guard let (study, line) = draft.study else {
-            if tree.problems.isEmpty { tree.report(line: 1, "study", "missing (the study's name, e.g. study: ds001)") }
+            if !draft.present.contains("study") { tree.report(line: 1, "study", "missing (the study's name, e.g. study: ds001)") }
             return nil
         }
         if let problem = Identifier.problem(with: study) {
@@ -79,6 +80,7 @@ enum JobValidator {
 
     private static func checkStages(_ draft: DraftJob, subjects: [Subject], _ tree: inout YAMLTree) -> [Stage] {
         if draft.stages.isEmpty {
+            if draft.present.contains("stages") && draft.stagesLine != nil && tree.problems.contains(where: { $0.field.hasPrefix("stages") }) { return [] }
             tree.report(line: draft.stagesLine ?? 1, "stages", draft.stagesLine == nil ? "missing (the list of stages to run)" : "no stages")
             return []
         }
@@ -96,7 +98,7 @@ enum JobValidator {
                     firstLine[name] = draftStage.line
                 }
                 stage.name = name
-            } else {
+            } else if !draftStage.present.contains("name") {
                 tree.report(line: draftStage.line, "\(field).name", "missing")
             }
             if let (text, line) = draftStage.domain {
@@ -105,7 +107,7 @@ enum JobValidator {
                 } else {
                     tree.report(line: line, "\(field).domain", "\(quoted(text)) is not a domain; use study, subject or session")
                 }
-            } else {
+            } else if !draftStage.present.contains("domain") {
                 tree.report(line: draftStage.line, "\(field).domain", "missing (study, subject or session)")
             }
             if let (run, line) = draftStage.run {
@@ -116,7 +118,7 @@ enum JobValidator {
                 }
                 stage.command = run
                 checkPlaceholders(run, domain: stage.domain, field: "\(field).run", line: line, &tree)
-            } else {
+            } else if !draftStage.present.contains("run") {
                 tree.report(line: draftStage.line, "\(field).run", "missing (the shell command to run)")
             }
             if let (text, line) = draftStage.cpus {

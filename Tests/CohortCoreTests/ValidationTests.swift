@@ -268,3 +268,39 @@ import Testing
         #expect(refused(text)?.message == "nesting deeper than 64 levels")
     }
 }
+
+/// The keys of scheduling policies (DESIGN §4, §7).
+@Suite struct PolicyKeyTests {
+    @Test func onPriorityAndLocksLoad() throws {
+        let job = try JobLoader.load(text: """
+            study: s
+            stages:
+              - name: a
+                domain: study
+                run: x
+                on: gpu
+                priority: -3
+                locks: [atlas, {name: template, shared: true}]
+            """, file: "job.yml")
+        #expect(job.stages[0].on == "gpu")
+        #expect(job.stages[0].priority == -3)
+        #expect(job.stages[0].locks == [StageLock(name: "atlas"), StageLock(name: "template", shared: true)])
+    }
+
+    @Test func badPolicyValuesAreLocated() {
+        do {
+            _ = try JobLoader.load(text: """
+                study: s
+                stages:
+                  - {name: a, domain: study, run: x, on: "g p u", priority: high}
+                  - {name: b, domain: study, run: x, locks: [atlas, atlas, {name: t, shared: maybe}, {nam: q}]}
+                """, file: "job.yml")
+            Issue.record("expected problems")
+        } catch {
+            #expect(error.problems.map(\.field) == [
+                "stages[0].on", "stages[0].priority", "stages[1].locks[2].shared", "stages[1].locks[3].nam",
+                "stages[1].locks[3].name", "stages[1].locks",
+            ])
+        }
+    }
+}
