@@ -1,6 +1,6 @@
 /// A short, stable hash of what defines an instance's result: its `run`
-/// line with the instance's own names, the job's environment, its domain and
-/// resources. When it changes, the instance's earlier success no longer counts.
+/// line with the instance's own names, the `setup` snippets, the job's
+/// environment, its domain and resources. When it changes, the instance's earlier success no longer counts.
 ///
 /// The template and the names are hashed rather than the substituted line,
 /// so that moving the job's folder (which changes `{workdir}`) reruns nothing.
@@ -9,8 +9,8 @@ public enum Fingerprint {
         let stage = graph.job.stages[graph.stage(of: instance)]
         let labels = graph.labels(of: instance)
         var hasher = FNV1a()
-        for field in [stage.command, graph.job.study, labels.subject, labels.session, stage.domain.rawValue,
-                      String(stage.cpus), String(stage.memory)] {
+        for field in [stage.command, graph.job.setup ?? "", stage.setup ?? "", graph.job.study, labels.subject,
+                      labels.session, stage.domain.rawValue, String(stage.cpus), String(stage.memory)] {
             hasher.add(field)
         }
         for variable in graph.job.environment {

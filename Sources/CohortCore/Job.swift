@@ -72,14 +72,17 @@ public struct Stage: Sendable, Hashable {
     public var priority: Int
     /// Locks its instances hold while running.
     public var locks: [StageLock]
+    /// Shell run before `command` in the same shell (`module load fsl`), after the job's own.
+    public var setup: String?
     /// Line of the stage in the job file, for messages.
     public var line: Int
 
     public init(
         name: String, domain: Domain, command: String, dependencies: [Int],
         cpus: Int = 1, memory: Int64 = 0, retries: Int = 0, timeout: Double? = nil,
-        on: String? = nil, priority: Int = 0, locks: [StageLock] = [], line: Int = 0
+        on: String? = nil, priority: Int = 0, locks: [StageLock] = [], setup: String? = nil, line: Int = 0
     ) {
+        self.setup = setup
         self.on = on
         self.priority = priority
         self.locks = locks
@@ -102,12 +105,15 @@ public struct Job: Sendable, Hashable {
     public var workdir: String
     public var subjects: [Subject]
     public var environment: [EnvironmentVariable]
+    /// Shell run before every module in the same shell (`module load fsl`).
+    public var setup: String?
     public var stages: [Stage]
 
     public init(
         study: String, workdir: String = "out", subjects: [Subject],
-        environment: [EnvironmentVariable] = [], stages: [Stage]
+        environment: [EnvironmentVariable] = [], setup: String? = nil, stages: [Stage]
     ) {
+        self.setup = setup
         self.study = study
         self.workdir = workdir
         self.subjects = subjects
@@ -118,5 +124,11 @@ public struct Job: Sendable, Hashable {
     /// The index of the stage called `name`, if any.
     public func stageIndex(named name: String) -> Int? {
         stages.firstIndex { $0.name == name }
+    }
+
+    /// The shell text an instance of `stage` runs: the job's setup, the
+    /// stage's setup, then its command (placeholders already substituted).
+    public func script(for stage: Stage, command: String) -> String {
+        [setup, stage.setup, command].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "\n")
     }
 }

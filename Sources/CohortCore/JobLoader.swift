@@ -7,8 +7,8 @@ internal import Yams
 public enum JobLoader {
     /// Job files larger than this are refused before parsing (NOTES-YAML).
     public static let maximumBytes = 1 << 20
-    static let topLevelKeys = ["study", "workdir", "subjects", "sessions", "env", "stages"]
-    static let stageKeys = ["name", "domain", "run", "after", "cpus", "memory", "retries", "timeout", "on", "priority", "locks"]
+    static let topLevelKeys = ["study", "workdir", "subjects", "sessions", "env", "setup", "stages"]
+    static let stageKeys = ["name", "domain", "run", "after", "cpus", "memory", "retries", "timeout", "on", "priority", "locks", "setup"]
 
     public static func load(text: String, file: String) throws(JobFileError) -> Job {
         if let (line, message) = YAMLGuard.problem(with: text) {
@@ -72,6 +72,8 @@ public enum JobLoader {
             case "sessions":
                 draft.sessions = readSessions(value, &tree)
                 draft.sessionsLine = YAMLTree.line(of: keyNode)
+            case "setup":
+                draft.setup = tree.text(value, key)
             case "env":
                 draft.environment = readEnvironment(value, &tree)
             case "stages":
@@ -174,6 +176,7 @@ public enum JobLoader {
             case "on": stage.on = tree.text(value, path).map { ($0, line) }
             case "priority": stage.priority = tree.text(value, path).map { ($0, line) }
             case "locks": stage.locks = readLocks(value, path, &tree)
+            case "setup": stage.setup = tree.text(value, path)
             default:
                 tree.report(keyNode, path, "unknown key\(suggestion(for: key, among: stageKeys))")
             }
@@ -195,6 +198,7 @@ struct DraftJob {
     var sessions: Sessions?
     var sessionsLine: Int?
     var environment: [EnvironmentVariable] = []
+    var setup: String?
     var stages: [DraftStage] = []
     var stagesLine: Int?
     /// Keys the file has, readable or not.
@@ -216,6 +220,7 @@ struct DraftStage {
     var on: (String, Int?)?
     var priority: (String, Int?)?
     var locks: [(StageLock, Int?)] = []
+    var setup: String?
     /// Keys the stage has, readable or not.
     var present: Set<String> = []
 

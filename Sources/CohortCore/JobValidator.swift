@@ -11,7 +11,7 @@ enum JobValidator {
         guard let study, tree.problems.isEmpty else { return nil }
         // (Reading problems may have been found before these checks; the caller reports all.)
         return Job(study: study, workdir: draft.workdir ?? "out", subjects: subjects,
-                   environment: draft.environment, stages: stages)
+                   environment: draft.environment, setup: draft.setup, stages: stages)
     }
 
     private static func checkStudy(_ draft: DraftJob, _ tree: inout YAMLTree) -> String? {
@@ -163,6 +163,7 @@ enum JobValidator {
                     tree.report(line: line, "\(field).priority", "\(quoted(text)) is not a whole number from -1000 to 1000")
                 }
             }
+            stage.setup = draftStage.setup
             var lockNames: Set<String> = []
             for (lock, line) in draftStage.locks {
                 if let problem = Identifier.problem(with: lock.name) {

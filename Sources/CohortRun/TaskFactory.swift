@@ -11,9 +11,12 @@ public struct TaskFactory: Sendable {
     public let workdir: String
     /// Hash of the job file's text, recorded with each run.
     public let jobHash: String
+    /// `--export` variables: the submitting shell's values, for every module on every host.
+    public let exported: [EnvironmentVariable]
 
-    public init(graph: InstanceGraph, jobFolder: String, jobHash: String = "") {
+    public init(graph: InstanceGraph, jobFolder: String, jobHash: String = "", exported: [EnvironmentVariable] = []) {
         self.graph = graph
+        self.exported = exported
         self.jobFolder = jobFolder
         self.jobHash = jobHash
         let workdir = graph.job.workdir
@@ -43,7 +46,7 @@ public struct TaskFactory: Sendable {
             case .workdir: folder
             }
         }
-        var environment = graph.job.environment.map { TaskOrder.Variable(name: $0.name, value: $0.value) }
+        var environment = (graph.job.environment + exported).map { TaskOrder.Variable(name: $0.name, value: $0.value) }
         environment += [
             .init(name: "COHORT_STUDY", value: graph.job.study),
             .init(name: "COHORT_SUBJECT", value: labels.subject),
@@ -54,7 +57,7 @@ public struct TaskFactory: Sendable {
             .init(name: "COHORT_INSTANCE", value: graph.name(of: instance)),
         ]
         return TaskOrder(
-            instance: Int64(instance.rawValue), name: graph.name(of: instance), command: command,
+            instance: Int64(instance.rawValue), name: graph.name(of: instance), command: graph.job.script(for: stage, command: command),
             directory: jobFolder, instanceFolder: folder, environment: environment, cpus: Int64(stage.cpus),
             timeoutSeconds: stage.timeout ?? 0)
     }

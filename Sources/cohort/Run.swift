@@ -29,6 +29,9 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("force"), help: "Rerun this stage's instances and everything downstream (repeatable).")
     var forcedStages: [String] = []
 
+    @Option(name: .customLong("export"), help: "VAR or VAR=VALUE: pass a variable of this shell to every module on every host (repeatable).")
+    var exports: [String] = []
+
     @Option(name: .customLong("label"), help: "Give every worker this label, for stages with `on: LABEL` (repeatable).")
     var labels: [String] = []
 
@@ -42,6 +45,19 @@ struct Run: ParsableCommand {
         if let slots, !(1...100_000).contains(slots) { throw ValidationError("--slots must be from 1 to 100000") }
         if let memory, Quantity.bytes(memory) == nil { throw ValidationError("--memory \(memory): not a size like 16G") }
         _ = try workerPolicy()
+        _ = try exportedVariables()
+    }
+
+    /// `--export` as variables: `VAR` takes this shell's value, `VAR=VALUE` its own.
+    func exportedVariables() throws -> [EnvironmentVariable] {
+        try exports.map { text in
+            let name = String(text.prefix { $0 != "=" })
+            if let problem = Identifier.variableNameProblem(with: name) { throw ValidationError("--export \(text): \(problem)") }
+            if name.hasPrefix("COHORT_") { throw ValidationError("--export \(name): COHORT_ variables are set by Cohort itself") }
+            if text.contains("=") { return EnvironmentVariable(name: name, value: String(text.dropFirst(name.count + 1))) }
+            guard let value = getenv(name) else { throw ValidationError("--export \(name): not set in this shell") }
+            return EnvironmentVariable(name: name, value: String(cString: value))
+        }
     }
 
     /// Sizes and labels for workers, from the options.
@@ -133,7 +149,8 @@ struct SchedulerRank {
             forced.insert(index)
         }
         let jobFolder = JobFileReader.folder(of: command.jobFile)
-        let factory = TaskFactory(graph: graph, jobFolder: jobFolder, jobHash: hash)
+        let factory = TaskFactory(graph: graph, jobFolder: jobFolder, jobHash: hash,
+                                  exported: (try? command.exportedVariables()) ?? [])
         let problems = Preflight.problems(job: job, jobFile: command.jobFile, factory: factory)
         if !problems.isEmpty { return refuse(problems.joined(separator: "\n")) }
 

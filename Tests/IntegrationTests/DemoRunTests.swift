@@ -113,6 +113,32 @@ struct DemoRunTests {
     }
 }
 
+/// `setup:` and `--export` reach every module.
+@Suite(.serialized, .enabled(if: MPIHarness.shouldRun, "mpirun not found"))
+struct EnvironmentTests {
+    @Test func setupSnippetsAndExportedVariablesReachModules() throws {
+        let job = try MPIHarness.writeJob("""
+            study: env
+            subjects: [a, b]
+            setup: export TOOL=fsl-6.0
+            stages:
+              - name: first
+                domain: subject
+                setup: TOOL="$TOOL+stage"
+                run: echo "$TOOL $FROM_SHELL $GIVEN" > {workdir}/seen
+            """)
+        let out = String(job.dropLast("/job.yml".count)) + "/out"
+        let result = try MPIHarness.run(ranks: 3, ["run", job, "--export", "FROM_SHELL", "--export", "GIVEN=yes please"],
+                                        environment: ["FROM_SHELL": "submitted"])
+        #expect(result.code == 0, "\(result.output)")
+        #expect(Files.read(out + "/first/a/seen") == "fsl-6.0+stage submitted yes please\n")
+        #expect(Files.read(out + "/first/b/seen") == "fsl-6.0+stage submitted yes please\n")
+        let unset = try MPIHarness.run(ranks: 1, ["run", job, "--export", "NOT_SET_ANYWHERE_42"])
+        #expect(unset.code == 2)
+        #expect(unset.stderr.contains("--export NOT_SET_ANYWHERE_42: not set in this shell"))
+    }
+}
+
 /// Bad jobs and impossible demands are refused before anything runs.
 @Suite(.serialized, .enabled(if: MPIHarness.shouldRun, "mpirun not found"))
 struct RefusalTests {
