@@ -27,6 +27,8 @@ public struct Scheduler: Sendable {
     var sequence: UInt64 = 0
     var stopping = false
     var finished = false
+    /// Stages not started for now (too little walltime left for them).
+    var held: Set<Int> = []
     public private(set) var tallies: [StageTally]
     /// The failed instance each skipped instance waited for.
     public private(set) var skipCauses: [InstanceID: InstanceID] = [:]
@@ -124,6 +126,22 @@ public struct Scheduler: Sendable {
         return actions
     }
 
+    /// Stages to leave unstarted for now (their expected duration does not
+    /// fit before the allocation ends). With nothing running and only held
+    /// work ready, the run finishes; what was held runs next time.
+    public mutating func hold(stages: Set<Int>) -> [SchedulerAction] {
+        held = stages
+        var actions: [SchedulerAction] = []
+        dispatch(into: &actions)
+        finishIfDone(into: &actions)
+        return actions
+    }
+
+    /// Whether the run ended (or is ending) with work held back.
+    public var isHoldingWork: Bool {
+        held.contains { !readyQueues[$0].isEmpty }
+    }
+
     /// Stop starting instances; the run finishes once the running ones end.
     public mutating func stopRequested() -> [SchedulerAction] {
         stopping = true
@@ -185,7 +203,8 @@ public struct Scheduler: Sendable {
     mutating func finishIfDone(into actions: inout [SchedulerAction]) {
         guard !finished, runningCount == 0 else { return }
         // Otherwise what is left waits for work in flight or for a worker.
-        guard stopping || finalCount == states.count else { return }
+        let onlyHeldReady = readyQueues.indices.allSatisfy { readyQueues[$0].isEmpty || held.contains($0) }
+        guard stopping || finalCount == states.count || onlyHeldReady else { return }
         finished = true
         for worker in workers { actions.append(.stopWorker(worker.id)) }
         actions.append(.finish)

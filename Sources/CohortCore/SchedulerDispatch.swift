@@ -32,6 +32,7 @@ extension Scheduler {
         func eligible(_ stage: Int) -> Bool {
             let definition = graph.job.stages[stage]
             return !readyQueues[stage].isEmpty
+                && !held.contains(stage)
                 && worker.profile.takes(definition)
                 && worker.free.fits(definition.demand)
                 && locks.canAcquire(definition.locks, writersWaiting: writersWaiting)

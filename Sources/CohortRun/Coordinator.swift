@@ -27,6 +27,12 @@ public final class Coordinator {
     let journal: JournalFile?
     let plan: ResumePlan
     let stopSignal: () -> Int32?
+    /// When the allocation ends (seconds since the epoch), if known, and each
+    /// stage's typical duration: what would not finish in time is not started.
+    let walltime: Walltime?
+    let wallClock: () -> Double
+    private var heldStages: Set<Int> = []
+    private var announcedHolds: Set<Int> = []
 
     private var scheduler: Scheduler
     private var workers: [WorkerID: WorkerInfo] = [:]
@@ -40,10 +46,12 @@ public final class Coordinator {
     public init(
         factory: TaskFactory, transport: (any SchedulerTransport)?, localRunner: ModuleRunner?,
         policy: WorkerPolicy, reporter: any RunReporter, journal: JournalFile? = nil,
-        plan: ResumePlan? = nil, scheduling: SchedulingPolicy = .criticalPath(),
-        clock: @escaping () -> Double = monotonicSeconds,
+        plan: ResumePlan? = nil, scheduling: SchedulingPolicy = .criticalPath(), walltime: Walltime? = nil,
+        clock: @escaping () -> Double = monotonicSeconds, wallClock: @escaping () -> Double = epochSeconds,
         stopSignal: @escaping () -> Int32? = { StopSignals.pending }
     ) {
+        self.walltime = walltime
+        self.wallClock = wallClock
         self.factory = factory
         self.transport = transport
         self.localRunner = localRunner
@@ -67,9 +75,9 @@ public final class Coordinator {
             throw RunRefused(description: problems.map(\.description).joined(separator: "\n"))
         }
         try record([.runStarted(.init(jobHash: factory.jobHash, host: Machine.hostName, pid: Int(getpid()),
-                                      ranks: (transport?.workerRanks.count ?? 0) + 1, time: wallClock()))], durable: true)
+                                      ranks: (transport?.workerRanks.count ?? 0) + 1, time: epochSeconds()))], durable: true)
         reporter.runStarted(study: graph.job.study, instances: graph.instanceCount, workers: joined)
-        var pending: [SchedulerAction] = []
+        var pending = updateHolds()
         for worker in joined {
             workers[worker.id] = worker
             pending += scheduler.workerJoined(worker.id, profile: worker.profile)
@@ -83,12 +91,14 @@ public final class Coordinator {
             stopAllWorkers()
             throw error
         }
-        let reason = stoppedBy.map { "stopped by \(StopSignals.name($0))" } ?? "finished"
-        try record([.runEnded(reason: reason, time: wallClock())], durable: true)
+        let reason = stoppedBy.map { "stopped by \(StopSignals.name($0))" }
+            ?? (scheduler.isHoldingWork ? "stopped: too little walltime left" : "finished")
+        try record([.runEnded(reason: reason, time: epochSeconds())], durable: true)
         return RunSummary(
             study: graph.job.study, stageNames: graph.job.stages.map(\.name),
             tallies: scheduler.tallies, failures: failures, elapsedSeconds: clock() - startTime,
-            workers: joined.sorted { $0.id < $1.id }, stopSignal: stoppedBy)
+            workers: joined.sorted { $0.id < $1.id }, stopSignal: stoppedBy,
+            heldForWalltime: stoppedBy == nil && scheduler.isHoldingWork)
     }
 
     private func loop(initial: [SchedulerAction]) throws {
@@ -112,12 +122,33 @@ public final class Coordinator {
             }
             for report in localRunner?.reapFinished() ?? [] { reports.append((report, Self.localWorker)) }
             if reports.isEmpty {
+                done = try perform(updateHolds())
                 backoff.pause()
                 continue
             }
             backoff.reset()
-            done = try perform(try handle(reports))
+            let holds = updateHolds()  // before the reports free room for new starts
+            done = try perform(holds + (try handle(reports)))
         }
+    }
+
+    /// Stages whose typical duration no longer fits before the allocation ends.
+    private func updateHolds() -> [SchedulerAction] {
+        guard let walltime, stoppedBy == nil else { return [] }
+        let left = walltime.end - wallClock()
+        var held: Set<Int> = []
+        for (stage, duration) in walltime.stageDurations.enumerated() {
+            if let duration, duration > left { held.insert(stage) }
+        }
+        guard held != heldStages else { return [] }
+        heldStages = held
+        for stage in held.subtracting(announcedHolds).sorted()
+        where scheduler.tallies[stage].waiting + scheduler.tallies[stage].ready > 0 {
+            let name = graph.job.stages[stage].name
+            reporter.holding(stage: name, typicalSeconds: walltime.stageDurations[stage] ?? 0, secondsLeft: max(0, left))
+        }
+        announcedHolds.formUnion(held.filter { scheduler.tallies[$0].waiting + scheduler.tallies[$0].ready > 0 })
+        return scheduler.hold(stages: held)
     }
 
     /// Stop dispatching, stop every running module, and finish once they report.
@@ -174,7 +205,7 @@ public final class Coordinator {
             case .start(let instance, let worker):
                 records.append(.started(attempt(instance, on: worker)))
             case .skip(let instance, let cause):
-                records.append(.skipped(instance: graph.name(of: instance), cause: graph.name(of: cause), time: wallClock()))
+                records.append(.skipped(instance: graph.name(of: instance), cause: graph.name(of: cause), time: epochSeconds()))
             case .retry, .stopWorker, .finish:
                 break
             }
@@ -212,7 +243,8 @@ public final class Coordinator {
     /// beside worker ranks, rank 0 also runs `on: rank0` stages, and only those.
     private func gatherWorkers() throws -> [WorkerInfo] {
         let host = Machine.hostName
-        let here = WorkerHello(host: host, pid: 0, machineCores: Int64(Machine.cores), machineMemory: Machine.memory)
+        let offer = Machine.offer
+        let here = WorkerHello(host: host, pid: 0, machineCores: Int64(offer.cores), machineMemory: offer.memory)
         guard let transport, !transport.workerRanks.isEmpty else {
             let capacity = policy.capacities(for: [(0, here)])[0]!
             let profile = WorkerProfile(capacity: capacity, labels: policy.labels(rank: 0, host: host))
@@ -244,7 +276,7 @@ public final class Coordinator {
 
     private func attempt(_ instance: InstanceID, on worker: WorkerID) -> JournalRecord.Attempt {
         JournalRecord.Attempt(instance: graph.name(of: instance), attempt: scheduler.attempt(of: instance),
-                              rank: worker.rawValue, host: workers[worker]?.host ?? "?", time: wallClock())
+                              rank: worker.rawValue, host: workers[worker]?.host ?? "?", time: epochSeconds())
     }
 
     private func journalOutcome(_ outcome: TaskOutcome, _ result: AttemptResult) -> JournalRecord.Ending.Outcome {
@@ -267,8 +299,21 @@ public final class Coordinator {
     }
 }
 
+/// The allocation's end and how long each stage typically takes.
+public struct Walltime: Sendable {
+    /// Seconds since the epoch.
+    public var end: Double
+    /// Per stage: median seconds from the journal, nil when unknown (then it is started anyway).
+    public var stageDurations: [Double?]
+
+    public init(end: Double, stageDurations: [Double?]) {
+        self.end = end
+        self.stageDurations = stageDurations
+    }
+}
+
 /// Seconds since the epoch, for journal timestamps people read.
-func wallClock() -> Double {
+public func epochSeconds() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9

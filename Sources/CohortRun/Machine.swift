@@ -1,9 +1,20 @@
+import CohortCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Facts about the machine this rank runs on.
 public enum Machine {
+    /// What this node offers the job: inside Slurm, the allocation on this
+    /// node (SLURM_CPUS_ON_NODE, SLURM_MEM_PER_NODE/PER_CPU); else the hardware.
+    public static var offer: (cores: Int, memory: Int64) {
+        let environment = currentEnvironment()
+        if let slurm = SlurmAllocation.nodeCapacity(environment) {
+            return (slurm.cpus, slurm.memory ?? memory)
+        }
+        return (cores, memory)
+    }
+
     public static var hostName: String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown-host" }

@@ -53,6 +53,10 @@ public final class PlainReporter: RunReporter {
         emit("\(stamp()) \(signal): stopping; running modules are being terminated and recorded as interrupted")
     }
 
+    public func holding(stage: String, typicalSeconds: Double, secondsLeft: Double) {
+        emit("\(stamp()) holding \(stage): it typically takes \(duration(typicalSeconds)), only \(duration(secondsLeft)) left in this allocation; not starting it")
+    }
+
     public func runFinished(_ summary: RunSummary) {
         emit(SummaryText.render(summary))
     }
@@ -113,6 +117,8 @@ public enum SummaryText {
         let notRun = all.total - all.succeeded - all.doneEarlier - all.failed - all.skipped
         if let signal = summary.stopSignal {
             lines.append("Stopped by \(StopSignals.name(signal)): \(notRun) not run; run the same command again to carry on.")
+        } else if summary.heldForWalltime {
+            lines.append("Stopped: too little walltime left for the rest; \(notRun) not run. Resubmit to carry on.")
         } else if summary.exitCode == 0 {
             lines.append("All \(all.total) instances done" + (all.doneEarlier > 0 ? " (\(all.doneEarlier) in earlier runs)." : "."))
         } else {
@@ -126,6 +132,15 @@ public enum SummaryText {
         return pad(name, width, left: true) + pad(String(tally.succeeded), 7) + pad(String(tally.doneEarlier), 9)
             + pad(String(tally.failed), 8) + pad(String(tally.skipped), 9) + pad(String(notRun), 9) + pad(String(tally.total), 7)
     }
+}
+
+/// `1h02m`, `5m30s`, `42s`.
+func duration(_ seconds: Double) -> String {
+    let total = Int(max(0, seconds.rounded()))
+    func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
+    if total >= 3600 { return "\(total / 3600)h\(twoDigits(total % 3600 / 60))m" }
+    if total >= 60 { return "\(total / 60)m\(twoDigits(total % 60))s" }
+    return "\(total)s"
 }
 
 func pad(_ text: String, _ width: Int, left: Bool = false) -> String {

@@ -31,11 +31,14 @@ public struct RunSummary: Sendable {
     public var workers: [WorkerInfo]
     /// The signal that stopped the run, if one did.
     public var stopSignal: Int32?
+    /// The run ended with work left that would not fit in the allocation's remaining time.
+    public var heldForWalltime = false
 
     /// DESIGN §2: 130/143 when a signal stopped the run; else 0 when every
     /// instance is done (now or earlier), 1 when any failed or was skipped.
     public var exitCode: Int32 {
         if let stopSignal { return StopSignals.exitCode(for: stopSignal) }
+        if heldForWalltime { return 143 }
         let allDone = tallies.allSatisfy { $0.succeeded + $0.doneEarlier == $0.total }
         return allDone ? 0 : 1
     }
@@ -49,6 +52,8 @@ public protocol RunReporter: AnyObject {
     func instanceSkipped(_ name: String, because cause: String)
     func instanceRetrying(_ name: String, attempt: Int, of attempts: Int)
     func stopping(signal: String)
+    /// A stage is not started for now: its typical duration exceeds the time left.
+    func holding(stage: String, typicalSeconds: Double, secondsLeft: Double)
     func runFinished(_ summary: RunSummary)
 }
 

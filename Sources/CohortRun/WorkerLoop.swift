@@ -15,8 +15,9 @@ public struct WorkerLoop {
     }
 
     public func run() throws {
+        let offer = Machine.offer
         let hello = WorkerHello(host: Machine.hostName, pid: Int64(getpid()),
-                                machineCores: Int64(Machine.cores), machineMemory: Machine.memory)
+                                machineCores: Int64(offer.cores), machineMemory: offer.memory)
         try communicator.send(WorkerMessage.hello(hello).encoded(), to: .scheduler)
         var stopping = false
         var terminating = false

@@ -180,11 +180,13 @@ struct SchedulerRank {
         let plan = ResumePlan(graph: graph, history: history, forcedStages: forced)
         let reporter = PlainReporter()
         reporter.planned(plan, graph: graph, history: history, journalPath: state.journal)
+        let durations = history.medianDurations(for: job)
+        let walltime = SlurmQuery.allocationEnd().map { Walltime(end: $0, stageDurations: durations) }
         let coordinator = Coordinator(
             factory: factory, transport: transport, localRunner: runner,
             policy: (try? command.workerPolicy()) ?? WorkerPolicy(),
             reporter: reporter, journal: journal, plan: plan,
-            scheduling: .criticalPath(stageDurations: history.medianDurations(for: job)))
+            scheduling: .criticalPath(stageDurations: durations), walltime: walltime)
         do {
             let summary = try coordinator.run()
             reporter.runFinished(summary)

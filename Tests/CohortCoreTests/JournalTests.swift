@@ -98,3 +98,38 @@ import Testing
         #expect(Quantity.seconds("99999999999999999999d") == nil)
     }
 }
+
+/// Slurm's environment, read as Slurm sets it.
+@Suite struct SlurmAllocationTests {
+    @Test func capacityFromSlurmEnvironment() {
+        #expect(SlurmAllocation.nodeCapacity([:]) == nil)
+        let perNode = SlurmAllocation.nodeCapacity(["SLURM_JOB_ID": "7", "SLURM_CPUS_ON_NODE": "32", "SLURM_MEM_PER_NODE": "120000"])
+        #expect(perNode?.cpus == 32)
+        #expect(perNode?.memory == 120_000 << 20)
+        let perCPU = SlurmAllocation.nodeCapacity(["SLURM_JOB_ID": "7", "SLURM_CPUS_ON_NODE": "4", "SLURM_MEM_PER_CPU": "2048"])
+        #expect(perCPU?.memory == 8 << 30)
+        let noMemory = SlurmAllocation.nodeCapacity(["SLURM_JOB_ID": "7", "SLURM_CPUS_ON_NODE": "4"])
+        #expect(noMemory?.cpus == 4)
+        #expect(noMemory?.memory == nil)
+        #expect(SlurmAllocation.nodeCapacity(["SLURM_JOB_ID": "7", "SLURM_CPUS_ON_NODE": "lots"]) == nil)
+    }
+
+    @Test func endTime() {
+        #expect(SlurmAllocation.endTime(["SLURM_JOB_ID": "7", "SLURM_JOB_END_TIME": "1795470000"]) == 1_795_470_000)
+        #expect(SlurmAllocation.endTime(["SLURM_JOB_END_TIME": "1795470000"]) == nil, "outside Slurm")
+    }
+
+    @Test func medianDurationsPerStage() {
+        var history = JournalHistory()
+        for (name, seconds) in [("a:s1", 10.0), ("a:s2", 30.0), ("a:s3", 20.0), ("b", 5.0)] {
+            let attempt = JournalRecord.Attempt(instance: name, attempt: 1, rank: 1, host: "h", time: 0)
+            history.apply(.finished(attempt, .init(outcome: .succeeded, fingerprint: "f", wallSeconds: seconds, peakMemoryKiB: 0)))
+        }
+        let job = Job(study: "s", subjects: [], stages: [
+            Stage(name: "a", domain: .subject, command: "x", dependencies: []),
+            Stage(name: "b", domain: .study, command: "x", dependencies: []),
+            Stage(name: "c", domain: .study, command: "x", dependencies: []),
+        ])
+        #expect(history.medianDurations(for: job) == [20, 5, nil])
+    }
+}

@@ -103,3 +103,37 @@ import Testing
         #expect(cluster.stopped == [1])
     }
 }
+
+/// Walltime awareness: what cannot finish before the allocation ends is not started.
+@Suite struct WalltimeTests {
+    @Test func stagesThatWouldOverrunAreHeldAndTheRunEndsResumable() throws {
+        let job = JobFixtures.job([("quick", .subject, []), ("slow", .subject, [0])])
+        let graph = try InstanceGraph(job: job)
+        let clock = ManualClock(now: 0)
+        // Each instance takes 60 s; the allocation ends 100 s from now.
+        let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 8)], duration: { _ in 60 })
+        let reporter = RecordingReporter()
+        let coordinator = Coordinator(
+            factory: TaskFactory(graph: graph, jobFolder: "/j"), transport: cluster, localRunner: nil,
+            policy: WorkerPolicy(), reporter: reporter,
+            walltime: Walltime(end: 100, stageDurations: [60, 60]), clock: clock.read, wallClock: clock.read)
+        let summary = try coordinator.run()
+        #expect(summary.tallies.map(\.succeeded) == [3, 0], "quick ran at 0 s; slow would end at 120 s > 100 s")
+        #expect(reporter.held == ["slow"])
+        #expect(summary.heldForWalltime)
+        #expect(summary.exitCode == 143)
+        #expect(cluster.stopped == [1])
+    }
+
+    @Test func unknownDurationsAreStartedAnyway() throws {
+        let job = JobFixtures.job([("quick", .subject, []), ("slow", .subject, [0])])
+        let graph = try InstanceGraph(job: job)
+        let clock = ManualClock(now: 0)
+        let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 8)], duration: { _ in 60 })
+        let coordinator = Coordinator(
+            factory: TaskFactory(graph: graph, jobFolder: "/j"), transport: cluster, localRunner: nil,
+            policy: WorkerPolicy(), reporter: RecordingReporter(),
+            walltime: Walltime(end: 100, stageDurations: [nil, nil]), clock: clock.read, wallClock: clock.read)
+        #expect(try coordinator.run().exitCode == 0)
+    }
+}

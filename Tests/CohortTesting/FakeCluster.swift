@@ -104,6 +104,7 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
     public private(set) var workers: [WorkerInfo] = []
     public private(set) var retries: [String] = []
     public private(set) var stopSignals: [String] = []
+    public private(set) var held: [String] = []
 
     public init() {}
 
@@ -115,5 +116,6 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
     public func instanceSkipped(_ name: String, because cause: String) { skipped.append(name) }
     public func instanceRetrying(_ name: String, attempt: Int, of attempts: Int) { retries.append("\(name)#\(attempt)") }
     public func stopping(signal: String) { stopSignals.append(signal) }
+    public func holding(stage: String, typicalSeconds: Double, secondsLeft: Double) { held.append(stage) }
     public func runFinished(_ summary: RunSummary) { self.summary = summary }
 }
