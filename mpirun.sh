@@ -17,6 +17,12 @@
 # mpirun forwards to the ranks as they are: Cohort stops cleanly and exits
 # 130 or 143. A second signal stops mpirun the hard way.
 #
+# Inside a Slurm allocation: N defaults to one worker rank per node plus
+# rank 0, placed with `--map-by node` (rank 0 shares the first node with the
+# last worker) and `--oversubscribe` (Slurm counts one task per node); each
+# worker takes its node's cpus and memory from Slurm's environment. Cohort
+# is not rebuilt there: build it on the login node first.
+#
 # COHORT_BIN=FOLDER uses the binaries in FOLDER instead of building (tests).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,14 +38,30 @@ if [ $# -lt 1 ]; then
     exit 2
 fi
 cores=$(nproc)
-ranks=${ranks:-$((cores + 1))}
+in_slurm=""
+if [ -n "${SLURM_JOB_ID:-}" ] && [ -n "${SLURM_NNODES:-}" ]; then in_slurm=1; fi
+if [ -n "$in_slurm" ]; then
+    ranks=${ranks:-$((SLURM_NNODES + 1))}
+else
+    ranks=${ranks:-$((cores + 1))}
+fi
 case "$ranks" in ''|*[!0-9]*|0) echo "mpirun.sh: -np needs a positive number, got '$ranks'" >&2; exit 2 ;; esac
 
-ensure_openmpi
+if [ -n "$in_slurm" ]; then
+    # On a cluster OpenMPI comes from the site (`module load openmpi`), not apt-get.
+    command -v mpirun >/dev/null || { echo "mpirun.sh: no mpirun on PATH inside the allocation (module load openmpi?)" >&2; exit 2; }
+else
+    ensure_openmpi
+fi
 allow_root_mpirun
 
 bin="${COHORT_BIN:-$here/.build/release}"
-if [ -z "${COHORT_BIN:-}" ] && ! (cd "$here" && swift build -c release --product cohort >/tmp/cohort-build.$$.log 2>&1 &&
+if [ -n "$in_slurm" ] && [ -z "${COHORT_BIN:-}" ]; then
+    if [ ! -x "$bin/cohort" ] || [ ! -x "$bin/cohort-supervise" ]; then
+        echo "mpirun.sh: $bin/cohort is missing; build it before submitting: (cd $here && swift build -c release)" >&2
+        exit 2
+    fi
+elif [ -z "${COHORT_BIN:-}" ] && ! (cd "$here" && swift build -c release --product cohort >/tmp/cohort-build.$$.log 2>&1 &&
       swift build -c release --product cohort-supervise >>/tmp/cohort-build.$$.log 2>&1); then
     cat /tmp/cohort-build.$$.log >&2
     rm -f /tmp/cohort-build.$$.log
@@ -49,7 +71,11 @@ fi
 rm -f /tmp/cohort-build.$$.log
 
 flags=(--bind-to none --stdin none -q)
-if [ "$ranks" -gt "$cores" ]; then flags+=(--oversubscribe); fi
+if [ -n "$in_slurm" ]; then
+    flags+=(--map-by node --oversubscribe)
+elif [ "$ranks" -gt "$cores" ]; then
+    flags+=(--oversubscribe)
+fi
 # OpenMPI wants ~4 MiB of /dev/shm per rank; small containers have less.
 shm_free_kib=$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')
 if [ -z "$shm_free_kib" ] || [ "$shm_free_kib" -lt $((ranks * 8192)) ]; then

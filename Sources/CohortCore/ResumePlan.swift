@@ -41,7 +41,7 @@ public struct ResumePlan: Sendable {
             }
             return upstreamReruns ? .upstream : nil
         }
-        if entry.unfinished { return .unfinished }
+        if entry.unfinished || entry.lastOutcome == .interrupted { return .unfinished }
         if entry.lastOutcome != nil { return .failedEarlier }
         if entry.skipped { return .skippedEarlier }
         return .new

@@ -15,7 +15,10 @@ public enum Machine {
         return (cores, memory)
     }
 
+    /// The node's name: Slurm's (SLURMD_NODENAME) inside an allocation, where
+    /// it is what `--label-host` and `scontrol` use, else the host name.
     public static var hostName: String {
+        if let node = getenv("SLURMD_NODENAME"), node.pointee != 0 { return String(cString: node) }
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown-host" }
         let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }

@@ -23,6 +23,7 @@ public final class ModuleRunner {
     private let supervisorPath: String
     private let rank: Int
     private let baseEnvironment: [String: String]
+    private let host = Machine.hostName
     private var running: [pid_t: Running] = [:]
     private var exitsSeen: UInt64 = .max
     private var lastScan = 0.0
@@ -47,6 +48,7 @@ public final class ModuleRunner {
         var environment = baseEnvironment
         for variable in order.environment { environment[variable.name] = variable.value }
         environment["COHORT_RANK"] = String(rank)
+        environment["COHORT_HOST"] = host
         let arguments = [
             supervisorPath, String(getpid()), String(gracePeriod), order.directory,
             "/bin/sh", "-c", order.command,

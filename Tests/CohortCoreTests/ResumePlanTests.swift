@@ -85,8 +85,11 @@ import Testing
         history.apply(.started(attempt))
         history.apply(.finished(attempt, .init(outcome: .exited(2), fingerprint: "x", wallSeconds: 1, peakMemoryKiB: 0)))
         history.apply(.skipped(instance: "qa:sub-02", cause: "x", time: 0))
+        let stopped = JournalRecord.Attempt(instance: "qa:sub-03", attempt: 1, rank: 1, host: "h", time: 0)
+        history.apply(.started(stopped))
+        history.apply(.finished(stopped, .init(outcome: .interrupted, fingerprint: "x", wallSeconds: 1, peakMemoryKiB: 0)))
         let found = reasons(ResumePlan(graph: graph, history: history), graph)
-        #expect(found == ["qa:sub-01": .failedEarlier, "qa:sub-02": .skippedEarlier])
+        #expect(found == ["qa:sub-01": .failedEarlier, "qa:sub-02": .skippedEarlier, "qa:sub-03": .unfinished])
     }
 
     @Test func forcedStageRerunsWithDownstream() throws {

@@ -24,6 +24,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     public struct SpawnFailure: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     public init(_ arguments: [String], environment: [String: String] = [:]) throws {

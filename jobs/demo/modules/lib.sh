@@ -5,11 +5,12 @@ set -eu
 OUT=out
 : "${DEMO_DELAY:=0.1}"
 
-# ledger begin|end: one line per event, when DEMO_LEDGER names a file (tests use it).
+# ledger begin|end: one line per event (stage subject session nanoseconds rank host),
+# when DEMO_LEDGER names a file (tests use it).
 ledger() {
     if [ -n "${DEMO_LEDGER:-}" ]; then
-        printf '%s %s %s %s %s %s\n' "$1" "$COHORT_STAGE" "${COHORT_SUBJECT:--}" "${COHORT_SESSION:--}" \
-            "$(date +%s%N)" "$COHORT_RANK" >> "$DEMO_LEDGER"
+        printf '%s %s %s %s %s %s %s\n' "$1" "$COHORT_STAGE" "${COHORT_SUBJECT:--}" "${COHORT_SESSION:--}" \
+            "$(date +%s%N)" "$COHORT_RANK" "$COHORT_HOST" >> "$DEMO_LEDGER"
     fi
 }
 

@@ -1,0 +1,115 @@
+import CohortCore
+import CohortTesting
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The sbatch wrappers on a real Slurm brought up on this machine
+/// (`scripts/slurm-local.sh`): two slurmd posing as nodes n1 and n2.
+/// Needs root; under CI=true it always runs.
+@Suite(.serialized, .enabled(if: SlurmHarness.shouldRun, "needs root and mpirun (CI=true runs it)"))
+struct SlurmTests {
+    @Test func wrappersRunTheDemoOnRealSlurm() throws {
+        let slurm = try SlurmHarness.up()
+        defer { slurm.down() }
+        let started = Clock.now
+
+        // One node: everything on n1.
+        let single = try slurm.submitDemo(script: "one-node.sbatch", options: ["--nodes=1", "--cpus-per-task=4", "--mem=1G", "--time=5"])
+        #expect(single.output.contains("All 31 instances done."), "\(single.output)")
+        #expect(single.ledger.hosts == ["n1"])
+        #expect(single.succeeded == 31)
+
+        // Many nodes: one worker rank per node, instances on both.
+        let many = try slurm.submitDemo(script: "many-nodes.sbatch", options: ["--nodes=2", "--cpus-per-task=2", "--mem=1G", "--time=5"])
+        #expect(many.output.contains("All 31 instances done."), "\(many.output)")
+        #expect(many.output.contains("(2 cpus, 1G memory)"), "capacity from Slurm's environment")
+        #expect(many.ledger.hosts == ["n1", "n2"])
+        #expect(many.ledger.violations(of: many.graph) == [])
+        print("Slurm one-node and many-nodes tests took \(Int(Clock.now - started)) s")
+    }
+
+    /// A time limit too short for the whole study: the wrapper resubmits
+    /// itself, each job resumes from the journal, and no instance is done twice.
+    @Test func resubmittingWrapperFinishesOverSeveralJobs() throws {
+        let slurm = try SlurmHarness.up()
+        defer { slurm.down() }
+        let started = Clock.now
+        let options = ["--nodes=2", "--cpus-per-task=4", "--mem=1G", "--time=1", "--signal=B:USR1@10"]
+        let run = try slurm.submitDemo(script: "resubmit.sbatch", options: options, delay: "25",
+                                       extra: ["COHORT_SBATCH_OPTIONS": options.joined(separator: " "), "COHORT_MAX_SUBMISSIONS": "8"],
+                                       timeout: 900)
+        #expect(run.jobs >= 2, "the study should need more than one job")
+        #expect(run.succeeded == 31, "\(run.output)")
+        #expect(run.successesPerInstance.values.allSatisfy { $0 == 1 }, "an instance was done twice")
+        #expect(run.output.contains("queued"))
+        #expect(run.output.contains("the chain ends here"))
+        print("Slurm resubmission test took \(Int(Clock.now - started)) s over \(run.jobs) jobs")
+    }
+}
+
+/// Brings the local Slurm up and down, and submits the demo to it.
+struct SlurmHarness {
+    static var shouldRun: Bool { MPIHarness.isCI || (getuid() == 0 && MPIHarness.mpirunAvailable) }
+    static let folder = "/tmp/cohort-slurm-tests"
+    var environment: [String: String]
+
+    struct Outcome {
+        var output: String
+        var ledger: Ledger
+        var graph: InstanceGraph
+        var succeeded: Int
+        var successesPerInstance: [String: Int]
+        var jobs: Int
+    }
+
+    static func up() throws -> SlurmHarness {
+        let environment = ["SLURM_LOCAL_DIR": folder]
+        let result = try ChildProcess.run([repository + "/scripts/slurm-local.sh", "up"], environment: environment, timeout: 300)
+        guard result.code == 0 else { throw ChildProcess.SpawnFailure(description: "slurm-local up failed: \(result.output)") }
+        return SlurmHarness(environment: environment.merging(["SLURM_CONF": folder + "/slurm.conf"]) { $1 })
+    }
+
+    func down() {
+        _ = try? ChildProcess.run([repository + "/scripts/slurm-local.sh", "down"], environment: environment, timeout: 60)
+    }
+
+    /// Copies the demo, submits `script` from its folder and waits until no job of it is left.
+    func submitDemo(script: String, options: [String], delay: String = "0.05", extra: [String: String] = [:],
+                    timeout: Double = 300) throws -> Outcome {
+        let job = try MPIHarness.copyJob("demo", repository: repository)
+        let folder = String(job.dropLast("/job.yml".count))
+        var variables = MPIHarness.environment(environment)
+        // Fake nodes share /dev/shm: OpenMPI's shared-memory transport would collide (NOTES-SLURM).
+        variables["OMPI_MCA_btl"] = "self,tcp"
+        variables["COHORT_HOME"] = repository
+        variables["COHORT_BIN"] = MPIHarness.binaryFolder
+        variables["DEMO_LEDGER"] = folder + "/ledger.txt"
+        variables["DEMO_DELAY"] = delay
+        for (name, value) in extra { variables[name] = value }
+        let name = "cohort-test-\(getpid())-\(Int(Clock.now * 1000) % 1_000_000)"
+        let submitted = try ChildProcess.run(
+            ["sbatch", "--parsable", "--job-name=\(name)", "--chdir=\(folder)", "--output=\(folder)/slurm-%j.out"]
+                + options + ["\(repository)/jobs/slurm/\(script)", "job.yml"],
+            environment: variables, timeout: 60)
+        guard submitted.code == 0 else { throw ChildProcess.SpawnFailure(description: "sbatch failed: \(submitted.output)") }
+        let finished = Clock.waitUntil(timeout: timeout) {
+            guard let queue = try? ChildProcess.run(["squeue", "-h", "-n", name, "-o", "%i"], environment: variables, timeout: 30) else { return false }
+            return queue.code == 0 && queue.stdout.trimmingCharacters().isEmpty
+        }
+        #expect(finished, "jobs of \(name) still queued after \(Int(timeout)) s")
+        let outputs = (try? ChildProcess.run(["sh", "-c", "cat \(folder)/slurm-*.out"], timeout: 30).stdout) ?? ""
+        let jobs = (try? ChildProcess.run(["sh", "-c", "ls \(folder)/slurm-*.out | wc -l"], timeout: 30).stdout.trimmingCharacters()) ?? "0"
+        let journal = Files.read(folder + "/.cohort/demo/journal")
+        var successes: [String: Int] = [:]
+        for line in journal.split(separator: "\n") {
+            if case .finished(let attempt, let ending)? = try? JournalFormat.decode(line), ending.outcome == .succeeded {
+                successes[attempt.instance, default: 0] += 1
+            }
+        }
+        let graph = try InstanceGraph(job: JobLoader.load(text: Files.read(job), file: job))
+        return Outcome(output: outputs, ledger: Ledger(path: folder + "/ledger.txt"), graph: graph,
+                       succeeded: successes.count, successesPerInstance: successes, jobs: Int(jobs) ?? 0)
+    }
+}
