@@ -37,9 +37,8 @@ struct SlurmTests {
         defer { slurm.down() }
         let started = Clock.now
         let options = ["--nodes=2", "--cpus-per-task=4", "--mem=1G", "--time=1", "--signal=B:USR1@10"]
-        let run = try slurm.submitDemo(script: "resubmit.sbatch", options: options, delay: "25",
-                                       extra: ["COHORT_SBATCH_OPTIONS": options.joined(separator: " "), "COHORT_MAX_SUBMISSIONS": "8"],
-                                       timeout: 900)
+        let run = try slurm.submitDemo(script: "resubmit.sbatch", options: options, delay: "8",
+                                       successorOptions: options, extra: ["COHORT_MAX_SUBMISSIONS": "8"], timeout: 900)
         #expect(run.jobs >= 2, "the study should need more than one job")
         #expect(run.succeeded == 31, "\(run.output)")
         #expect(run.successesPerInstance.values.allSatisfy { $0 == 1 }, "an instance was done twice")
@@ -76,10 +75,11 @@ struct SlurmHarness {
     }
 
     /// Copies the demo, submits `script` from its folder and waits until no job of it is left.
-    func submitDemo(script: String, options: [String], delay: String = "0.05", extra: [String: String] = [:],
-                    timeout: Double = 300) throws -> Outcome {
+    func submitDemo(script: String, options: [String], delay: String = "0.05", successorOptions: [String]? = nil,
+                    extra: [String: String] = [:], timeout: Double = 300) throws -> Outcome {
         let job = try MPIHarness.copyJob("demo", repository: repository)
         let folder = String(job.dropLast("/job.yml".count))
+        let output = "--output=\(folder)/slurm-%j.out"
         var variables = MPIHarness.environment(environment)
         // Fake nodes share /dev/shm: OpenMPI's shared-memory transport would collide (NOTES-SLURM).
         variables["OMPI_MCA_btl"] = "self,tcp"
@@ -88,9 +88,10 @@ struct SlurmHarness {
         variables["DEMO_LEDGER"] = folder + "/ledger.txt"
         variables["DEMO_DELAY"] = delay
         for (name, value) in extra { variables[name] = value }
+        if let successorOptions { variables["COHORT_SBATCH_OPTIONS"] = (successorOptions + [output]).joined(separator: " ") }
         let name = "cohort-test-\(getpid())-\(Int(Clock.now * 1000) % 1_000_000)"
         let submitted = try ChildProcess.run(
-            ["sbatch", "--parsable", "--job-name=\(name)", "--chdir=\(folder)", "--output=\(folder)/slurm-%j.out"]
+            ["sbatch", "--parsable", "--job-name=\(name)", "--chdir=\(folder)", output]
                 + options + ["\(repository)/jobs/slurm/\(script)", "job.yml"],
             environment: variables, timeout: 60)
         guard submitted.code == 0 else { throw ChildProcess.SpawnFailure(description: "sbatch failed: \(submitted.output)") }
