@@ -32,13 +32,15 @@ struct SlurmTests {
 
     /// A time limit too short for the whole study: the wrapper resubmits
     /// itself, each job resumes from the journal, and no instance is done twice.
+    /// The study's critical path (6 levels of 16 s) outlasts a one-minute job
+    /// even when Slurm kills it 30 s late.
     @Test func resubmittingWrapperFinishesOverSeveralJobs() throws {
         let slurm = try SlurmHarness.up()
         defer { slurm.down() }
         let started = Clock.now
         let options = ["--nodes=2", "--cpus-per-task=4", "--mem=1G", "--time=1", "--signal=B:USR1@10"]
-        let run = try slurm.submitDemo(script: "resubmit.sbatch", options: options, delay: "8",
-                                       successorOptions: options, extra: ["COHORT_MAX_SUBMISSIONS": "8"], timeout: 900)
+        let run = try slurm.submitDemo(script: "resubmit.sbatch", options: options, delay: "16",
+                                       successorOptions: options, extra: ["COHORT_MAX_SUBMISSIONS": "10"], timeout: 900)
         #expect(run.jobs >= 2, "the study should need more than one job")
         #expect(run.succeeded == 31, "\(run.output)")
         #expect(run.successesPerInstance.values.allSatisfy { $0 == 1 }, "an instance was done twice")
