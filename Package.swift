@@ -57,7 +57,12 @@ let package = Package(
         // A module's direct parent: keeps a module's whole process group from outliving its worker.
         .executableTarget(
             name: "cohort-supervise",
-            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])],
+            // SwiftPM links every executable with the Swift runtime, which this C
+            // program never calls: loading it dynamically cost 2.5 ms per module
+            // started, linked statically 0.8 ms. (The linker then warns that the
+            // runtime's unused dlopen needs glibc's shared libraries: harmless.)
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         // Runs job-file text through the loader; a libFuzzer target when built with -DFUZZING.
         .executableTarget(

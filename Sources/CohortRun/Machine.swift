@@ -35,19 +35,32 @@ public enum Machine {
     }
 }
 
-/// Sleeps between polls when nothing happens, longer the longer it stays
-/// quiet. OpenMPI's blocking receive spins a full core (NOTES-MPI); polling
-/// with `MPI_Iprobe` and a sleep capped at a few milliseconds keeps an idle
-/// rank under 1 % of a core while dispatch stays fast when messages flow.
+/// Sleeps between polls when nothing happens. OpenMPI's blocking receive
+/// spins a full core (NOTES-MPI), so ranks poll with `MPI_Iprobe` and sleep:
+/// briefly (50 µs) for the first few milliseconds after the last message or
+/// event, when a reply is likely on its way, then longer and longer up to
+/// 2 ms. A rank that waits for long keeps well under 1 % of a core; a rank in
+/// a quick exchange answers within tens of microseconds.
 struct IdleBackoff {
+    private var quietSince: Double? = nil
     private var nanoseconds = 0
-    static let first = 20_000
+    static let brief = 50_000
+    static let briefWindow = 0.005
     static let cap = 2_000_000
 
-    mutating func reset() { nanoseconds = 0 }
+    mutating func reset() {
+        quietSince = nil
+        nanoseconds = 0
+    }
 
     mutating func pause() {
-        nanoseconds = nanoseconds == 0 ? Self.first : min(Self.cap, nanoseconds * 2)
+        let now = monotonicSeconds()
+        if quietSince == nil { quietSince = now }
+        if now - (quietSince ?? now) < Self.briefWindow {
+            nanoseconds = Self.brief
+        } else {
+            nanoseconds = min(Self.cap, max(Self.brief, nanoseconds * 2))
+        }
         var request = timespec(tv_sec: 0, tv_nsec: nanoseconds)
         nanosleep(&request, nil)
     }
