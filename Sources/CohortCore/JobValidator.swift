@@ -80,8 +80,13 @@ enum JobValidator {
 
     private static func checkStages(_ draft: DraftJob, subjects: [Subject], _ tree: inout YAMLTree) -> [Stage] {
         if draft.stages.isEmpty {
-            if draft.present.contains("stages") && draft.stagesLine != nil && tree.problems.contains(where: { $0.field.hasPrefix("stages") }) { return [] }
-            tree.report(line: draft.stagesLine ?? 1, "stages", draft.stagesLine == nil ? "missing (the list of stages to run)" : "no stages")
+            // Stages that were there but could not be read are reported already.
+            let unreadable = tree.problems.contains { $0.field.hasPrefix("stages") }
+            if !draft.present.contains("stages") {
+                tree.report(line: 1, "stages", "missing (the list of stages to run)")
+            } else if !unreadable {
+                tree.report(line: draft.stagesLine, "stages", "no stages")
+            }
             return []
         }
         var stages: [Stage] = []
