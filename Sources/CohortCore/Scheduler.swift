@@ -89,6 +89,8 @@ public struct Scheduler: Sendable {
         precondition(workerIndex[worker] == nil, "\(worker) joined twice")
         workerIndex[worker] = workers.count
         workers.append(WorkerSlot(id: worker, profile: profile, free: profile.capacity))
+        // Joining a run with nothing left to do (all done earlier): it stops at once.
+        if finished { return [.stopWorker(worker)] }
         var actions: [SchedulerAction] = []
         dispatch(into: &actions)
         finishIfDone(into: &actions)

@@ -100,6 +100,16 @@ import Testing
         #expect(found["first:sub-02"] == .upstream)
     }
 
+    @Test func everyWorkerIsStoppedWhenNothingIsLeft() throws {
+        let graph = try InstanceGraph(job: job)
+        let plan = ResumePlan(graph: graph, history: allDone(graph))
+        var scheduler = Scheduler(graph: graph, doneEarlier: plan.isDone)
+        var actions: [SchedulerAction] = []
+        for worker in 1...3 { actions += scheduler.workerJoined(WorkerID(worker), capacity: Capacity(cpus: 2, memory: 0)) }
+        #expect(actions.filter { if case .stopWorker = $0 { true } else { false } }.count == 3)
+        #expect(actions.filter { $0 == .finish }.count == 1)
+    }
+
     @Test func schedulerSkipsWhatWasDoneEarlier() throws {
         let graph = try InstanceGraph(job: job)
         var history = allDone(graph, except: ["realign:sub-02:ses-1"])

@@ -84,6 +84,18 @@ struct DurabilityTests {
         #expect(succeeded(history(job, study: "stop")).count == 6)
     }
 
+    @Test func rerunOfACompletedJobRunsNothingAndEnds() throws {
+        let job = try MPIHarness.copyJob("demo", repository: repository)
+        let ledgerPath = folder(of: job) + "/ledger.txt"
+        let environment = ["DEMO_LEDGER": ledgerPath, "DEMO_DELAY": "0"]
+        #expect(try MPIHarness.run(ranks: 4, ["run", job], environment: environment).code == 0)
+        let before = Ledger(path: ledgerPath).events.count
+        let again = try MPIHarness.run(ranks: 4, ["run", job], environment: environment, timeout: 60)
+        #expect(again.code == 0, "\(again.output)")
+        #expect(again.stdout.contains("All 31 instances done (31 in earlier runs)."))
+        #expect(Ledger(path: ledgerPath).events.count == before, "nothing ran again")
+    }
+
     @Test func flakyModuleIsRetried() throws {
         let job = try MPIHarness.writeJob("""
             study: flaky

@@ -68,7 +68,10 @@ struct SlurmHarness {
     static func up() throws -> SlurmHarness {
         let environment = ["SLURM_LOCAL_DIR": folder]
         let result = try ChildProcess.run([repository + "/scripts/slurm-local.sh", "up"], environment: environment, timeout: 300)
-        guard result.code == 0 else { throw ChildProcess.SpawnFailure(description: "slurm-local up failed: \(result.output)") }
+        guard result.code == 0 else {
+            _ = try? ChildProcess.run([repository + "/scripts/slurm-local.sh", "down"], environment: environment, timeout: 60)
+            throw ChildProcess.SpawnFailure(description: "slurm-local up failed: \(result.output)")
+        }
         return SlurmHarness(environment: environment.merging(["SLURM_CONF": folder + "/slurm.conf"]) { $1 })
     }
 
