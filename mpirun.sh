@@ -61,7 +61,8 @@ if [ -n "$in_slurm" ] && [ -z "${COHORT_BIN:-}" ]; then
         echo "mpirun.sh: $bin/cohort is missing; build it before submitting: (cd $here && swift build -c release)" >&2
         exit 2
     fi
-elif [ -z "${COHORT_BIN:-}" ] && ! (cd "$here" && swift build -c release --product cohort >/tmp/cohort-build.$$.log 2>&1 &&
+elif [ -z "${COHORT_BIN:-}" ] && { [ -x "$bin/cohort" ] || echo "mpirun.sh: building Cohort (release; a few minutes the first time)..." >&2; } &&
+    ! (cd "$here" && swift build -c release --product cohort >/tmp/cohort-build.$$.log 2>&1 &&
       swift build -c release --product cohort-supervise >>/tmp/cohort-build.$$.log 2>&1); then
     cat /tmp/cohort-build.$$.log >&2
     rm -f /tmp/cohort-build.$$.log
@@ -106,4 +107,8 @@ while :; do
     if [ "$status" -gt 128 ] && kill -0 "$mpirun_pid" 2>/dev/null; then continue; fi
     break
 done
+case "$status" in
+    0|1|2|3|130|143) ;;
+    *) echo "mpirun.sh: the MPI job ended abnormally (mpirun exit $status: a rank died, was killed or lost its node); every success is in the journal: run the same command again to carry on" >&2 ;;
+esac
 exit "$status"
