@@ -17,7 +17,8 @@ struct Cohort: ParsableCommand {
             Under MPI, rank 0 schedules and every other rank works:
               mpirun -np 4 cohort run job.yml
             Without mpirun (or with -np 1) the single process does both.
-            Exit codes: 0 all done, 1 some instance failed or was skipped, 2 invalid job file or arguments.
+            Exit codes: 0 all done, 1 some instance failed or was skipped, 2 invalid job file or \
+            arguments, 3 another run holds the study's state, 130/143 stopped (run again to carry on).
             """,
         subcommands: [Run.self, Validate.self])
 

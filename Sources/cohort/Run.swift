@@ -11,10 +11,12 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a job: under mpirun rank 0 schedules and the other ranks work.",
         discussion: """
-            A rerun skips every instance an earlier run completed (the journal in .cohort/<study>/),
+            A rerun skips every instance an earlier run completed (the journal in .cohort/<study>/), \
             and reruns what changed, failed, was skipped or did not finish, with everything downstream.
-            Exit codes: 0 all done; 1 some instance failed or was skipped; 2 invalid job file or arguments;
-            3 another run holds the study's state; 130/143 stopped by SIGINT/SIGTERM (rerun to carry on).
+
+            Exit codes: 0 all done; 1 some instance failed or was skipped; 2 invalid job file or \
+            arguments (nothing ran); 3 another run holds the study's state; 130/143 stopped by \
+            SIGINT/SIGTERM or too little walltime left (run again to carry on).
             """)
 
     @Argument(help: "The job file (YAML).")
@@ -26,19 +28,19 @@ struct Run: ParsableCommand {
     @Option(help: "Memory per worker, e.g. 16G (default: the node's memory divided among its worker ranks).")
     var memory: String?
 
-    @Option(name: .customLong("force"), help: "Rerun this stage's instances and everything downstream (repeatable).")
+    @Option(name: .customLong("force"), help: ArgumentHelp("Rerun this stage's instances and everything downstream (repeatable).", valueName: "stage"))
     var forcedStages: [String] = []
 
-    @Option(name: .customLong("export"), help: "VAR or VAR=VALUE: pass a variable of this shell to every module on every host (repeatable).")
+    @Option(name: .customLong("export"), help: ArgumentHelp("Pass a variable of this shell (VAR) or a value (VAR=VALUE) to every module on every host (repeatable).", valueName: "var"))
     var exports: [String] = []
 
     @Option(name: .customLong("label"), help: "Give every worker this label, for stages with `on: LABEL` (repeatable).")
     var labels: [String] = []
 
-    @Option(name: .customLong("label-rank"), help: "RANK=LABEL: give one worker rank a label (repeatable).")
+    @Option(name: .customLong("label-rank"), help: ArgumentHelp("Give one worker rank a label (repeatable).", valueName: "rank=label"))
     var rankLabels: [String] = []
 
-    @Option(name: .customLong("label-host"), help: "HOST=LABEL: give the workers on a host a label (repeatable).")
+    @Option(name: .customLong("label-host"), help: ArgumentHelp("Give the workers on a host a label (repeatable).", valueName: "host=label"))
     var hostLabels: [String] = []
 
     func validate() throws {
