@@ -126,34 +126,17 @@ enum JobValidator {
             } else if !draftStage.present.contains("run") {
                 tree.report(line: draftStage.line, "\(field).run", "missing (the shell command to run)")
             }
-            if let (text, line) = draftStage.cpus {
-                if let cpus = Quantity.integer(text, in: 1...100_000) {
-                    stage.cpus = cpus
-                } else {
-                    tree.report(line: line, "\(field).cpus", "\(quoted(text)) is not a whole number of cpus from 1 to 100000")
-                }
+            func convert<T>(_ value: (String, Int?)?, _ key: String, _ parse: (String) -> T?, expected: String, _ store: (T) -> Void) {
+                guard let (text, line) = value else { return }
+                if let parsed = parse(text) { store(parsed) } else { tree.report(line: line, "\(field).\(key)", "\(quoted(text)) is not \(expected)") }
             }
-            if let (text, line) = draftStage.memory {
-                if let bytes = Quantity.bytes(text) {
-                    stage.memory = bytes
-                } else {
-                    tree.report(line: line, "\(field).memory", "\(quoted(text)) is not a memory size like 512M or 4G")
-                }
-            }
-            if let (text, line) = draftStage.retries {
-                if let retries = Quantity.integer(text, in: 0...100) {
-                    stage.retries = retries
-                } else {
-                    tree.report(line: line, "\(field).retries", "\(quoted(text)) is not a whole number of retries from 0 to 100")
-                }
-            }
-            if let (text, line) = draftStage.timeout {
-                if let seconds = Quantity.seconds(text) {
-                    stage.timeout = seconds
-                } else {
-                    tree.report(line: line, "\(field).timeout", "\(quoted(text)) is not a duration like 90s, 30m, 2h or 1h30m")
-                }
-            }
+            convert(draftStage.cpus, "cpus", { Quantity.integer($0, in: 1...100_000) },
+                    expected: "a whole number of cpus from 1 to 100000") { stage.cpus = $0 }
+            convert(draftStage.memory, "memory", Quantity.bytes, expected: "a memory size like 512M or 4G") { stage.memory = $0 }
+            convert(draftStage.retries, "retries", { Quantity.integer($0, in: 0...100) },
+                    expected: "a whole number of retries from 0 to 100") { stage.retries = $0 }
+            convert(draftStage.timeout, "timeout", Quantity.seconds,
+                    expected: "a duration like 90s, 30m, 2h or 1h30m") { stage.timeout = $0 }
             if let (label, line) = draftStage.on {
                 if let problem = Identifier.problem(with: label) {
                     tree.report(line: line, "\(field).on", problem)
@@ -161,13 +144,8 @@ enum JobValidator {
                     stage.on = label
                 }
             }
-            if let (text, line) = draftStage.priority {
-                if let priority = Quantity.signedInteger(text, in: -1000...1000) {
-                    stage.priority = priority
-                } else {
-                    tree.report(line: line, "\(field).priority", "\(quoted(text)) is not a whole number from -1000 to 1000")
-                }
-            }
+            convert(draftStage.priority, "priority", { Quantity.signedInteger($0, in: -1000...1000) },
+                    expected: "a whole number from -1000 to 1000") { stage.priority = $0 }
             stage.setup = draftStage.setup
             var lockNames: Set<String> = []
             for (lock, line) in draftStage.locks {
