@@ -92,78 +92,7 @@ enum JobValidator {
         var stages: [Stage] = []
         var firstLine: [String: Int?] = [:]
         for draftStage in draft.stages {
-            let field = "stages[\(draftStage.index)]"
-            var stage = Stage(name: "", domain: .study, command: "", dependencies: [], line: draftStage.line ?? 0)
-            if let name = draftStage.name {
-                if let problem = Identifier.problem(with: name) {
-                    tree.report(line: draftStage.line, "\(field).name", problem)
-                } else if let earlier = firstLine[name] {
-                    tree.report(line: draftStage.line, "\(field).name", "stage \(quoted(name)) is defined twice (first at line \(earlier.map(String.init) ?? "?"))")
-                } else {
-                    firstLine[name] = draftStage.line
-                }
-                stage.name = name
-            } else if !draftStage.present.contains("name") {
-                tree.report(line: draftStage.line, "\(field).name", "missing")
-            }
-            if let (text, line) = draftStage.domain {
-                if let domain = Domain(rawValue: text) {
-                    stage.domain = domain
-                } else {
-                    tree.report(line: line, "\(field).domain", "\(quoted(text)) is not a domain; use study, subject or session")
-                }
-            } else if !draftStage.present.contains("domain") {
-                tree.report(line: draftStage.line, "\(field).domain", "missing (study, subject or session)")
-            }
-            if let (run, line) = draftStage.run {
-                if run.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\n" }) {
-                    tree.report(line: line, "\(field).run", "is empty")
-                } else if run.contains("\0") {
-                    tree.report(line: line, "\(field).run", "contains a NUL character")
-                }
-                stage.command = run
-                checkPlaceholders(run, domain: stage.domain, field: "\(field).run", line: line, &tree)
-            } else if !draftStage.present.contains("run") {
-                tree.report(line: draftStage.line, "\(field).run", "missing (the shell command to run)")
-            }
-            func convert<T>(_ value: (String, Int?)?, _ key: String, _ parse: (String) -> T?, expected: String, _ store: (T) -> Void) {
-                guard let (text, line) = value else { return }
-                if let parsed = parse(text) { store(parsed) } else { tree.report(line: line, "\(field).\(key)", "\(quoted(text)) is not \(expected)") }
-            }
-            convert(draftStage.cpus, "cpus", { Quantity.integer($0, in: 1...100_000) },
-                    expected: "a whole number of cpus from 1 to 100000") { stage.cpus = $0 }
-            convert(draftStage.memory, "memory", Quantity.bytes, expected: "a memory size like 512M or 4G") { stage.memory = $0 }
-            convert(draftStage.retries, "retries", { Quantity.integer($0, in: 0...100) },
-                    expected: "a whole number of retries from 0 to 100") { stage.retries = $0 }
-            convert(draftStage.timeout, "timeout", Quantity.seconds,
-                    expected: "a duration like 90s, 30m, 2h or 1h30m") { stage.timeout = $0 }
-            if let (label, line) = draftStage.on {
-                if let problem = Identifier.problem(with: label) {
-                    tree.report(line: line, "\(field).on", problem)
-                } else {
-                    stage.on = label
-                }
-            }
-            convert(draftStage.priority, "priority", { Quantity.signedInteger($0, in: -1000...1000) },
-                    expected: "a whole number from -1000 to 1000") { stage.priority = $0 }
-            stage.setup = draftStage.setup
-            var lockNames: Set<String> = []
-            for (lock, line) in draftStage.locks {
-                if let problem = Identifier.problem(with: lock.name) {
-                    tree.report(line: line, "\(field).locks", problem)
-                } else if !lockNames.insert(lock.name).inserted {
-                    tree.report(line: line, "\(field).locks", "lock \(quoted(lock.name)) is named twice")
-                } else {
-                    stage.locks.append(lock)
-                }
-            }
-            if stage.domain == .session, draft.sessions == nil, draftStage.domain != nil {
-                tree.report(line: draftStage.domain?.1, "\(field).domain", "stage \(quoted(stage.name)) is per session, but the job lists no sessions")
-            }
-            if stage.domain != .study, draft.subjects == nil, draft.sessions == nil, draftStage.domain != nil {
-                tree.report(line: draftStage.domain?.1, "\(field).domain", "stage \(quoted(stage.name)) is per \(stage.domain.rawValue), but the job lists no subjects")
-            }
-            stages.append(stage)
+            stages.append(checkStage(draftStage, draft: draft, firstLine: &firstLine, &tree))
         }
         resolveDependencies(draft, &stages, &tree)
         if tree.problems.isEmpty, let cycle = StageCycle.find(in: stages) {
@@ -171,6 +100,84 @@ enum JobValidator {
             tree.report(line: stages[cycle[0]].line, "stages[\(cycle[0])].after", "dependency cycle: \(path)")
         }
         return stages
+    }
+
+    /// One stage's own fields; names seen so far catch duplicates.
+    private static func checkStage(
+        _ draftStage: DraftStage, draft: DraftJob, firstLine: inout [String: Int?], _ tree: inout YAMLTree
+    ) -> Stage {
+        let field = "stages[\(draftStage.index)]"
+        var stage = Stage(name: "", domain: .study, command: "", dependencies: [], line: draftStage.line ?? 0)
+        if let name = draftStage.name {
+            if let problem = Identifier.problem(with: name) {
+                tree.report(line: draftStage.line, "\(field).name", problem)
+            } else if let earlier = firstLine[name] {
+                tree.report(line: draftStage.line, "\(field).name", "stage \(quoted(name)) is defined twice (first at line \(earlier.map(String.init) ?? "?"))")
+            } else {
+                firstLine[name] = draftStage.line
+            }
+            stage.name = name
+        } else if !draftStage.present.contains("name") {
+            tree.report(line: draftStage.line, "\(field).name", "missing")
+        }
+        if let (text, line) = draftStage.domain {
+            if let domain = Domain(rawValue: text) {
+                stage.domain = domain
+            } else {
+                tree.report(line: line, "\(field).domain", "\(quoted(text)) is not a domain; use study, subject or session")
+            }
+        } else if !draftStage.present.contains("domain") {
+            tree.report(line: draftStage.line, "\(field).domain", "missing (study, subject or session)")
+        }
+        if let (run, line) = draftStage.run {
+            if run.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\n" }) {
+                tree.report(line: line, "\(field).run", "is empty")
+            } else if run.contains("\0") {
+                tree.report(line: line, "\(field).run", "contains a NUL character")
+            }
+            stage.command = run
+            checkPlaceholders(run, domain: stage.domain, field: "\(field).run", line: line, &tree)
+        } else if !draftStage.present.contains("run") {
+            tree.report(line: draftStage.line, "\(field).run", "missing (the shell command to run)")
+        }
+        func convert<T>(_ value: (String, Int?)?, _ key: String, _ parse: (String) -> T?, expected: String, _ store: (T) -> Void) {
+            guard let (text, line) = value else { return }
+            if let parsed = parse(text) { store(parsed) } else { tree.report(line: line, "\(field).\(key)", "\(quoted(text)) is not \(expected)") }
+        }
+        convert(draftStage.cpus, "cpus", { Quantity.integer($0, in: 1...100_000) },
+                expected: "a whole number of cpus from 1 to 100000") { stage.cpus = $0 }
+        convert(draftStage.memory, "memory", Quantity.bytes, expected: "a memory size like 512M or 4G") { stage.memory = $0 }
+        convert(draftStage.retries, "retries", { Quantity.integer($0, in: 0...100) },
+                expected: "a whole number of retries from 0 to 100") { stage.retries = $0 }
+        convert(draftStage.timeout, "timeout", Quantity.seconds,
+                expected: "a duration like 90s, 30m, 2h or 1h30m") { stage.timeout = $0 }
+        if let (label, line) = draftStage.on {
+            if let problem = Identifier.problem(with: label) {
+                tree.report(line: line, "\(field).on", problem)
+            } else {
+                stage.on = label
+            }
+        }
+        convert(draftStage.priority, "priority", { Quantity.signedInteger($0, in: -1000...1000) },
+                expected: "a whole number from -1000 to 1000") { stage.priority = $0 }
+        stage.setup = draftStage.setup
+        var lockNames: Set<String> = []
+        for (lock, line) in draftStage.locks {
+            if let problem = Identifier.problem(with: lock.name) {
+                tree.report(line: line, "\(field).locks", problem)
+            } else if !lockNames.insert(lock.name).inserted {
+                tree.report(line: line, "\(field).locks", "lock \(quoted(lock.name)) is named twice")
+            } else {
+                stage.locks.append(lock)
+            }
+        }
+        if stage.domain == .session, draft.sessions == nil, draftStage.domain != nil {
+            tree.report(line: draftStage.domain?.1, "\(field).domain", "stage \(quoted(stage.name)) is per session, but the job lists no sessions")
+        }
+        if stage.domain != .study, draft.subjects == nil, draft.sessions == nil, draftStage.domain != nil {
+            tree.report(line: draftStage.domain?.1, "\(field).domain", "stage \(quoted(stage.name)) is per \(stage.domain.rawValue), but the job lists no subjects")
+        }
+        return stage
     }
 
     private static func resolveDependencies(_ draft: DraftJob, _ stages: inout [Stage], _ tree: inout YAMLTree) {
