@@ -44,6 +44,23 @@ public enum JobFileReader {
         return text
     }
 
+    /// A small state file's text (journal, lock), or nil when it does not exist.
+    public static func readOptional(_ path: String) -> String? {
+        guard access(path, F_OK) == 0 else { return nil }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            bytes += buffer[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// The absolute folder holding the job file.
     public static func folder(of path: String) -> String {
         let absolute: String
