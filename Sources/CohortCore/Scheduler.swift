@@ -43,10 +43,12 @@ public struct Scheduler: Sendable {
     }
 
     /// `doneEarlier` tells which instances an earlier run completed (see
-    /// `ResumePlan`); they count as succeeded and never start.
+    /// `ResumePlan`); they count as succeeded and never start. Instances
+    /// outside `selection` never start either, and what waits for them
+    /// waits for good (the run ends without it).
     public init(
         graph: InstanceGraph, doneEarlier: (InstanceID) -> Bool = { _ in false },
-        policy: SchedulingPolicy = .criticalPath()
+        selection: Selection = .everything, policy: SchedulingPolicy = .criticalPath()
     ) {
         self.graph = graph
         self.policy = policy
@@ -67,6 +69,11 @@ public struct Scheduler: Sendable {
         for index in 0..<count where doneEarlier(InstanceID(index)) {
             setState(InstanceID(index), stage: graph.stage(of: InstanceID(index)), to: .doneEarlier)
             satisfyDependents(of: InstanceID(index), makingReady: false)
+        }
+        if !selection.isEverything {
+            for index in 0..<count where states[index] == .waiting && !selection.contains(InstanceID(index), in: graph) {
+                setState(InstanceID(index), stage: graph.stage(of: InstanceID(index)), to: .unselected)
+            }
         }
         for index in 0..<count where unmet[index] == 0 && states[index] == .waiting {
             makeReady(InstanceID(index), stage: graph.stage(of: InstanceID(index)))
@@ -205,6 +212,8 @@ public struct Scheduler: Sendable {
     mutating func finishIfDone(into actions: inout [SchedulerAction]) {
         guard !finished, runningCount == 0 else { return }
         // Otherwise what is left waits for work in flight or for a worker.
+        // With nothing running and nothing startable, nothing more can happen:
+        // what is left waits for held stages or for unselected instances.
         let onlyHeldReady = readyQueues.indices.allSatisfy { readyQueues[$0].isEmpty || held.contains($0) }
         guard stopping || finalCount == states.count || onlyHeldReady else { return }
         finished = true

@@ -38,6 +38,8 @@ public enum InstanceState: UInt8, Sendable {
     case interrupted
     /// Succeeded in an earlier run (the journal says so); not run again.
     case doneEarlier
+    /// Outside this run's `--only`/`--subjects`: left alone.
+    case unselected
 
     public var isFinal: Bool { self == .succeeded || self == .failed || self == .skipped || self == .doneEarlier }
 }
@@ -95,6 +97,7 @@ public struct StageTally: Hashable, Sendable {
     public var skipped = 0
     public var interrupted = 0
     public var doneEarlier = 0
+    public var unselected = 0
 
     public init() {}
 
@@ -114,6 +117,7 @@ public struct StageTally: Hashable, Sendable {
             case .skipped: skipped
             case .interrupted: interrupted
             case .doneEarlier: doneEarlier
+            case .unselected: unselected
             }
         }
         set {
@@ -126,6 +130,7 @@ public struct StageTally: Hashable, Sendable {
             case .skipped: skipped = newValue
             case .interrupted: interrupted = newValue
             case .doneEarlier: doneEarlier = newValue
+            case .unselected: unselected = newValue
             }
         }
     }

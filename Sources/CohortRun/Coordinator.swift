@@ -31,6 +31,8 @@ public final class Coordinator {
     /// stage's typical duration: what would not finish in time is not started.
     let walltime: Walltime?
     let wallClock: () -> Double
+    /// As the user gave it, for the summary's rerun commands.
+    let jobFile: String
     private var heldStages: Set<Int> = []
     private var announcedHolds: Set<Int> = []
 
@@ -46,12 +48,14 @@ public final class Coordinator {
     public init(
         factory: TaskFactory, transport: (any SchedulerTransport)?, localRunner: ModuleRunner?,
         policy: WorkerPolicy, reporter: any RunReporter, journal: JournalFile? = nil,
-        plan: ResumePlan? = nil, scheduling: SchedulingPolicy = .criticalPath(), walltime: Walltime? = nil,
+        plan: ResumePlan? = nil, selection: Selection = .everything, jobFile: String = "job.yml",
+        scheduling: SchedulingPolicy = .criticalPath(), walltime: Walltime? = nil,
         clock: @escaping () -> Double = monotonicSeconds, wallClock: @escaping () -> Double = epochSeconds,
         stopSignal: @escaping () -> Int32? = { StopSignals.pending }
     ) {
         self.walltime = walltime
         self.wallClock = wallClock
+        self.jobFile = jobFile
         self.factory = factory
         self.transport = transport
         self.localRunner = localRunner
@@ -62,7 +66,7 @@ public final class Coordinator {
         let plan = plan ?? ResumePlan(graph: factory.graph, history: JournalHistory())
         self.plan = plan
         self.stopSignal = stopSignal
-        self.scheduler = Scheduler(graph: factory.graph, doneEarlier: plan.isDone, policy: scheduling)
+        self.scheduler = Scheduler(graph: factory.graph, doneEarlier: plan.isDone, selection: selection, policy: scheduling)
     }
 
     /// Runs the job to the end (or to a stop signal) and returns its summary.
@@ -97,7 +101,7 @@ public final class Coordinator {
         return RunSummary(
             study: graph.job.study, stageNames: graph.job.stages.map(\.name),
             tallies: scheduler.tallies, failures: failures, elapsedSeconds: clock() - startTime,
-            workers: joined.sorted { $0.id < $1.id }, stopSignal: stoppedBy,
+            workers: joined.sorted { $0.id < $1.id }, jobFile: jobFile, stopSignal: stoppedBy,
             heldForWalltime: stoppedBy == nil && scheduler.isHoldingWork)
     }
 

@@ -100,6 +100,7 @@ public enum SummaryText {
             all.doneEarlier += tally.doneEarlier
             all.failed += tally.failed
             all.skipped += tally.skipped
+            all.unselected += tally.unselected
         }
         lines.append("  " + row("all", all, width))
         if !summary.failures.isEmpty {
@@ -109,26 +110,35 @@ public enum SummaryText {
                 let tries = failure.attempts > 1 ? " (attempt \(failure.attempts))" : ""
                 lines.append("  \(failure.name): \(failure.outcome.text)\(tries) on \(failure.worker.id) (\(failure.worker.host)) after \(format(failure.wallSeconds, decimals: 2)) s")
                 lines.append("    logs: \(failure.logFolder)/stderr.log, stdout.log")
+                lines.append("    rerun just it: cohort run \(summary.jobFile) --only \(failure.name)")
                 for tail in failure.logTail.split(separator: "\n", omittingEmptySubsequences: false) {
                     lines.append("    | \(tail)")
                 }
             }
         }
-        let notRun = all.total - all.succeeded - all.doneEarlier - all.failed - all.skipped
+        let notRun = all.total - all.succeeded - all.doneEarlier - all.failed - all.skipped - all.unselected
         if let signal = summary.stopSignal {
             lines.append("Stopped by \(StopSignals.name(signal)): \(notRun) not run; run the same command again to carry on.")
         } else if summary.heldForWalltime {
             lines.append("Stopped: too little walltime left for the rest; \(notRun) not run. Resubmit to carry on.")
         } else if summary.exitCode == 0 {
-            lines.append("All \(all.total) instances done" + (all.doneEarlier > 0 ? " (\(all.doneEarlier) in earlier runs)." : "."))
+            if all.unselected > 0 {
+                lines.append("Selection done: \(all.succeeded) ran now, \(all.doneEarlier) were done earlier, \(all.unselected) outside --only/--subjects left alone.")
+            } else {
+                lines.append("All \(all.total) instances done" + (all.doneEarlier > 0 ? " (\(all.doneEarlier) in earlier runs)." : "."))
+            }
         } else {
-            lines.append("Not all done: \(all.failed) failed, \(all.skipped) skipped, \(notRun) not run.")
+            let outside = all.unselected > 0 ? ", \(all.unselected) outside --only/--subjects" : ""
+            lines.append("Not all done: \(all.failed) failed, \(all.skipped) skipped, \(notRun) not run\(outside).")
+            if all.unselected > 0 && notRun > 0 {
+                lines.append("What did not run waits for instances outside the selection that are not done: select them too, or run without --only/--subjects.")
+            }
         }
         return lines.joined(separator: "\n")
     }
 
     private static func row(_ name: String, _ tally: StageTally, _ width: Int) -> String {
-        let notRun = tally.total - tally.succeeded - tally.doneEarlier - tally.failed - tally.skipped
+        let notRun = tally.total - tally.succeeded - tally.doneEarlier - tally.failed - tally.skipped - tally.unselected
         return pad(name, width, left: true) + pad(String(tally.succeeded), 7) + pad(String(tally.doneEarlier), 9)
             + pad(String(tally.failed), 8) + pad(String(tally.skipped), 9) + pad(String(notRun), 9) + pad(String(tally.total), 7)
     }

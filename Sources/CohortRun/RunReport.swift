@@ -29,17 +29,20 @@ public struct RunSummary: Sendable {
     public var failures: [FailureRecord]
     public var elapsedSeconds: Double
     public var workers: [WorkerInfo]
+    /// The job file as the user gave it, for rerun commands.
+    public var jobFile: String
     /// The signal that stopped the run, if one did.
     public var stopSignal: Int32?
     /// The run ended with work left that would not fit in the allocation's remaining time.
     public var heldForWalltime = false
 
     /// DESIGN §2: 130/143 when a signal stopped the run; else 0 when every
-    /// instance is done (now or earlier), 1 when any failed or was skipped.
+    /// selected instance is done (now or earlier), 1 when any failed, was
+    /// skipped, or could not run.
     public var exitCode: Int32 {
         if let stopSignal { return StopSignals.exitCode(for: stopSignal) }
         if heldForWalltime { return 143 }
-        let allDone = tallies.allSatisfy { $0.succeeded + $0.doneEarlier == $0.total }
+        let allDone = tallies.allSatisfy { $0.succeeded + $0.doneEarlier + $0.unselected == $0.total }
         return allDone ? 0 : 1
     }
 }

@@ -31,6 +31,12 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("force"), help: ArgumentHelp("Rerun this stage's instances and everything downstream (repeatable).", valueName: "stage"))
     var forcedStages: [String] = []
 
+    @Option(name: .customLong("only"), help: ArgumentHelp("Run only this stage, or one subject's or session's instance of it (repeatable; rerun a failure with the name the summary prints).", valueName: "stage[:subject[:session]]"))
+    var only: [String] = []
+
+    @Option(name: .customLong("subjects"), help: ArgumentHelp("Run only these subjects' instances (comma-separated).", valueName: "sub-01,sub-02"))
+    var subjects: [String] = []
+
     @Option(name: .customLong("export"), help: ArgumentHelp("Pass a variable of this shell (VAR) or a value (VAR=VALUE) to every module on every host (repeatable).", valueName: "var"))
     var exports: [String] = []
 
@@ -143,6 +149,12 @@ struct SchedulerRank {
         } catch {
             return refuse("\(command.jobFile): \(error)")
         }
+        let selection: Selection
+        do {
+            selection = try Selection(only: command.only, subjects: command.subjects, graph: graph)
+        } catch {
+            return refuse("cohort: \(error)")
+        }
         var forced: Set<Int> = []
         for name in command.forcedStages {
             guard let index = job.stageIndex(named: name) else {
@@ -187,7 +199,7 @@ struct SchedulerRank {
         let coordinator = Coordinator(
             factory: factory, transport: transport, localRunner: runner,
             policy: (try? command.workerPolicy()) ?? WorkerPolicy(),
-            reporter: reporter, journal: journal, plan: plan,
+            reporter: reporter, journal: journal, plan: plan, selection: selection, jobFile: command.jobFile,
             scheduling: .criticalPath(stageDurations: durations), walltime: walltime)
         do {
             let summary = try coordinator.run()

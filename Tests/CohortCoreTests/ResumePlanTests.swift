@@ -124,3 +124,63 @@ import Testing
         #expect(scheduler.tallies[1].doneEarlier == 5)
     }
 }
+
+/// `--only` and `--subjects`.
+@Suite struct SelectionTests {
+    let job = JobFixtures.job([("convert", .session, []), ("realign", .session, [0]), ("group", .study, [1])])
+
+    func names(_ selection: Selection, _ graph: InstanceGraph) -> [String] {
+        (0..<graph.instanceCount).filter { selection.contains(InstanceID($0), in: graph) }.map { graph.name(of: InstanceID($0)) }
+    }
+
+    @Test func patternsSelectStagesSubjectsAndSessions() throws {
+        let graph = try InstanceGraph(job: job)
+        #expect(names(try Selection(only: ["realign:sub-03:ses-2"], subjects: [], graph: graph), graph) == ["realign:sub-03:ses-2"])
+        #expect(names(try Selection(only: ["realign:sub-01"], subjects: [], graph: graph), graph) == ["realign:sub-01:ses-1", "realign:sub-01:ses-2"])
+        #expect(names(try Selection(only: ["group,convert:sub-02"], subjects: [], graph: graph), graph) == ["convert:sub-02:ses-1", "group"])
+        #expect(names(try Selection(only: [], subjects: ["sub-02"], graph: graph), graph) == ["convert:sub-02:ses-1", "realign:sub-02:ses-1"])
+        #expect(Selection.everything.contains(InstanceID(0), in: graph))
+    }
+
+    @Test func badSelectionsAreNamed() throws {
+        let graph = try InstanceGraph(job: job)
+        #expect(throws: SelectionError.self) { try Selection(only: ["realing"], subjects: [], graph: graph) }
+        #expect(throws: SelectionError.self) { try Selection(only: ["realign:sub-9"], subjects: [], graph: graph) }
+        #expect(throws: SelectionError.self) { try Selection(only: ["realign:sub-01:ses-7"], subjects: [], graph: graph) }
+        #expect(throws: SelectionError.self) { try Selection(only: [], subjects: ["sub-1"], graph: graph) }
+        do {
+            _ = try Selection(only: ["realing"], subjects: [], graph: graph)
+        } catch {
+            #expect(error.description.contains("(did you mean \"realign\"?)"))
+        }
+    }
+
+    @Test func schedulerRunsOnlyTheSelectionAndEnds() throws {
+        let graph = try InstanceGraph(job: job)
+        let selection = try Selection(only: ["convert:sub-01", "realign:sub-01"], subjects: [], graph: graph)
+        var scheduler = Scheduler(graph: graph, selection: selection)
+        var running = scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 8, memory: 0))
+            .compactMap { if case .start(let id, _) = $0 { id } else { nil } }
+        var ran: [String] = []
+        var finished = false
+        while !running.isEmpty {
+            let instance = running.removeFirst()
+            ran.append(graph.name(of: instance))
+            let actions = scheduler.instanceFinished(instance, result: .succeeded)
+            running += actions.compactMap { if case .start(let id, _) = $0 { id } else { nil } }
+            finished = actions.contains(.finish)
+        }
+        #expect(ran.sorted() == ["convert:sub-01:ses-1", "convert:sub-01:ses-2", "realign:sub-01:ses-1", "realign:sub-01:ses-2"])
+        #expect(finished)
+        #expect(scheduler.tallies.map(\.unselected) == [4, 4, 1])
+        #expect(scheduler.state(of: graph.instance("group")) == .unselected)
+    }
+
+    @Test func selectedInstanceWaitingForAnUnselectedOneEndsTheRunWithoutIt() throws {
+        let graph = try InstanceGraph(job: job)
+        var scheduler = Scheduler(graph: graph, selection: try Selection(only: ["realign"], subjects: [], graph: graph))
+        let actions = scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 8, memory: 0))
+        #expect(actions == [.stopWorker(WorkerID(1)), .finish], "nothing can start: convert is neither done nor selected")
+        #expect(scheduler.state(of: graph.instance("realign:sub-01:ses-1")) == .waiting)
+    }
+}

@@ -61,6 +61,15 @@ struct DemoRunTests {
         #expect(result.stdout.contains("logs: \(folder)/out/convert/sub-02/ses-pre/stderr.log"))
         #expect(result.stdout.contains("| scanner file for sub-02 is corrupt"))
         #expect(result.stdout.contains("Not all done: 1 failed, 6 skipped"))
+
+        // The summary's rerun command runs just that instance.
+        #expect(result.stdout.contains("rerun just it: cohort run \(job) --only convert:sub-02:ses-pre"))
+        let before = Ledger(path: ledgerPath).events.count
+        let rerun = try MPIHarness.run(ranks: 3, ["run", job, "--only", "convert:sub-02:ses-pre"],
+                                       environment: ["DEMO_LEDGER": ledgerPath, "DEMO_DELAY": "0.02"])
+        #expect(rerun.code == 0, "\(rerun.output)")
+        #expect(Ledger(path: ledgerPath).events.dropFirst(before).filter(\.begin).map(\.instance) == ["convert:sub-02:ses-pre"])
+        #expect(rerun.stdout.contains("Selection done: 1 ran now, 24 were done earlier, 6 outside --only/--subjects left alone."))
     }
 
     @Test func lastInstanceFailingStillExitsOne() throws {
