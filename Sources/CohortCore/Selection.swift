@@ -27,6 +27,10 @@ public struct Selection: Sendable {
                 let names = job.stages.map(\.name)
                 throw SelectionError(description: "--only \(spec): expected STAGE[:SUBJECT[:SESSION]] with a stage of this job\(parts.first.map { suggestion(for: $0, among: names) } ?? "")")
             }
+            let domain = job.stages[stage].domain
+            guard parts.count <= domain.depth + 1 else {
+                throw SelectionError(description: "--only \(spec): stage \(parts[0]) runs once per \(domain.rawValue); name at most \(["STAGE", "STAGE:SUBJECT", "STAGE:SUBJECT:SESSION"][domain.depth])")
+            }
             let subject = parts.count > 1 ? try subjectIndex(parts[1], "--only \(spec):") : nil
             if parts.count > 2, let subject, !job.subjects[subject].sessions.contains(parts[2]) {
                 throw SelectionError(description: "--only \(spec): subject \(parts[1]) has no session \(quoted(parts[2]))")

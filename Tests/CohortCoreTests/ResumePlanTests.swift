@@ -148,6 +148,7 @@ import Testing
         #expect(throws: SelectionError.self) { try Selection(only: ["realign:sub-9"], subjects: [], graph: graph) }
         #expect(throws: SelectionError.self) { try Selection(only: ["realign:sub-01:ses-7"], subjects: [], graph: graph) }
         #expect(throws: SelectionError.self) { try Selection(only: [], subjects: ["sub-1"], graph: graph) }
+        #expect(throws: SelectionError.self) { try Selection(only: ["group:sub-01"], subjects: [], graph: graph) }
         do {
             _ = try Selection(only: ["realing"], subjects: [], graph: graph)
         } catch {
