@@ -139,7 +139,8 @@ public final class RunLock {
 }
 
 extension String {
-    func trimmingTrailingNewlines() -> String {
+    /// Without trailing newlines and spaces.
+    public func trimmingTrailingNewlines() -> String {
         var text = Substring(self)
         while text.last == "\n" || text.last == " " { text.removeLast() }
         return String(text)
