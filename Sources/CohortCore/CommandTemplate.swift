@@ -1,25 +1,55 @@
 /// `{subject}`, `{session}`, `{study}` and `{workdir}` in a stage's `run:`
-/// line. Each is replaced by its value shell-quoted, so a value can never
-/// become shell syntax. `${VAR}` is the shell's and left alone.
+/// line. Each is replaced by its value quoted for the place it stands in
+/// the shell line, so a value never becomes shell syntax and always stays
+/// one word: single-quoted where it stands bare, backslash-escaped inside
+/// double quotes (`"{workdir}/x"` works with spaces in the path), and with
+/// its own single quotes escaped inside single quotes. `${VAR}` is the
+/// shell's and left alone.
 public enum CommandTemplate {
     public enum Placeholder: String, CaseIterable, Sendable {
         case study, subject, session, workdir
     }
 
+    /// Where in the shell's quoting a placeholder stands.
+    enum Quoting {
+        case bare, doubleQuoted, singleQuoted
+        /// Inside `` `…` ``, whose text the shell unescapes once before running it.
+        case backquoted
+    }
+
     /// The placeholders `command` uses, in order of appearance.
     public static func placeholders(in command: String) -> [Placeholder] {
         var found: [Placeholder] = []
-        scan(command) { placeholder, _ in found.append(placeholder) }
+        scan(command) { word, _, _ in
+            if let placeholder = Placeholder(rawValue: word) { found.append(placeholder) }
+        }
         return found
     }
 
-    /// `command` with each placeholder replaced by `value(placeholder)`, quoted.
+    /// Words in braces that look like a mistyped placeholder (`{subjct}`,
+    /// `{Subject}`, `{ses}`), each with the placeholder it resembles.
+    /// Other braces (`awk '{print}'`, `find -exec {} ;`) are the shell's or a tool's.
+    public static func mistypedPlaceholders(in command: String) -> [(word: String, meant: Placeholder)] {
+        var found: [(String, Placeholder)] = []
+        scan(command) { word, _, _ in
+            guard Placeholder(rawValue: word) == nil else { return }
+            let lower = word.lowercased()
+            let meant = Placeholder.allCases.first { $0.rawValue == lower }
+                ?? Placeholder.allCases.first { lower.count >= 3 && $0.rawValue.hasPrefix(lower) }
+                ?? Placeholder.allCases.first { editDistance(lower, $0.rawValue, limit: 3) <= 2 }
+            if let meant { found.append((word, meant)) }
+        }
+        return found
+    }
+
+    /// `command` with each placeholder replaced by `value(placeholder)`, quoted for where it stands.
     public static func substitute(_ command: String, _ value: (Placeholder) -> String) -> String {
         var result = ""
         var copiedUpTo = command.startIndex
-        scan(command) { placeholder, range in
+        scan(command) { word, range, quoting in
+            guard let placeholder = Placeholder(rawValue: word) else { return }
             result += command[copiedUpTo..<range.lowerBound]
-            result += shellQuoted(value(placeholder))
+            result += quoted(value(placeholder), quoting)
             copiedUpTo = range.upperBound
         }
         result += command[copiedUpTo...]
@@ -32,26 +62,107 @@ public enum CommandTemplate {
         return "'" + text.replacingAll("'", with: "'\\''") + "'"
     }
 
+    static func quoted(_ text: String, _ quoting: Quoting) -> String {
+        switch quoting {
+        case .bare:
+            return shellQuoted(text)
+        case .doubleQuoted:
+            var out = ""
+            for character in text {
+                if character == "\\" || character == "\"" || character == "$" || character == "`" { out.append("\\") }
+                out.append(character)
+            }
+            return out
+        case .singleQuoted:
+            return text.replacingAll("'", with: "'\\''")
+        case .backquoted:
+            var out = ""
+            for character in shellQuoted(text) {
+                if character == "\\" || character == "`" || character == "$" { out.append("\\") }
+                out.append(character)
+            }
+            return out
+        }
+    }
+
     private static let safeUnquoted = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/=+:,@%".unicodeScalars)
 
-    private static let longestName = Placeholder.allCases.map(\.rawValue.count).max() ?? 0
+    /// Longest word in braces worth reporting (placeholders are short).
+    private static let longestWord = 24
 
-    private static func scan(_ command: String, _ found: (Placeholder, Range<String.Index>) -> Void) {
+    /// Calls `found` for every `{word}` (word: letters, digits, `_`, starting
+    /// with a letter or `_`) that is not `${…}`, with the quoting it stands in.
+    /// Follows `'…'`, `"…"`, backslashes, `$(…)` and backquotes as `sh` does.
+    private static func scan(_ command: String, _ found: (String, Range<String.Index>, Quoting) -> Void) {
+        enum Context: Equatable { case bare, double, single, substitution(depth: Int), backquote }
+        var stack: [Context] = [.bare]
         var index = command.startIndex
         var previous: Character? = nil
         while index < command.endIndex {
             let character = command[index]
-            if character == "{", previous != "$",
-               let close = command[index...].prefix(longestName + 2).firstIndex(of: "}"),
-               let placeholder = Placeholder(rawValue: String(command[command.index(after: index)..<close])) {
-                found(placeholder, index..<command.index(after: close))
+            let context = stack[stack.count - 1]
+            let following = command.index(after: index)
+            var skipNext = false
+            if character == "{", previous != "$", let (word, end) = braceWord(command, at: index) {
+                let quoting: Quoting = switch context {
+                case .single: .singleQuoted
+                case .double: .doubleQuoted
+                case .backquote: .backquoted
+                case .bare, .substitution: .bare
+                }
+                found(word, index..<end, quoting)
                 previous = "}"
-                index = command.index(after: close)
+                index = end
                 continue
             }
+            if context == .single {
+                if character == "'" { stack.removeLast() }
+            } else if character == "\\" {
+                skipNext = true
+            } else if character == "$", following < command.endIndex, command[following] == "(" {
+                stack.append(.substitution(depth: 0))
+                skipNext = true
+            } else if character == "`" {
+                if context == .backquote { stack.removeLast() } else { stack.append(.backquote) }
+            } else if context == .double {
+                if character == "\"" { stack.removeLast() }
+            } else if character == "'" {
+                stack.append(.single)
+            } else if character == "\"" {
+                stack.append(.double)
+            } else if case .substitution(let depth) = context, character == "(" || character == ")" {
+                if character == "(" {
+                    stack[stack.count - 1] = .substitution(depth: depth + 1)
+                } else if depth == 0 {
+                    stack.removeLast()
+                } else {
+                    stack[stack.count - 1] = .substitution(depth: depth - 1)
+                }
+            }
             previous = character
+            index = following
+            if skipNext, index < command.endIndex {
+                previous = command[index]
+                index = command.index(after: index)
+            }
+        }
+    }
+
+    /// The `{word}` starting at `open`, and the index after its `}`.
+    private static func braceWord(_ command: String, at open: String.Index) -> (String, String.Index)? {
+        var word = ""
+        var index = command.index(after: open)
+        while index < command.endIndex, word.count <= longestWord {
+            let character = command[index]
+            if character == "}" {
+                guard let first = word.first, first.isLetter || first == "_" else { return nil }
+                return (word, command.index(after: index))
+            }
+            guard character.isASCII, character.isLetter || character.isNumber || character == "_" else { return nil }
+            word.append(character)
             index = command.index(after: index)
         }
+        return nil
     }
 }
 

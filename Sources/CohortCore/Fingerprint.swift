@@ -1,30 +1,18 @@
-/// A short, stable hash of what defines an instance's result: its `run`
-/// line with the instance's own names, the `setup` snippets, the job's
-/// environment, its domain and resources. When it changes, the instance's earlier success no longer counts.
-///
-/// The template and the names are hashed rather than the substituted line,
-/// so that moving the job's folder (which changes `{workdir}`) reruns nothing.
+/// Hashes of text: the job file's (recorded with each run) and of a
+/// module script's bytes (part of an instance's definition).
 public enum Fingerprint {
-    public static func of(_ instance: InstanceID, in graph: InstanceGraph) -> String {
-        let stage = graph.job.stages[graph.stage(of: instance)]
-        let labels = graph.labels(of: instance)
-        var hasher = FNV1a()
-        for field in [stage.command, graph.job.setup ?? "", stage.setup ?? "", graph.job.study, labels.subject,
-                      labels.session, stage.domain.rawValue, String(stage.cpus), String(stage.memory)] {
-            hasher.add(field)
-        }
-        for variable in graph.job.environment {
-            hasher.add(variable.name)
-            hasher.add(variable.value)
-        }
-        return hasher.hex
-    }
-
     /// The hash of a job file's text, recorded with each run.
     public static func of(text: String) -> String {
         var hasher = FNV1a()
         hasher.add(text)
         return hasher.hex
+    }
+
+    /// The hash of a file's bytes (a module script's content).
+    public static func of(bytes: some Sequence<UInt8>) -> UInt64 {
+        var hasher = FNV1a()
+        hasher.addBytes(bytes)
+        return hasher.value
     }
 }
 
@@ -33,12 +21,23 @@ struct FNV1a {
     private var state: UInt64 = 0xcbf2_9ce4_8422_2325
 
     mutating func add(_ text: String) {
-        let bytes = Array(text.utf8)
-        var length = UInt64(bytes.count)
+        var length = UInt64(text.utf8.count)
         for _ in 0..<8 {
             addByte(UInt8(truncatingIfNeeded: length))
             length >>= 8
         }
+        for byte in text.utf8 { addByte(byte) }
+    }
+
+    mutating func add(_ number: UInt64) {
+        var rest = number
+        for _ in 0..<8 {
+            addByte(UInt8(truncatingIfNeeded: rest))
+            rest >>= 8
+        }
+    }
+
+    mutating func addBytes(_ bytes: some Sequence<UInt8>) {
         for byte in bytes { addByte(byte) }
     }
 
@@ -47,8 +46,7 @@ struct FNV1a {
         state = state &* 0x0000_0100_0000_01b3
     }
 
-    var hex: String {
-        let digits = String(state, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
-    }
+    var value: UInt64 { state }
+
+    var hex: String { hex16(state) }
 }

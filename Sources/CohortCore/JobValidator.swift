@@ -111,6 +111,8 @@ enum JobValidator {
         if let name = draftStage.name {
             if let problem = Identifier.problem(with: name) {
                 tree.report(line: draftStage.line, "\(field).name", problem)
+            } else if name.hasPrefix(".") {
+                tree.report(line: draftStage.line, "\(field).name", "\(quoted(name)) starts with '.'; such folders in the workdir are Cohort's own (.attempts)")
             } else if let earlier = firstLine[name] {
                 tree.report(line: draftStage.line, "\(field).name", "stage \(quoted(name)) is defined twice (first at line \(earlier.map(String.init) ?? "?"))")
             } else {
@@ -211,6 +213,10 @@ enum JobValidator {
             if let needs, needs.depth > domain.depth {
                 tree.report(line: line, field, "{\(placeholder.rawValue)} has no value in a stage per \(domain.rawValue)")
             }
+        }
+        for (word, meant) in CommandTemplate.mistypedPlaceholders(in: run) {
+            let known = CommandTemplate.Placeholder.allCases.map { "{\($0.rawValue)}" }.joined(separator: ", ")
+            tree.report(line: line, field, "unknown placeholder {\(word)} (did you mean {\(meant.rawValue)}?); placeholders are \(known)")
         }
     }
 }

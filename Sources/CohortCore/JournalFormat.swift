@@ -15,17 +15,24 @@ public enum JournalFormat {
         switch record {
         case .runStarted(let run):
             kind = "run"
-            fields = [("job", run.jobHash), ("host", run.host), ("pid", String(run.pid)),
+            fields = [("id", run.id), ("job", run.jobHash), ("host", run.host), ("pid", String(run.pid)),
                       ("ranks", String(run.ranks)), ("time", timeText(run.time))]
         case .started(let attempt):
             kind = "start"
-            fields = attemptFields(attempt)
+            fields = attemptFields(attempt) + (attempt.logs.map { [("logs", $0)] } ?? [])
         case .finished(let attempt, let ending):
             kind = "end"
             fields = attemptFields(attempt) + [
-                ("outcome", outcomeText(ending.outcome)), ("fingerprint", ending.fingerprint),
+                ("outcome", outcomeText(ending.outcome)),
                 ("wall", timeText(ending.wallSeconds)), ("peakKiB", String(ending.peakMemoryKiB)),
             ]
+            if let lineage = ending.lineage {
+                fields += [("def", lineage.definition.text), ("stamp", hex16(lineage.stamp)), ("inputs", hex16(lineage.inputs))]
+            }
+        case .forced(let request, let time):
+            kind = "force"
+            fields = [("stages", request.stages.joined(separator: ",")), ("only", request.only.joined(separator: ",")),
+                      ("subjects", request.subjects.joined(separator: ",")), ("time", timeText(time))]
         case .skipped(let instance, let cause, let time):
             kind = "skip"
             fields = [("instance", instance), ("cause", cause), ("time", timeText(time))]
@@ -72,18 +79,33 @@ public enum JournalFormat {
         }
         func attempt() throws(Damage) -> JournalRecord.Attempt {
             JournalRecord.Attempt(instance: try text("instance"), attempt: try int("attempt"), rank: try int("rank"),
-                                  host: try text("host"), time: try double("time"))
+                                  host: try text("host"), time: try double("time"), logs: values["logs"])
+        }
+        func list(_ key: String) throws(Damage) -> [String] {
+            try text(key).split(separator: ",").map(String.init)
+        }
+        /// A success's lineage; absent in journals of older versions (then it counts as changed).
+        func lineage() throws(Damage) -> SuccessLineage? {
+            guard let definition = values["def"] else { return nil }
+            guard let parsed = InstanceDefinition(text: definition) else { throw Damage(description: "bad def") }
+            guard let stamp = UInt64(try text("stamp"), radix: 16), let inputs = UInt64(try text("inputs"), radix: 16) else {
+                throw Damage(description: "bad stamp or inputs")
+            }
+            return SuccessLineage(definition: parsed, stamp: stamp, inputs: inputs)
         }
         switch parts[1] {
         case "run":
-            return .runStarted(.init(jobHash: try text("job"), host: try text("host"), pid: try int("pid"),
+            return .runStarted(.init(id: values["id"] ?? "", jobHash: try text("job"), host: try text("host"), pid: try int("pid"),
                                      ranks: try int("ranks"), time: try double("time")))
         case "start":
             return .started(try attempt())
         case "end":
             return .finished(try attempt(), .init(
-                outcome: try outcome(try text("outcome")), fingerprint: try text("fingerprint"),
-                wallSeconds: try double("wall"), peakMemoryKiB: try int("peakKiB")))
+                outcome: try outcome(try text("outcome")), wallSeconds: try double("wall"),
+                peakMemoryKiB: try int("peakKiB"), lineage: try lineage()))
+        case "force":
+            return .forced(ForceRequest(stages: try list("stages"), only: try list("only"), subjects: try list("subjects")),
+                           time: try double("time"))
         case "skip":
             return .skipped(instance: try text("instance"), cause: try text("cause"), time: try double("time"))
         case "stop":

@@ -5,20 +5,36 @@
 /// numbers and never trusted.
 public struct JournalHistory: Sendable {
     public struct Entry: Sendable, Equatable {
-        /// The fingerprint of the last success, if the instance ever succeeded.
-        public var successFingerprint: String?
+        /// The last success, while it still stands: no attempt started after
+        /// it and no `--force` covered it since.
+        public var success: Success?
         /// The last ending recorded (success or not).
         public var lastOutcome: JournalRecord.Ending.Outcome?
         /// Started but no ending recorded after it (the run died).
         public var unfinished = false
         public var skipped = false
+        /// A `--force` made its success out of date and no attempt has started since.
+        public var forcePending = false
+        /// Attempts started, over every run.
         public var attempts = 0
+        /// The last attempt's folder (its logs), when the journal names it.
+        public var lastLogs: String?
         /// Wall seconds of every success, for duration estimates.
         public var successDurations: [Double] = []
     }
 
+    /// A success as the journal holds it.
+    public struct Success: Sendable, Equatable {
+        /// What it was made from; nil in journals of older versions.
+        public var lineage: SuccessLineage?
+        /// Position of its record in the journal: which of two successes came later.
+        public var sequence: Int
+    }
+
     public private(set) var entries: [String: Entry] = [:]
     public private(set) var runs = 0
+    /// Records applied so far; gives each success its `sequence`.
+    public private(set) var recordCount = 0
     /// (line number, why) of each line that is not a valid record.
     public private(set) var damaged: [(line: Int, reason: String)] = []
     /// Whether the last line was cut short (no newline at the end).
@@ -47,6 +63,7 @@ public struct JournalHistory: Sendable {
     }
 
     public mutating func apply(_ record: JournalRecord) {
+        recordCount += 1
         switch record {
         case .runStarted:
             runs += 1
@@ -55,7 +72,9 @@ public struct JournalHistory: Sendable {
             var entry = entries[attempt.instance, default: Entry()]
             entry.unfinished = true
             entry.attempts += 1
-            entry.successFingerprint = nil
+            entry.success = nil
+            entry.forcePending = false
+            if let logs = attempt.logs { entry.lastLogs = logs }
             entries[attempt.instance] = entry
         case .finished(let attempt, let ending):
             var entry = entries[attempt.instance, default: Entry()]
@@ -63,14 +82,19 @@ public struct JournalHistory: Sendable {
             entry.skipped = false
             entry.lastOutcome = ending.outcome
             if ending.outcome == .succeeded {
-                entry.successFingerprint = ending.fingerprint
+                entry.success = Success(lineage: ending.lineage, sequence: recordCount)
                 entry.successDurations.append(ending.wallSeconds)
             } else {
-                entry.successFingerprint = nil
+                entry.success = nil
             }
             entries[attempt.instance] = entry
         case .skipped(let instance, _, _):
             entries[instance, default: Entry()].skipped = true
+        case .forced(let request, _):
+            for (name, entry) in entries where entry.success != nil && request.covers(name) {
+                entries[name]?.success = nil
+                entries[name]?.forcePending = true
+            }
         case .runEnded:
             break
         }

@@ -9,19 +9,24 @@ public enum JournalRecord: Equatable, Sendable {
     case started(Attempt)
     /// An attempt ended; `outcome` says how. Only `.succeeded` makes an instance done.
     case finished(Attempt, Ending)
+    /// `--force` was given: every earlier success it covers is out of date.
+    case forced(ForceRequest, time: Double)
     /// The instance will not run because an instance it waits for failed.
     case skipped(instance: String, cause: String, time: Double)
     /// The run stopped: a signal, or every instance accounted for.
     case runEnded(reason: String, time: Double)
 
     public struct RunStart: Equatable, Sendable {
+        /// Random, unique to the run: part of each success's stamp ("" in journals of older versions).
+        public var id: String
         public var jobHash: String
         public var host: String
         public var pid: Int
         public var ranks: Int
         public var time: Double
 
-        public init(jobHash: String, host: String, pid: Int, ranks: Int, time: Double) {
+        public init(id: String = "", jobHash: String, host: String, pid: Int, ranks: Int, time: Double) {
+            self.id = id
             self.jobHash = jobHash
             self.host = host
             self.pid = pid
@@ -32,12 +37,17 @@ public enum JournalRecord: Equatable, Sendable {
 
     public struct Attempt: Equatable, Sendable {
         public var instance: String
+        /// Counted over every run of the study: 3 is the instance's third attempt ever.
         public var attempt: Int
         public var rank: Int
         public var host: String
         public var time: Double
+        /// The attempt's own folder (its logs), as the job file's folder sees
+        /// it; recorded when the attempt starts.
+        public var logs: String?
 
-        public init(instance: String, attempt: Int, rank: Int, host: String, time: Double) {
+        public init(instance: String, attempt: Int, rank: Int, host: String, time: Double, logs: String? = nil) {
+            self.logs = logs
             self.instance = instance
             self.attempt = attempt
             self.rank = rank
@@ -57,16 +67,32 @@ public enum JournalRecord: Equatable, Sendable {
         }
 
         public var outcome: Outcome
-        /// The instance's definition when it ran; a success counts only while it matches.
-        public var fingerprint: String
         public var wallSeconds: Double
         public var peakMemoryKiB: Int
+        /// For a success: what it was made from. It counts only while its
+        /// definition and its inputs are those of the instance now.
+        public var lineage: SuccessLineage?
 
-        public init(outcome: Outcome, fingerprint: String, wallSeconds: Double, peakMemoryKiB: Int) {
+        public init(outcome: Outcome, wallSeconds: Double, peakMemoryKiB: Int, lineage: SuccessLineage? = nil) {
             self.outcome = outcome
-            self.fingerprint = fingerprint
             self.wallSeconds = wallSeconds
             self.peakMemoryKiB = peakMemoryKiB
+            self.lineage = lineage
         }
+    }
+}
+
+/// What the journal keeps of a success to tell later whether it is current.
+public struct SuccessLineage: Equatable, Sendable {
+    public var definition: InstanceDefinition
+    /// Unique to this success (see `Lineage.stamp`).
+    public var stamp: UInt64
+    /// The digest of the stamps of the successes it was built from.
+    public var inputs: UInt64
+
+    public init(definition: InstanceDefinition, stamp: UInt64, inputs: UInt64) {
+        self.definition = definition
+        self.stamp = stamp
+        self.inputs = inputs
     }
 }

@@ -1,14 +1,22 @@
 /// Which instances a new run can skip because an earlier run did them, and
 /// why each other one runs (DESIGN §5).
 ///
-/// An instance is done when its last success is in the journal with the
-/// fingerprint it has now, no attempt started after that success, it is not
-/// forced, and everything it waits for is done too. Anything else runs,
-/// and so does everything downstream of it.
+/// An instance is done when its last success still stands in the journal
+/// (no attempt started after it, no `--force` covered it since), was made
+/// from the definition it has now, every instance it waits for is done, and
+/// those hold exactly the successes it was built from (lineage). Anything
+/// else runs, and so does everything downstream of it.
 public struct ResumePlan: Sendable {
     public enum Reason: String, Sendable, CaseIterable {
         case new = "new"
-        case changed = "changed"
+        case runChanged = "run line changed"
+        case scriptChanged = "script changed"
+        case setupChanged = "setup changed"
+        case environmentChanged = "env changed"
+        /// Its success was recorded by an older Cohort, without what it was made from.
+        case changed = "made by an older cohort"
+        case inputsChanged = "inputs changed"
+        case upstreamRedone = "upstream redone"
         case failedEarlier = "failed earlier"
         case unfinished = "unfinished earlier"
         case skippedEarlier = "skipped earlier"
@@ -18,51 +26,78 @@ public struct ResumePlan: Sendable {
 
     /// Per instance: nil when done earlier, else why it runs.
     public private(set) var reasons: [Reason?]
+    /// Per instance: the stamp of the success it holds when done, else 0.
+    public private(set) var stamps: [UInt64]
+    /// How many instances an earlier run completed.
+    public private(set) var doneCount = 0
 
-    public init(graph: InstanceGraph, history: JournalHistory, forcedStages: Set<Int> = []) {
-        reasons = Array(repeating: .new, count: graph.instanceCount)
-        guard !history.entries.isEmpty || !forcedStages.isEmpty else { return }
-        for stage in Self.topologicalOrder(graph.job.stages) {
-            for index in graph.instances(ofStage: stage) {
+    public init(graph: InstanceGraph, history: JournalHistory, definitions: Definitions) {
+        let count = graph.instanceCount
+        reasons = Array(repeating: .new, count: count)
+        stamps = Array(repeating: 0, count: count)
+        guard !history.entries.isEmpty else { return }
+        let stages = graph.job.stages
+        // Per stage, after it is planned: prefix sums of mixed stamps and of
+        // instances not done, so any dependency range is checked in O(1).
+        var digestPrefix = Array(repeating: [UInt64](), count: stages.count)
+        var notDonePrefix = Array(repeating: [Int](), count: stages.count)
+        for stage in Self.topologicalOrder(stages) {
+            let instances = graph.instances(ofStage: stage)
+            var digests = [UInt64](repeating: 0, count: instances.count + 1)
+            var notDone = [Int](repeating: 0, count: instances.count + 1)
+            for (offset, index) in instances.enumerated() {
                 let instance = InstanceID(index)
-                reasons[index] = reason(for: instance, stage: stage, graph: graph, history: history, forced: forcedStages)
+                let reason = reason(for: instance, graph: graph, history: history, definitions: definitions) { range, stage in
+                    let base = graph.instances(ofStage: stage).lowerBound
+                    let low = range.lowerBound - base, high = range.upperBound - base
+                    return (digestPrefix[stage][high] &- digestPrefix[stage][low], notDonePrefix[stage][high] - notDonePrefix[stage][low])
+                }
+                reasons[index] = reason
+                if reason == nil { doneCount += 1 }
+                digests[offset + 1] = digests[offset] &+ (reason == nil ? Lineage.mix(stamps[index]) : 0)
+                notDone[offset + 1] = notDone[offset] + (reason == nil ? 0 : 1)
             }
+            digestPrefix[stage] = digests
+            notDonePrefix[stage] = notDone
         }
     }
 
-    private func reason(for instance: InstanceID, stage: Int, graph: InstanceGraph, history: JournalHistory,
-                        forced: Set<Int>) -> Reason? {
-        if forced.contains(stage) { return .forced }
-        guard let entry = history[graph.name(of: instance)] else { return .new }
-        if let fingerprint = entry.successFingerprint {
-            guard fingerprint == Fingerprint.of(instance, in: graph) else { return .changed }
-            let upstreamReruns = graph.dependencies(of: instance).contains { range in
-                range.contains { reasons[$0] != nil }
-            }
-            return upstreamReruns ? .upstream : nil
+    /// `summarise(range, stage)`: the digest of the stamps of done instances
+    /// in a dependency range, and how many in it are not done.
+    private mutating func reason(
+        for instance: InstanceID, graph: InstanceGraph, history: JournalHistory, definitions: Definitions,
+        summarise: (Range<Int>, Int) -> (digest: UInt64, notDone: Int)
+    ) -> Reason? {
+        let name = graph.name(of: instance)
+        guard let entry = history[name] else { return .new }
+        guard let success = entry.success else {
+            if entry.forcePending { return .forced }
+            if entry.unfinished || entry.lastOutcome == .interrupted { return .unfinished }
+            if entry.lastOutcome != nil { return .failedEarlier }
+            if entry.skipped { return .skippedEarlier }
+            return .new
         }
-        if entry.unfinished || entry.lastOutcome == .interrupted { return .unfinished }
-        if entry.lastOutcome != nil { return .failedEarlier }
-        if entry.skipped { return .skippedEarlier }
-        return .new
+        guard let lineage = success.lineage else { return .changed }
+        if let change = definitions.of(instance).change(from: lineage.definition) { return change }
+        let dependencyStages = graph.job.stages[graph.stage(of: instance)].dependencies
+        var digest: UInt64 = 0
+        for (range, stage) in zip(graph.dependencies(of: instance), dependencyStages) {
+            let summary = summarise(range, stage)
+            if summary.notDone > 0 { return .upstream }
+            digest &+= summary.digest
+        }
+        guard digest == lineage.inputs else {
+            // Redone upstream (a success recorded after this one), or a different set of inputs.
+            let redone = graph.dependencies(of: instance).contains { range in
+                range.contains { history[graph.name(of: InstanceID($0))]?.success.map { $0.sequence > success.sequence } ?? false }
+            }
+            return redone ? .upstreamRedone : .inputsChanged
+        }
+        stamps[instance.index] = lineage.stamp
+        return nil
     }
 
     public func isDone(_ instance: InstanceID) -> Bool { reasons[instance.index] == nil }
-
-    /// How many instances an earlier run completed.
-    public var doneCount: Int { reasons.reduce(0) { $0 + ($1 == nil ? 1 : 0) } }
-
-    /// Per stage: how many are done earlier, and how many run for each reason.
-    public func counts(graph: InstanceGraph) -> [(stage: String, done: Int, running: [Reason: Int])] {
-        graph.job.stages.indices.map { stage in
-            var done = 0
-            var running: [Reason: Int] = [:]
-            for index in graph.instances(ofStage: stage) {
-                if let reason = reasons[index] { running[reason, default: 0] += 1 } else { done += 1 }
-            }
-            return (graph.job.stages[stage].name, done, running)
-        }
-    }
 
     /// Stage indices in an order where every stage follows its dependencies.
     static func topologicalOrder(_ stages: [Stage]) -> [Int] {

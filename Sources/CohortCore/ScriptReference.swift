@@ -7,11 +7,17 @@ public enum ScriptReference {
     static let interpreters: Set<String> = ["sh", "bash", "dash", "zsh", "python", "python3", "Rscript", "perl", "ruby", "julia", "tclsh"]
 
     public static func path(in command: String) -> String? {
+        reference(in: command)?.path
+    }
+
+    /// The script and whether the shell runs it directly (then it must be
+    /// executable) rather than through an interpreter.
+    public static func reference(in command: String) -> (path: String, direct: Bool)? {
         let words = leadingWords(command)
         guard let first = words.first else { return nil }
-        if first.contains("/") { return first }
+        if first.contains("/") { return (first, true) }
         if interpreters.contains(first), words.count > 1, !words[1].hasPrefix("-"), looksLikeFile(words[1]) {
-            return words[1]
+            return (words[1], false)
         }
         return nil
     }

@@ -13,14 +13,15 @@ public struct StudyStatus: Sendable {
     public struct Failure: Sendable, Equatable {
         public var instance: InstanceID
         public var outcome: JournalRecord.Ending.Outcome
+        /// Its last attempt, counted over every run.
+        public var attempt: Int
     }
 
     public private(set) var stages: [StageCounts]
     public private(set) var failures: [Failure] = []
 
     /// `running` counts instances started and not ended; they are running only if a run is active.
-    public init(graph: InstanceGraph, history: JournalHistory) {
-        let plan = ResumePlan(graph: graph, history: history)
+    public init(graph: InstanceGraph, history: JournalHistory, plan: ResumePlan) {
         stages = graph.job.stages.map { StageCounts(name: $0.name) }
         for index in 0..<graph.instanceCount {
             let instance = InstanceID(index)
@@ -33,7 +34,7 @@ public struct StudyStatus: Sendable {
                 stages[stage].running += 1
             } else if let outcome = entry?.lastOutcome, outcome != .succeeded, outcome != .interrupted {
                 stages[stage].failed += 1
-                failures.append(Failure(instance: instance, outcome: outcome))
+                failures.append(Failure(instance: instance, outcome: outcome, attempt: entry?.attempts ?? 1))
             } else {
                 stages[stage].toDo += 1
             }

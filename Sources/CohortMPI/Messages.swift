@@ -1,6 +1,6 @@
 /// Version of the message encoding; the first byte of every message. Ranks
 /// of one job run one binary, so a mismatch means a broken installation.
-public let wireProtocolVersion: UInt8 = 2
+public let wireProtocolVersion: UInt8 = 3
 
 /// A worker's first message: where it runs and what the machine has.
 public struct WorkerHello: Equatable, Sendable {
@@ -29,8 +29,15 @@ public struct TaskOrder: Equatable, Sendable {
     public var command: String
     /// Working directory: the job file's folder.
     public var directory: String
-    /// The instance's own folder; created by the worker, holds the logs.
+    /// The instance's own folder (`COHORT_WORKDIR`), where its results go;
+    /// the attempt starts with it empty.
     public var instanceFolder: String
+    /// Which attempt of the instance this is, over every run (1 for the first).
+    public var attempt: Int64
+    /// This attempt's own folder: its logs. Never reused.
+    public var attemptFolder: String
+    /// Where what an earlier attempt left in `instanceFolder` is moved before this one starts.
+    public var asideFolder: String
     /// Added to the worker's own environment.
     public var environment: [Variable]
     public var cpus: Int64
@@ -48,8 +55,12 @@ public struct TaskOrder: Equatable, Sendable {
 
     public init(
         instance: Int64, name: String, command: String, directory: String,
-        instanceFolder: String, environment: [Variable], cpus: Int64, timeoutSeconds: Double = 0
+        instanceFolder: String, attempt: Int64 = 1, attemptFolder: String, asideFolder: String,
+        environment: [Variable], cpus: Int64, timeoutSeconds: Double = 0
     ) {
+        self.attempt = attempt
+        self.attemptFolder = attemptFolder
+        self.asideFolder = asideFolder
         self.timeoutSeconds = timeoutSeconds
         self.instance = instance
         self.name = name

@@ -26,6 +26,18 @@ public final class Coordinator {
     let clock: () -> Double
     let journal: JournalFile?
     let plan: ResumePlan
+    /// Attempts of each instance in earlier runs: attempt numbers go on from there.
+    let history: JournalHistory
+    /// `--force`, journaled once the run starts (already applied to `history` and the plan).
+    let force: ForceRequest?
+    /// What each success was made from.
+    private var lineage: RunLineage
+    /// Failed attempts of instances retried in this run, for the summary.
+    private var failedAttempts: [InstanceID: [FailedAttempt]] = [:]
+    /// Instances that succeeded after retries in this run.
+    private var retried: [RetriedInstance] = []
+    /// The progress total: what this run will try.
+    private let toRunCount: Int
     let stopSignal: () -> Int32?
     /// When the allocation ends (seconds since the epoch), if known, and each
     /// stage's typical duration: what would not finish in time is not started.
@@ -48,7 +60,8 @@ public final class Coordinator {
     public init(
         factory: TaskFactory, transport: (any SchedulerTransport)?, localRunner: ModuleRunner?,
         policy: WorkerPolicy, reporter: any RunReporter, journal: JournalFile? = nil,
-        plan: ResumePlan? = nil, selection: Selection = .everything, jobFile: String = "job.yml",
+        history: JournalHistory = JournalHistory(), plan: ResumePlan? = nil, definitions: Definitions? = nil,
+        runID: String = "run", force: ForceRequest? = nil, selection: Selection = .everything, jobFile: String = "job.yml",
         scheduling: SchedulingPolicy = .criticalPath(), walltime: Walltime? = nil,
         clock: @escaping () -> Double = monotonicSeconds, wallClock: @escaping () -> Double = epochSeconds,
         stopSignal: @escaping () -> Int32? = { StopSignals.pending }
@@ -63,8 +76,13 @@ public final class Coordinator {
         self.reporter = reporter
         self.clock = clock
         self.journal = journal
-        let plan = plan ?? ResumePlan(graph: factory.graph, history: JournalHistory())
+        let definitions = definitions ?? Definitions(graph: factory.graph)
+        let plan = plan ?? ResumePlan(graph: factory.graph, history: history, definitions: definitions)
         self.plan = plan
+        self.history = history
+        self.force = force
+        self.lineage = RunLineage(plan: plan, definitions: definitions, runID: runID)
+        self.toRunCount = RunOutlook(plan: plan, graph: factory.graph, selection: selection).toRunCount
         self.stopSignal = stopSignal
         self.scheduler = Scheduler(graph: factory.graph, doneEarlier: plan.isDone, selection: selection, policy: scheduling)
     }
@@ -78,8 +96,9 @@ public final class Coordinator {
             stopAllWorkers()
             throw RunRefused(description: problems.map(\.description).joined(separator: "\n"))
         }
-        try record([.runStarted(.init(jobHash: factory.jobHash, host: Machine.hostName, pid: Int(getpid()),
-                                      ranks: (transport?.workerRanks.count ?? 0) + 1, time: epochSeconds()))], durable: true)
+        try record([.runStarted(.init(id: lineage.runID, jobHash: factory.jobHash, host: Machine.hostName, pid: Int(getpid()),
+                                      ranks: (transport?.workerRanks.count ?? 0) + 1, time: epochSeconds()))]
+                   + (force.map { [.forced($0, time: epochSeconds())] } ?? []), durable: true)
         reporter.runStarted(study: graph.job.study, instances: graph.instanceCount, workers: joined)
         var pending = updateHolds()
         for worker in joined {
@@ -100,7 +119,9 @@ public final class Coordinator {
         try record([.runEnded(reason: reason, time: epochSeconds())], durable: true)
         return RunSummary(
             study: graph.job.study, stageNames: graph.job.stages.map(\.name),
-            tallies: scheduler.tallies, failures: failures, elapsedSeconds: clock() - startTime,
+            tallies: scheduler.tallies, failures: failures,
+            retried: retried,
+            elapsedSeconds: clock() - startTime,
             workers: joined.sorted { $0.id < $1.id }, jobFile: jobFile, stopSignal: stoppedBy,
             heldForWalltime: stoppedBy == nil && scheduler.isHoldingWork)
     }
@@ -175,9 +196,11 @@ public final class Coordinator {
             else { continue }  // a report for nothing we sent: ignore rather than corrupt state
             let instance = InstanceID(rawValue: index)
             let result: AttemptResult = report.outcome.succeeded ? .succeeded : stoppedBy != nil ? .interrupted : .failed
-            records.append(.finished(attempt(instance, on: worker), JournalRecord.Ending(
-                outcome: journalOutcome(report.outcome, result), fingerprint: Fingerprint.of(instance, in: graph),
-                wallSeconds: report.wallSeconds, peakMemoryKiB: Int(report.peakMemoryKiB))))
+            let attempt = attempt(instance, on: worker)
+            let made = result == .succeeded ? lineage.succeeded(instance, attempt: attempt.attempt) : nil
+            records.append(.finished(attempt, JournalRecord.Ending(
+                outcome: journalOutcome(report.outcome, result), wallSeconds: report.wallSeconds,
+                peakMemoryKiB: Int(report.peakMemoryKiB), lineage: made)))
             results.append((instance, result, report, worker))
         }
         // A success counts only once it is on disk.
@@ -186,16 +209,24 @@ public final class Coordinator {
         for (instance, result, report, worker) in results {
             let name = graph.name(of: instance)
             let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
+            let attemptNumber = attemptNumber(of: instance)
+            let attemptFolder = factory.attemptFolder(of: instance, attempt: attemptNumber)
             let next = scheduler.instanceFinished(instance, result: result)
             let retrying = next.contains { if case .retry(instance, _) = $0 { true } else { false } }
             if result != .interrupted && !retrying { finishedCount += 1 }
             if result == .failed && !retrying {
                 failures.append(FailureRecord(
-                    name: name, outcome: report.outcome, worker: info, logFolder: factory.instanceFolder(of: instance),
-                    logTail: report.logTail, wallSeconds: report.wallSeconds, attempts: scheduler.attempt(of: instance)))
+                    name: name, outcome: report.outcome, worker: info, logFolder: attemptFolder,
+                    logTail: report.logTail, wallSeconds: report.wallSeconds, attempts: scheduler.attempt(of: instance),
+                    earlierAttempts: failedAttempts.removeValue(forKey: instance) ?? []))
+            } else if retrying {
+                failedAttempts[instance, default: []].append(
+                    FailedAttempt(attempt: attemptNumber, outcome: report.outcome, logFolder: attemptFolder))
+            } else if let earlier = failedAttempts.removeValue(forKey: instance), result == .succeeded {
+                retried.append(RetriedInstance(name: name, failedAttempts: earlier))
             }
             reporter.instanceFinished(name, report: report, on: info, interrupted: result == .interrupted,
-                                      finished: finishedCount, total: graph.instanceCount - plan.doneCount)
+                                      finished: finishedCount, total: toRunCount)
             actions += next
         }
         return actions
@@ -207,7 +238,7 @@ public final class Coordinator {
         for action in actions {
             switch action {
             case .start(let instance, let worker):
-                records.append(.started(attempt(instance, on: worker)))
+                records.append(.started(attempt(instance, on: worker, logs: true)))
             case .skip(let instance, let cause):
                 records.append(.skipped(instance: graph.name(of: instance), cause: graph.name(of: cause), time: epochSeconds()))
             case .retry, .stopWorker, .finish:
@@ -220,7 +251,7 @@ public final class Coordinator {
         for action in actions {
             switch action {
             case .start(let instance, let worker):
-                let order = factory.order(for: instance)
+                let order = factory.order(for: instance, attempt: attemptNumber(of: instance))
                 if let info = workers[worker] { reporter.instanceStarted(order.name, on: info) }
                 if worker == Self.localWorker, let localRunner {
                     if let report = localRunner.start(order) { immediate.append((report, worker)) }
@@ -278,9 +309,17 @@ public final class Coordinator {
         }
     }
 
-    private func attempt(_ instance: InstanceID, on worker: WorkerID) -> JournalRecord.Attempt {
-        JournalRecord.Attempt(instance: graph.name(of: instance), attempt: scheduler.attempt(of: instance),
-                              rank: worker.rawValue, host: workers[worker]?.host ?? "?", time: epochSeconds())
+    /// The instance's attempt number over every run: earlier runs' attempts, then this run's.
+    private func attemptNumber(of instance: InstanceID) -> Int {
+        (history[graph.name(of: instance)]?.attempts ?? 0) + scheduler.attempt(of: instance)
+    }
+
+    private func attempt(_ instance: InstanceID, on worker: WorkerID, logs: Bool = false) -> JournalRecord.Attempt {
+        let number = attemptNumber(of: instance)
+        return JournalRecord.Attempt(
+            instance: graph.name(of: instance), attempt: number, rank: worker.rawValue,
+            host: workers[worker]?.host ?? "?", time: epochSeconds(),
+            logs: logs ? factory.display(factory.attemptFolder(of: instance, attempt: number)) : nil)
     }
 
     private func journalOutcome(_ outcome: TaskOutcome, _ result: AttemptResult) -> JournalRecord.Ending.Outcome {

@@ -42,7 +42,7 @@ public final class ModuleRunner {
     /// Starts `order`; when it cannot start, returns the report at once.
     public func start(_ order: TaskOrder) -> TaskReport? {
         let started = monotonicSeconds()
-        if let problem = makeFolder(order.instanceFolder) {
+        if let problem = AttemptFolders.prepare(order) {
             return TaskReport(instance: order.instance, outcome: .couldNotStart(problem), wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
         }
         var environment = baseEnvironment
@@ -53,7 +53,7 @@ public final class ModuleRunner {
             supervisorPath, String(getpid()), String(gracePeriod), order.directory,
             "/bin/sh", "-c", order.command,
         ]
-        let logs = LogPaths(folder: order.instanceFolder)
+        let logs = LogPaths(folder: order.attemptFolder)
         do {
             let pid = try Spawn.start(arguments, environment: environment, stdout: logs.stdout, stderr: logs.stderr)
             let deadline = order.timeoutSeconds > 0 ? started + order.timeoutSeconds : nil
@@ -84,7 +84,7 @@ public final class ModuleRunner {
             guard wait4(pid, &status, WNOHANG, &usage) == pid, let module = running.removeValue(forKey: pid) else { continue }
             let outcome: TaskOutcome = module.timedOut ? .timedOut
                 : exitedNormally(status) ? .exited(exitCode(status)) : .signaled(termSignal(status))
-            let tail = outcome.succeeded ? "" : LogPaths(folder: module.order.instanceFolder).failureTail()
+            let tail = outcome.succeeded ? "" : LogPaths(folder: module.order.attemptFolder).failureTail()
             reports.append(TaskReport(
                 instance: module.order.instance, outcome: outcome,
                 wallSeconds: monotonicSeconds() - module.started,
@@ -110,7 +110,7 @@ public final class ModuleRunner {
     }
 }
 
-/// Where an instance's output goes, inside its folder.
+/// Where an attempt's output goes, inside its attempt folder.
 struct LogPaths {
     var folder: String
     var stdout: String { folder + "/stdout.log" }
@@ -139,25 +139,6 @@ func readTail(_ path: String, maxBytes: Int) -> String {
     let count = pread(fd, &buffer, buffer.count, start)
     guard count > 0 else { return "" }
     return String(decoding: buffer[0..<count], as: UTF8.self)
-}
-
-/// Creates `path` and its parents; the reason when it cannot.
-func makeFolder(_ path: String) -> String? {
-    var built = path.hasPrefix("/") ? "" : "."
-    for component in path.split(separator: "/") {
-        built += "/" + component
-        if mkdir(built, 0o755) != 0 && errno != EEXIST {
-            return "cannot create folder \(built): \(String(cString: strerror(errno)))"
-        }
-    }
-    var info = stat()
-    if stat(path, &info) != 0 || (info.st_mode & S_IFMT) != S_IFDIR {
-        return "cannot create folder \(path): a file is in the way"
-    }
-    if access(path, W_OK) != 0 {
-        return "cannot write to folder \(path): \(String(cString: strerror(errno)))"
-    }
-    return nil
 }
 
 public func monotonicSeconds() -> Double {

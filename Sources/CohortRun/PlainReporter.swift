@@ -62,19 +62,13 @@ public final class PlainReporter: RunReporter {
     }
 
     /// What a new run skips and reruns, per stage, and why (DESIGN §5).
-    public func planned(_ plan: ResumePlan, graph: InstanceGraph, history: JournalHistory, journalPath: String) {
+    public func planned(_ outlook: RunOutlook, history: JournalHistory, journalPath: String) {
         for (line, reason) in history.damaged {
             emit("cohort: warning: \(journalPath):\(line): record ignored: \(reason)")
         }
         guard history.runs > 0 else { return }
         emit("cohort: resuming from \(journalPath) (\(history.runs) earlier run\(history.runs == 1 ? "" : "s"))")
-        for (stage, done, running) in plan.counts(graph: graph) {
-            let reasons = ResumePlan.Reason.allCases.compactMap { reason in
-                running[reason].map { "\($0) \(reason.rawValue)" }
-            }
-            let toRun = running.values.reduce(0, +)
-            emit("  \(stage): \(done) done earlier, \(toRun) to run\(reasons.isEmpty ? "" : " (" + reasons.joined(separator: ", ") + ")")")
-        }
+        for line in PlanText.lines(outlook) { emit("  " + line) }
     }
 
     /// One write(2) per line: batch logs see each line when it happens.
@@ -110,9 +104,21 @@ public enum SummaryText {
                 let tries = failure.attempts > 1 ? " (attempt \(failure.attempts))" : ""
                 lines.append("  \(failure.name): \(failure.outcome.text)\(tries) on \(failure.worker.id) (\(failure.worker.host)) after \(format(failure.wallSeconds, decimals: 2)) s")
                 lines.append("    logs: \(failure.logFolder)/stderr.log, stdout.log")
+                for earlier in failure.earlierAttempts {
+                    lines.append("    attempt \(earlier.attempt) (\(earlier.outcome.text)): \(earlier.logFolder)/stderr.log, stdout.log")
+                }
                 lines.append("    rerun just it: cohort run \(summary.jobFile) --only \(failure.name)")
                 for tail in failure.logTail.split(separator: "\n", omittingEmptySubsequences: false) {
                     lines.append("    | \(tail)")
+                }
+            }
+        }
+        if !summary.retried.isEmpty {
+            lines.append("")
+            lines.append("Done after retries (\(summary.retried.count)):")
+            for instance in summary.retried {
+                for failed in instance.failedAttempts {
+                    lines.append("  \(instance.name): attempt \(failed.attempt) \(failed.outcome.text): \(failed.logFolder)/stderr.log, stdout.log")
                 }
             }
         }

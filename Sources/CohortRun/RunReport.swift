@@ -15,10 +15,28 @@ public struct FailureRecord: Sendable {
     public var name: String
     public var outcome: TaskOutcome
     public var worker: WorkerInfo
+    /// The last attempt's folder: its logs.
     public var logFolder: String
     public var logTail: String
     public var wallSeconds: Double
+    /// Attempts in this run.
     public var attempts: Int
+    /// The attempts before the last one in this run, each with its own logs.
+    public var earlierAttempts: [FailedAttempt] = []
+}
+
+/// An attempt that failed and was retried; its logs stay in its own folder.
+public struct FailedAttempt: Sendable {
+    /// Counted over every run.
+    public var attempt: Int
+    public var outcome: TaskOutcome
+    public var logFolder: String
+}
+
+/// An instance that succeeded after failed attempts in this run.
+public struct RetriedInstance: Sendable {
+    public var name: String
+    public var failedAttempts: [FailedAttempt]
 }
 
 /// How a run ended.
@@ -27,6 +45,8 @@ public struct RunSummary: Sendable {
     public var stageNames: [String]
     public var tallies: [StageTally]
     public var failures: [FailureRecord]
+    /// Instances that succeeded only after retries (their failed attempts' logs are kept).
+    public var retried: [RetriedInstance] = []
     public var elapsedSeconds: Double
     public var workers: [WorkerInfo]
     /// The job file as the user gave it, for rerun commands.

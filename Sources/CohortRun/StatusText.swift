@@ -19,8 +19,9 @@ public enum StatusText {
         if !status.failures.isEmpty {
             lines.append("Failed (\(status.failures.count)):")
             for failure in status.failures {
-                lines.append("  \(graph.name(of: failure.instance)): \(failure.outcome.text)")
-                lines.append("    logs: \(factory.instanceFolder(of: failure.instance))/stderr.log, stdout.log")
+                let logs = factory.attemptFolder(of: failure.instance, attempt: failure.attempt)
+                lines.append("  \(graph.name(of: failure.instance)): \(failure.outcome.text) (attempt \(failure.attempt))")
+                lines.append("    logs: \(logs)/stderr.log, stdout.log")
             }
         }
         for (line, reason) in history.damaged { lines.append("warning: \(journalPath):\(line): \(reason)") }

@@ -26,15 +26,36 @@ public struct TaskFactory: Sendable {
     /// `workdir/stage[/subject[/session]]`: stage first, so that no subject
     /// or session name can collide with another stage's folder.
     public func instanceFolder(of instance: InstanceID) -> String {
+        workdir + "/" + relativeFolder(of: instance)
+    }
+
+    /// `workdir/.attempts/stage[/subject[/session]]/N`: attempt N's own
+    /// folder, holding its logs, and its results once a later attempt has
+    /// started (`files/`). Stage names never start with `.`, so no stage
+    /// folder collides with it.
+    public func attemptFolder(of instance: InstanceID, attempt: Int) -> String {
+        workdir + "/" + Self.attemptsFolderName + "/" + relativeFolder(of: instance) + "/" + String(attempt)
+    }
+
+    public static let attemptsFolderName = ".attempts"
+
+    private func relativeFolder(of instance: InstanceID) -> String {
         let stage = graph.job.stages[graph.stage(of: instance)]
         let labels = graph.labels(of: instance)
-        var folder = workdir + "/" + stage.name
+        var folder = stage.name
         if !labels.subject.isEmpty { folder += "/" + labels.subject }
         if !labels.session.isEmpty { folder += "/" + labels.session }
         return folder
     }
 
-    public func order(for instance: InstanceID) -> TaskOrder {
+    /// `path` as seen from the job file's folder when it lies inside it
+    /// (`out/.attempts/...`), else absolute: what the journal records.
+    public func display(_ path: String) -> String {
+        path.hasPrefix(jobFolder + "/") ? String(path.dropFirst(jobFolder.count + 1)) : path
+    }
+
+    /// Attempt `attempt` (counted over every run) of `instance`.
+    public func order(for instance: InstanceID, attempt: Int = 1) -> TaskOrder {
         let stage = graph.job.stages[graph.stage(of: instance)]
         let labels = graph.labels(of: instance)
         let folder = instanceFolder(of: instance)
@@ -55,11 +76,16 @@ public struct TaskFactory: Sendable {
             .init(name: "COHORT_WORKDIR", value: folder),
             .init(name: "COHORT_THREADS", value: String(stage.cpus)),
             .init(name: "COHORT_INSTANCE", value: graph.name(of: instance)),
+            .init(name: "COHORT_ATTEMPT", value: String(attempt)),
         ]
+        // What an earlier attempt left goes into that attempt's folder; before
+        // the first recorded attempt, into "0" (files of unknown origin).
+        let aside = attemptFolder(of: instance, attempt: max(0, attempt - 1)) + "/files"
         return TaskOrder(
             instance: Int64(instance.rawValue), name: graph.name(of: instance), command: graph.job.script(for: stage, command: command),
-            directory: jobFolder, instanceFolder: folder, environment: environment, cpus: Int64(stage.cpus),
-            timeoutSeconds: stage.timeout ?? 0)
+            directory: jobFolder, instanceFolder: folder, attempt: Int64(attempt),
+            attemptFolder: attemptFolder(of: instance, attempt: attempt), asideFolder: aside,
+            environment: environment, cpus: Int64(stage.cpus), timeoutSeconds: stage.timeout ?? 0)
     }
 }
 

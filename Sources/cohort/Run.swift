@@ -171,7 +171,7 @@ struct SchedulerRank {
         let state = StateFolder(jobFolder: jobFolder, study: job.study)
         let lock: RunLock
         let journal: JournalFile
-        let history: JournalHistory
+        var history: JournalHistory
         do {
             try state.create()
             let owner = "host \(Machine.hostName), pid \(getpid()), since \(timestamp())"
@@ -191,15 +191,24 @@ struct SchedulerRank {
         }
         defer { lock.release() }
 
-        let plan = ResumePlan(graph: graph, history: history, forcedStages: forced)
+        // --force is journaled (by the coordinator, once the run really
+        // starts): the next plain run completes it if this one stops halfway.
+        let force = forced.isEmpty ? nil : ForceRequest(
+            stages: job.stages.indices.filter(forced.contains).map { job.stages[$0].name },
+            only: command.only, subjects: command.subjects)
+        if let force { history.apply(.forced(force, time: epochSeconds())) }
+        let definitions = Definitions(graph: graph, scriptDigests: ModuleScripts.digests(job: job, jobFolder: jobFolder))
+        let plan = ResumePlan(graph: graph, history: history, definitions: definitions)
         let reporter = PlainReporter()
-        reporter.planned(plan, graph: graph, history: history, journalPath: state.journal)
+        reporter.planned(RunOutlook(plan: plan, graph: graph, selection: selection), history: history, journalPath: state.journal)
         let durations = history.medianDurations(for: job)
         let walltime = SlurmQuery.allocationEnd().map { Walltime(end: $0, stageDurations: durations) }
+        var random = SystemRandomNumberGenerator()
         let coordinator = Coordinator(
             factory: factory, transport: transport, localRunner: runner,
             policy: (try? command.workerPolicy()) ?? WorkerPolicy(),
-            reporter: reporter, journal: journal, plan: plan, selection: selection, jobFile: command.jobFile,
+            reporter: reporter, journal: journal, history: history, plan: plan, definitions: definitions,
+            runID: Lineage.newRunID(using: &random), force: force, selection: selection, jobFile: command.jobFile,
             scheduling: .criticalPath(stageDurations: durations), walltime: walltime)
         do {
             let summary = try coordinator.run()

@@ -33,8 +33,10 @@ struct Status: ParsableCommand {
         }
         let history = JournalHistory(text: text)
         let holder = JobFileReader.readOptional(state.lock)?.trimmingTrailingNewlines() ?? ""
+        let definitions = Definitions(graph: graph, scriptDigests: ModuleScripts.digests(job: job, jobFolder: jobFolder))
+        let plan = ResumePlan(graph: graph, history: history, definitions: definitions)
         writeLine(STDOUT_FILENO, StatusText.render(
-            StudyStatus(graph: graph, history: history), history: history,
+            StudyStatus(graph: graph, history: history, plan: plan), history: history,
             factory: TaskFactory(graph: graph, jobFolder: jobFolder), journalPath: state.journal, holder: holder))
     }
 }

@@ -7,14 +7,19 @@ import Testing
 
     @Test func recordsRoundTrip() throws {
         let records: [JournalRecord] = [
-            .runStarted(.init(jobHash: "abc123", host: "login\tnode", pid: 42, ranks: 5, time: 1.5)),
+            .runStarted(.init(id: "0123456789abcdef", jobHash: "abc123", host: "login\tnode", pid: 42, ranks: 5, time: 1.5)),
             .started(attempt),
-            .finished(attempt, .init(outcome: .succeeded, fingerprint: "f00d", wallSeconds: 12.345678, peakMemoryKiB: 2048)),
-            .finished(attempt, .init(outcome: .exited(3), fingerprint: "f00d", wallSeconds: 1, peakMemoryKiB: 0)),
-            .finished(attempt, .init(outcome: .signaled(9), fingerprint: "f", wallSeconds: 1, peakMemoryKiB: 0)),
-            .finished(attempt, .init(outcome: .timedOut, fingerprint: "f", wallSeconds: 1, peakMemoryKiB: 0)),
-            .finished(attempt, .init(outcome: .interrupted, fingerprint: "f", wallSeconds: 1, peakMemoryKiB: 0)),
-            .finished(attempt, .init(outcome: .couldNotStart("cannot create folder /x: 100% full\nreally"), fingerprint: "f", wallSeconds: 0, peakMemoryKiB: 0)),
+            .started(.init(instance: "a", attempt: 3, rank: 1, host: "h", time: 2, logs: "out/.attempts/a/3")),
+            .finished(attempt, .init(outcome: .succeeded, wallSeconds: 12.345678, peakMemoryKiB: 2048)),
+            .finished(attempt, .init(outcome: .succeeded, wallSeconds: 1, peakMemoryKiB: 2, lineage: SuccessLineage(
+                definition: InstanceDefinition(run: 1, environment: .max, setup: 0, script: 0xdead_beef), stamp: 42, inputs: .max))),
+            .forced(ForceRequest(stages: ["realign", "smooth"], only: ["realign:sub-01", "smooth"], subjects: ["sub-01,sub-02"]), time: 5),
+            .forced(ForceRequest(stages: ["a"]), time: 6),
+            .finished(attempt, .init(outcome: .exited(3), wallSeconds: 1, peakMemoryKiB: 0)),
+            .finished(attempt, .init(outcome: .signaled(9), wallSeconds: 1, peakMemoryKiB: 0)),
+            .finished(attempt, .init(outcome: .timedOut, wallSeconds: 1, peakMemoryKiB: 0)),
+            .finished(attempt, .init(outcome: .interrupted, wallSeconds: 1, peakMemoryKiB: 0)),
+            .finished(attempt, .init(outcome: .couldNotStart("cannot create folder /x: 100% full\nreally"), wallSeconds: 0, peakMemoryKiB: 0)),
             .skipped(instance: "group", cause: "convert:sub-02:ses-pre", time: 3),
             .runEnded(reason: "stopped by SIGTERM", time: 4),
         ]
@@ -42,17 +47,17 @@ import Testing
         }
         add(.runStarted(.init(jobHash: "j", host: "h", pid: 1, ranks: 2, time: 0)))
         add(.started(attempt("a")))
-        add(.finished(attempt("a"), .init(outcome: .succeeded, fingerprint: "fa", wallSeconds: 2, peakMemoryKiB: 1)))
+        add(.finished(attempt("a"), .init(outcome: .succeeded, wallSeconds: 2, peakMemoryKiB: 1)))
         add(.started(attempt("b")))
-        add(.finished(attempt("b"), .init(outcome: .exited(1), fingerprint: "fb", wallSeconds: 1, peakMemoryKiB: 1)))
+        add(.finished(attempt("b"), .init(outcome: .exited(1), wallSeconds: 1, peakMemoryKiB: 1)))
         add(.started(attempt("c")))
         add(.skipped(instance: "d", cause: "b", time: 0))
         let history = JournalHistory(text: text)
         #expect(history.runs == 1)
         #expect(history.damaged.isEmpty)
-        #expect(history["a"]?.successFingerprint == "fa")
+        #expect(history["a"]?.success != nil)
         #expect(history["a"]?.successDurations == [2])
-        #expect(history["b"]?.successFingerprint == nil)
+        #expect(history["b"]?.success == nil)
         #expect(history["b"]?.lastOutcome == .exited(1))
         #expect(history["c"]?.unfinished == true)
         #expect(history["d"]?.skipped == true)
@@ -60,29 +65,29 @@ import Testing
 
     @Test func aNewAttemptVoidsAnEarlierSuccess() {
         let a = JournalRecord.Attempt(instance: "a", attempt: 1, rank: 1, host: "h", time: 0)
-        let text = JournalFormat.encode(.finished(a, .init(outcome: .succeeded, fingerprint: "f", wallSeconds: 1, peakMemoryKiB: 0)))
+        let text = JournalFormat.encode(.finished(a, .init(outcome: .succeeded, wallSeconds: 1, peakMemoryKiB: 0)))
             + JournalFormat.encode(.started(a))
-        #expect(JournalHistory(text: text)["a"]?.successFingerprint == nil, "a forced rerun that was killed is not done")
+        #expect(JournalHistory(text: text)["a"]?.success == nil, "a forced rerun that was killed is not done")
     }
 
     @Test func tornLastRecordIsSetAsideAndNothingElseIsLost() {
         let a = JournalRecord.Attempt(instance: "a", attempt: 1, rank: 1, host: "h", time: 0)
         let b = JournalRecord.Attempt(instance: "b", attempt: 1, rank: 1, host: "h", time: 0)
-        let whole = JournalFormat.encode(.finished(a, .init(outcome: .succeeded, fingerprint: "f", wallSeconds: 1, peakMemoryKiB: 0)))
-        let torn = String(JournalFormat.encode(.finished(b, .init(outcome: .succeeded, fingerprint: "g", wallSeconds: 1, peakMemoryKiB: 0))).prefix(40))
+        let whole = JournalFormat.encode(.finished(a, .init(outcome: .succeeded, wallSeconds: 1, peakMemoryKiB: 0)))
+        let torn = String(JournalFormat.encode(.finished(b, .init(outcome: .succeeded, wallSeconds: 1, peakMemoryKiB: 0))).prefix(40))
         let history = JournalHistory(text: whole + torn)
         #expect(history.endsTorn)
         #expect(history.damaged.map(\.line) == [2])
-        #expect(history["a"]?.successFingerprint == "f")
+        #expect(history["a"]?.success != nil)
         #expect(history["b"] == nil)
     }
 
     @Test func corruptLineInTheMiddleIsSkippedNotFatal() {
         let a = JournalRecord.Attempt(instance: "a", attempt: 1, rank: 1, host: "h", time: 0)
-        let record = JournalFormat.encode(.finished(a, .init(outcome: .succeeded, fingerprint: "f", wallSeconds: 1, peakMemoryKiB: 0)))
+        let record = JournalFormat.encode(.finished(a, .init(outcome: .succeeded, wallSeconds: 1, peakMemoryKiB: 0)))
         let history = JournalHistory(text: "cohort1\tend\tinstance=x\t#deadbeef\n" + record)
         #expect(history.damaged.map(\.line) == [1])
-        #expect(history["a"]?.successFingerprint == "f")
+        #expect(history["a"]?.success != nil)
         #expect(!history.endsTorn)
     }
 
@@ -123,7 +128,7 @@ import Testing
         var history = JournalHistory()
         for (name, seconds) in [("a:s1", 10.0), ("a:s2", 30.0), ("a:s3", 20.0), ("b", 5.0)] {
             let attempt = JournalRecord.Attempt(instance: name, attempt: 1, rank: 1, host: "h", time: 0)
-            history.apply(.finished(attempt, .init(outcome: .succeeded, fingerprint: "f", wallSeconds: seconds, peakMemoryKiB: 0)))
+            history.apply(.finished(attempt, .init(outcome: .succeeded, wallSeconds: seconds, peakMemoryKiB: 0)))
         }
         let job = Job(study: "s", subjects: [], stages: [
             Stage(name: "a", domain: .subject, command: "x", dependencies: []),

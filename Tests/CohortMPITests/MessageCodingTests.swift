@@ -5,7 +5,9 @@ import Testing
 @Suite struct MessageCodingTests {
     let order = TaskOrder(
         instance: 123_456, name: "realign:sub-01:ses-pre", command: "sh modules/realign.sh 'a b'",
-        directory: "/data/job", instanceFolder: "/data/job/out/realign/sub-01/ses-pre",
+        directory: "/data/job", instanceFolder: "/data/job/out/realign/sub-01/ses-pre", attempt: 3,
+        attemptFolder: "/data/job/out/.attempts/realign/sub-01/ses-pre/3",
+        asideFolder: "/data/job/out/.attempts/realign/sub-01/ses-pre/2/files",
         environment: [.init(name: "FSLOUTPUTTYPE", value: "NIFTI_GZ"), .init(name: "EMPTY", value: ""),
                       .init(name: "UNICODE", value: "ünï €")],
         cpus: 4, timeoutSeconds: 90)
@@ -31,7 +33,7 @@ import Testing
     @Test func encodingIsCompact() {
         // A small order costs little more than its strings: no field names, varint integers.
         let strings = order.name.utf8.count + order.command.utf8.count + order.directory.utf8.count
-            + order.instanceFolder.utf8.count + order.environment.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }
+            + order.instanceFolder.utf8.count + order.attemptFolder.utf8.count + order.asideFolder.utf8.count + order.environment.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }
         #expect(SchedulerMessage.run(order).encoded().count < strings + 32)
         #expect(SchedulerMessage.stop.encoded().count == 2)
     }

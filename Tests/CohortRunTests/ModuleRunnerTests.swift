@@ -8,12 +8,16 @@ import Glibc
 
 /// The process runner with real child processes (no MPI).
 @Suite struct ModuleRunnerTests {
-    func runToEnd(_ command: String, folder: String? = nil, timeout: Double = 20) throws -> TaskReport {
+    func runToEnd(_ command: String, folder: String? = nil, attemptFolder: String? = nil, aside: String? = nil,
+                  timeout: Double = 20) throws -> TaskReport {
         let base = try TemporaryFolder.make(prefix: "runner")
         let runner = ModuleRunner(supervisorPath: MPIHarness.binaryFolder + "/cohort-supervise", rank: 5)
         let order = TaskOrder(instance: 7, name: "stage:sub", command: command, directory: base,
                               instanceFolder: folder ?? base + "/out/stage/sub",
-                              environment: [.init(name: "GREETING", value: "hi")], cpus: 1)
+                              attemptFolder: attemptFolder ?? base + "/out/.attempts/stage/sub/1",
+                              asideFolder: aside ?? base + "/out/.attempts/stage/sub/0/files",
+                              environment: [.init(name: "GREETING", value: "hi"),
+                                            .init(name: "COHORT_WORKDIR", value: folder ?? base + "/out/stage/sub")], cpus: 1)
         if let early = runner.start(order) { return early }
         var reports: [TaskReport] = []
         #expect(Clock.waitUntil(timeout: timeout) {
@@ -23,14 +27,45 @@ import Glibc
         return try #require(reports.first)
     }
 
-    @Test func successWritesLogsInTheInstanceFolder() throws {
+    @Test func logsGoToTheAttemptFolderAndTheInstanceFolderIsCreated() throws {
         let base = try TemporaryFolder.make(prefix: "logs")
-        let report = try runToEnd("echo out $GREETING $COHORT_RANK; echo err >&2; pwd", folder: base + "/a/b")
+        let report = try runToEnd("echo out $GREETING $COHORT_RANK; echo err >&2; touch \"$COHORT_WORKDIR/result\"",
+                                  folder: base + "/a/b", attemptFolder: base + "/.attempts/a/b/1")
         #expect(report.outcome == .exited(0))
         #expect(report.instance == 7)
         #expect(report.peakMemoryKiB > 0)
-        #expect(Files.read(base + "/a/b/stdout.log").hasPrefix("out hi 5\n"))
-        #expect(Files.read(base + "/a/b/stderr.log") == "err\n")
+        #expect(Files.read(base + "/.attempts/a/b/1/stdout.log").hasPrefix("out hi 5\n"))
+        #expect(Files.read(base + "/.attempts/a/b/1/stderr.log") == "err\n")
+        #expect(Files.exists(base + "/a/b/result"))
+        #expect(!Files.exists(base + "/a/b/stdout.log"), "no logs among the results")
+    }
+
+    /// A retry or a rerun starts in an empty folder; what the earlier attempt
+    /// left is kept aside in that attempt's folder, and its logs stay where they were.
+    @Test func anAttemptNeverSeesAnEarlierAttemptsFiles() throws {
+        let base = try TemporaryFolder.make(prefix: "clean")
+        let first = try runToEnd("echo first; echo partial > \"$COHORT_WORKDIR/partial\"; exit 1",
+                                 folder: base + "/out/s/x", attemptFolder: base + "/out/.attempts/s/x/1",
+                                 aside: base + "/out/.attempts/s/x/0/files")
+        #expect(first.outcome == .exited(1))
+        let second = try runToEnd("echo second; echo seen $(ls -A \"$COHORT_WORKDIR\" | wc -l)",
+                                  folder: base + "/out/s/x", attemptFolder: base + "/out/.attempts/s/x/2",
+                                  aside: base + "/out/.attempts/s/x/1/files")
+        #expect(second.outcome == .exited(0))
+        #expect(Files.read(base + "/out/.attempts/s/x/1/files/partial") == "partial\n")
+        #expect(Files.read(base + "/out/.attempts/s/x/1/stdout.log") == "first\n")
+        #expect(Files.read(base + "/out/.attempts/s/x/2/stdout.log") == "second\nseen 0\n", "the second attempt saw files of the first")
+    }
+
+    /// Attempt numbers restart when a journal is lost: an attempt folder
+    /// already in use is kept under another name, not mixed with the new one.
+    @Test func aReusedAttemptFolderIsKeptAside() throws {
+        let base = try TemporaryFolder.make(prefix: "reuse")
+        Files.write(base + "/.attempts/s/1/stdout.log", "old\n")
+        let report = try runToEnd("echo new", folder: base + "/s", attemptFolder: base + "/.attempts/s/1")
+        #expect(report.outcome == .exited(0))
+        #expect(Files.read(base + "/.attempts/s/1/stdout.log") == "new\n")
+        #expect(Files.read(base + "/.attempts/s/1.earlier/stdout.log") == "old\n")
     }
 
     @Test func exitStatusAndLogTail() throws {
@@ -59,7 +94,8 @@ import Glibc
         runner.gracePeriod = 1
         // The module ignores SIGTERM and leaves a background child: both must go.
         let order = TaskOrder(instance: 1, name: "x", command: "trap '' TERM; sleep 100 & echo $! > bg.pid; sleep 100",
-                              directory: base, instanceFolder: base + "/i", environment: [], cpus: 1)
+                              directory: base, instanceFolder: base + "/i", attemptFolder: base + "/a/1",
+                              asideFolder: base + "/a/0/files", environment: [], cpus: 1)
         #expect(runner.start(order) == nil)
         #expect(Clock.waitUntil(timeout: 10) { !Files.read(base + "/bg.pid").isEmpty })
         let background = try #require(Int32(Files.read(base + "/bg.pid").filter { !$0.isWhitespace }))

@@ -17,13 +17,24 @@ public enum Files {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Writes `text` to `path`, creating missing folders on the way.
     public static func write(_ path: String, _ text: String) {
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex { makeFolder(String(path[..<slash])) }
         guard let file = fopen(path, "wb") else { return }
         defer { fclose(file) }
         _ = Array(text.utf8).withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
     }
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// `mkdir -p`.
+    public static func makeFolder(_ path: String) {
+        var built = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            built += "/" + component
+            mkdir(built, 0o755)
+        }
+    }
 }
 
 public enum TemporaryFolder {

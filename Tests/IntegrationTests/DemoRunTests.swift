@@ -58,7 +58,7 @@ struct DemoRunTests {
         #expect(result.stdout.contains("  convert         5        0       1        0        0      6"))
         #expect(result.stdout.contains("  group           0        0       0        1        0      1"))
         #expect(result.stdout.contains("convert:sub-02:ses-pre: exit status 4 on rank"))
-        #expect(result.stdout.contains("logs: \(folder)/out/convert/sub-02/ses-pre/stderr.log"))
+        #expect(result.stdout.contains("logs: \(folder)/out/.attempts/convert/sub-02/ses-pre/1/stderr.log"))
         #expect(result.stdout.contains("| scanner file for sub-02 is corrupt"))
         #expect(result.stdout.contains("Not all done: 1 failed, 6 skipped"))
 
@@ -159,6 +159,37 @@ struct RefusalTests {
         let validate = try ChildProcess.run([MPIHarness.cohort, "validate", job])
         #expect(validate.code == 2)
         #expect(validate.stderr.contains(":4: stages[1].after[0]"))
+    }
+
+    /// `cohort validate` refuses everything `cohort run` would, each problem on
+    /// one located line, and neither of them touches anything.
+    @Test func validateRefusesWhatRunWouldRefuse() throws {
+        let job = try MPIHarness.writeJob("""
+            study: s
+            subjects: [a]
+            stages:
+              - {name: typo, domain: subject, run: "echo {subjct}"}
+              - {name: missing, domain: subject, run: "sh modules/nothere.sh"}
+              - {name: notexec, domain: subject, run: "modules/plain.sh {subject}"}
+              - {name: folder, domain: subject, run: "modules/"}
+            """)
+        let folder = String(job.dropLast("/job.yml".count))
+        Files.write(folder + "/modules/plain.sh", "echo hi\n")
+        let validate = try ChildProcess.run([MPIHarness.cohort, "validate", job])
+        #expect(validate.code == 2)
+        #expect(validate.stderr.contains("\(job):4: stages[0].run: unknown placeholder {subjct} (did you mean {subject}?)"), "\(validate.stderr)")
+        Files.write(job, Files.read(job).replacingOccurrences(of: "{subjct}", with: "{subject}"))
+        let files = try ChildProcess.run([MPIHarness.cohort, "validate", job])
+        #expect(files.code == 2)
+        let lines = files.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.contains("\(job):5: stages[1].run: modules/nothere.sh does not exist (looked in \(folder))"), "\(files.stderr)")
+        #expect(lines.contains("\(job):6: stages[2].run: modules/plain.sh is not executable (chmod +x modules/plain.sh, or run it as sh modules/plain.sh)"))
+        #expect(lines.contains("\(job):7: stages[3].run: modules/ is a folder, not a script"))
+        #expect(!Files.exists(folder + "/out"), "validate creates nothing")
+        let run = try MPIHarness.run(ranks: 2, ["run", job])
+        #expect(run.code == 2)
+        #expect(run.stderr.split(separator: "\n").map(String.init) == lines, "run refuses exactly what validate does")
+        #expect(!Files.exists(folder + "/.cohort/s/journal"), "nothing ran")
     }
 
     @Test func stageThatFitsNoWorkerIsRefusedNotHung() throws {

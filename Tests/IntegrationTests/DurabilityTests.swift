@@ -17,7 +17,7 @@ struct DurabilityTests {
 
     /// Names whose success the journal holds.
     func succeeded(_ history: JournalHistory) -> Set<String> {
-        Set(history.entries.filter { $0.value.successFingerprint != nil }.map(\.key))
+        Set(history.entries.filter { $0.value.success != nil }.map(\.key))
     }
 
     /// Waits until no rank of this job is left (after mpirun died).
@@ -77,7 +77,7 @@ struct DurabilityTests {
         }
         let entries = history(job, study: "stop").entries
         #expect(entries.values.contains { $0.lastOutcome == .interrupted })
-        #expect(entries.values.allSatisfy { $0.successFingerprint == nil })
+        #expect(entries.values.allSatisfy { $0.success == nil })
 
         let rerun = try MPIHarness.run(ranks: 3, ["run", job], environment: ["HOLD": "0"])
         #expect(rerun.code == 0, "\(rerun.output)")
@@ -96,28 +96,49 @@ struct DurabilityTests {
         #expect(Ledger(path: ledgerPath).events.count == before, "nothing ran again")
     }
 
-    @Test func flakyModuleIsRetried() throws {
+    /// Retries and reruns start clean: an attempt never sees what an earlier
+    /// one left in its folder, and every attempt's logs are kept and named.
+    @Test func flakyModuleIsRetriedInACleanFolderAndEveryAttemptsLogsAreKept() throws {
         let job = try MPIHarness.writeJob("""
             study: flaky
             stages:
               - name: flaky
                 domain: study
                 retries: 2
-                run: "n=$(cat {workdir}/tries 2>/dev/null || echo 0); echo $((n + 1)) > {workdir}/tries; [ $n -ge 1 ]"
+                run: "if [ -e {workdir}/partial ]; then echo saw an earlier attempt >&2; exit 9; fi; echo attempt $COHORT_ATTEMPT > {workdir}/partial; echo try $COHORT_ATTEMPT failed >&2; [ $COHORT_ATTEMPT -ge 2 ]"
               - name: never
                 domain: study
+                after: []
                 retries: 1
-                run: "echo broken >&2; exit 5"
+                run: "echo broken $COHORT_ATTEMPT >&2; exit 5"
             """)
+        let out = folder(of: job) + "/out"
         let result = try MPIHarness.run(ranks: 2, ["run", job])
         #expect(result.code == 1)
-        #expect(Files.read(folder(of: job) + "/out/flaky/tries") == "2\n")
+        #expect(Files.read(out + "/flaky/partial") == "attempt 2\n", "the second attempt's result is the instance's")
+        #expect(Files.read(out + "/.attempts/flaky/1/files/partial") == "attempt 1\n", "the first attempt's files are kept aside")
+        #expect(Files.read(out + "/.attempts/flaky/1/stderr.log") == "try 1 failed\n")
+        #expect(Files.read(out + "/.attempts/flaky/2/stderr.log") == "try 2 failed\n")
         #expect(result.stdout.contains("retry   flaky  attempt 2 of 3"))
+        #expect(result.stdout.contains("Done after retries (1):"))
+        #expect(result.stdout.contains("flaky: attempt 1 exit status 1: \(out)/.attempts/flaky/1/stderr.log"), "\(result.stdout)")
         #expect(result.stdout.contains("never: exit status 5 (attempt 2)"))
+        #expect(result.stdout.contains("logs: \(out)/.attempts/never/2/stderr.log"))
+        #expect(result.stdout.contains("attempt 1 (exit status 5): \(out)/.attempts/never/1/stderr.log"))
+        let journal = Files.read(folder(of: job) + "/.cohort/flaky/journal")
+        #expect(journal.contains("logs=out/.attempts/flaky/1\t"))
+        #expect(journal.contains("logs=out/.attempts/flaky/2\t"))
         let entries = history(job, study: "flaky").entries
         #expect(entries["flaky"]?.attempts == 2)
-        #expect(entries["flaky"]?.successFingerprint != nil)
+        #expect(entries["flaky"]?.success != nil)
         #expect(entries["never"]?.attempts == 2)
+
+        // A forced rerun goes on numbering (attempt 3) and keeps attempt 2's result aside.
+        let forced = try MPIHarness.run(ranks: 2, ["run", job, "--force", "flaky", "--only", "flaky"])
+        #expect(forced.code == 0, "\(forced.output)")
+        #expect(Files.read(out + "/flaky/partial") == "attempt 3\n")
+        #expect(Files.read(out + "/.attempts/flaky/2/files/partial") == "attempt 2\n")
+        #expect(Files.read(out + "/.attempts/flaky/1/stderr.log") == "try 1 failed\n")
     }
 
     @Test func timedOutModuleIsStoppedAndFails() throws {
@@ -146,7 +167,7 @@ struct DurabilityTests {
         Files.write(job, Files.read(job).replacingOccurrences(of: "run: sh modules/smooth.sh", with: "run: sh modules/smooth.sh --width 3"))
         let result = try MPIHarness.run(ranks: 3, ["run", job], environment: environment)
         #expect(result.code == 0, "\(result.output)")
-        #expect(result.stdout.contains("smooth: 0 done earlier, 6 to run (6 changed)"))
+        #expect(result.stdout.contains("smooth: 0 done earlier, 6 to run (6 run line changed)"))
         #expect(result.stdout.contains("firstlevel: 0 done earlier, 3 to run (3 upstream reruns)"))
         let rerun = Set(Ledger(path: ledgerPath).events.dropFirst(before).filter(\.begin).map(\.instance))
         let stages = Set(rerun.map { String($0.prefix { $0 != ":" }) })
@@ -246,7 +267,7 @@ struct DeadWorkerTests {
         }
         let history = JournalHistory(text: Files.read(folder + "/.cohort/demo/journal"))
         #expect(history.damaged.isEmpty || history.damaged.count == 1 && history.endsTorn)
-        let doneBefore = Set(history.entries.filter { $0.value.successFingerprint != nil }.map(\.key))
+        let doneBefore = Set(history.entries.filter { $0.value.success != nil }.map(\.key))
         let linesBefore = Ledger(path: ledgerPath).events.count
 
         let second = try MPIHarness.run(ranks: 3, ["run", job], environment: environment)

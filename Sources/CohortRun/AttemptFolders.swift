@@ -1,0 +1,78 @@
+public import CohortMPI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Gives an attempt a clean start (DESIGN §5, clean attempts): its logs go
+/// to a folder of its own that no other attempt uses, and the instance's
+/// folder is empty when it starts. What an earlier attempt left there is
+/// moved aside, never deleted: into that attempt's folder, as `files/`.
+/// Cohort deletes nothing of a user's; `rm -rf WORKDIR/.attempts` reclaims the space.
+public enum AttemptFolders {
+    /// Prepares the folders of `order`; the reason when it cannot.
+    public static func prepare(_ order: TaskOrder) -> String? {
+        if let problem = makeFreshFolder(order.attemptFolder) { return problem }
+        // An empty folder is removed and made again; rmdir fails with
+        // ENOTEMPTY/EEXIST when something is in it.
+        if rmdir(order.instanceFolder) != 0 && errno != ENOENT {
+            guard errno == ENOTEMPTY || errno == EEXIST else {
+                return "cannot use folder \(order.instanceFolder): \(errnoText())"
+            }
+            if let problem = moveAside(order.instanceFolder, to: order.asideFolder) { return problem }
+        }
+        return makeFolder(order.instanceFolder)
+    }
+
+    /// Makes `path`; if it exists with something in it (a journal that was
+    /// lost, numbering attempts from 1 again), keeps that under another name.
+    private static func makeFreshFolder(_ path: String) -> String? {
+        if mkdir(path, 0o755) == 0 { return nil }
+        if errno == ENOENT { return makeFolder(path) }
+        guard errno == EEXIST else { return "cannot create folder \(path): \(errnoText())" }
+        if rmdir(path) == 0 { return makeFolder(path) }
+        if let problem = moveAside(path, to: path + ".earlier") { return problem }
+        return makeFolder(path)
+    }
+
+    /// Renames `folder` to `destination` (or `destination.2`, `.3`, ... when taken).
+    private static func moveAside(_ folder: String, to destination: String) -> String? {
+        let parent = String(destination[..<(destination.lastIndex(of: "/") ?? destination.endIndex)])
+        if let problem = makeFolder(parent) { return problem }
+        var target = destination
+        var suffix = 1
+        while true {
+            if rename(folder, target) == 0 { return nil }
+            guard errno == EEXIST || errno == ENOTEMPTY, suffix < 1000 else {
+                return "cannot move the earlier attempt's files from \(folder) to \(target): \(errnoText())"
+            }
+            suffix += 1
+            target = destination + "." + String(suffix)
+        }
+    }
+}
+
+/// Creates `path` and any missing parents (one mkdir when only the last is
+/// missing); the reason when it cannot.
+func makeFolder(_ path: String) -> String? {
+    if mkdir(path, 0o755) == 0 { return nil }
+    switch errno {
+    case EEXIST:
+        break
+    case ENOENT:
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else {
+            return "cannot create folder \(path): \(errnoText())"
+        }
+        if let problem = makeFolder(String(path[..<slash])) { return problem }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { return "cannot create folder \(path): \(errnoText())" }
+    default:
+        return "cannot create folder \(path): \(errnoText())"
+    }
+    var info = stat()
+    if stat(path, &info) != 0 || (info.st_mode & S_IFMT) != S_IFDIR {
+        return "cannot create folder \(path): a file is in the way"
+    }
+    if access(path, W_OK) != 0 {
+        return "cannot write to folder \(path): \(errnoText())"
+    }
+    return nil
+}

@@ -1,0 +1,47 @@
+public import CohortCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The module scripts a job's `run` lines name, read once per run: editing
+/// one makes its stage's results out of date (DESIGN §5). Programs (ELF
+/// binaries such as an FSL tool) are not scripts: a new version of a tool
+/// does not rerun a study by itself; `--force` does that.
+public enum ModuleScripts {
+    /// Larger files are taken for programs, not module scripts.
+    static let largestScript = 16 << 20
+
+    /// Per stage: a hash of the content of the script its `run` line names,
+    /// or nil when it names none (or names a program).
+    public static func digests(job: Job, jobFolder: String) -> [UInt64?] {
+        var cache: [String: UInt64?] = [:]
+        return job.stages.map { stage in
+            guard let script = ScriptReference.path(in: stage.command) else { return nil }
+            let path = script.hasPrefix("/") ? script : jobFolder + "/" + script
+            if let known = cache[path] { return known }
+            let digest = digest(of: path)
+            cache[path] = digest
+            return digest
+        }
+    }
+
+    /// nil for a program; a fixed marker hash when it cannot be read (the
+    /// preflight refuses a missing script before this matters).
+    static func digest(of path: String) -> UInt64? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return Fingerprint.of(bytes: Array("unreadable".utf8)) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size <= largestScript else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var total = 0
+        while total < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            total += count
+        }
+        if bytes.starts(with: [0x7f, 0x45, 0x4c, 0x46]) { return nil }
+        return Fingerprint.of(bytes: bytes[0..<total])
+    }
+}

@@ -1,0 +1,51 @@
+import CohortCore
+import CohortTesting
+import Testing
+
+/// Placeholders in `run:` lines, substituted for where they stand in the
+/// shell's quoting, and checked by running the result through a real `sh`.
+@Suite struct CommandTemplateTests {
+    /// A workdir a user could really have, with every character the shell treats specially.
+    static let nastyPath = "/tmp/a b/it's \"q\" $HOME \\back `tick` *.x {y}/ses"
+
+    /// What `sh -c` prints for `command` with `{workdir}` substituted.
+    func shellOutput(_ command: String) throws -> String {
+        let line = CommandTemplate.substitute(command) { _ in Self.nastyPath }
+        let result = try ChildProcess.run(["/bin/sh", "-c", line])
+        #expect(result.code == 0, "\(line): \(result.stderr)")
+        return result.stdout
+    }
+
+    @Test(arguments: [
+        #"printf '%s\n' {workdir}"#,
+        #"printf '%s\n' "{workdir}""#,
+        #"printf '%s\n' '{workdir}'"#,
+        #"printf '%s\n' "$(printf '%s' "{workdir}")""#,
+        #"x=`printf '%s' {workdir}`; printf '%s\n' "$x""#,
+        #"printf '%s\n' "$(printf '%s' '{workdir}')""#,
+    ])
+    func theValueStaysOneWordInEveryQuoting(_ command: String) throws {
+        #expect(try shellOutput(command) == Self.nastyPath + "\n")
+    }
+
+    @Test func placeholdersJoinTheTextAroundThem() throws {
+        #expect(try shellOutput(#"printf '%s\n' "{workdir}/out.nii" "#) == Self.nastyPath + "/out.nii\n")
+        #expect(try shellOutput(#"printf '%s\n' 'dir={workdir};'"#) == "dir=" + Self.nastyPath + ";\n")
+    }
+
+    @Test func shellVariablesAndEscapedBracesAreLeftAlone() {
+        #expect(CommandTemplate.placeholders(in: "echo ${subject} \\{session} {study}") == [.study])
+        let line = CommandTemplate.substitute("echo ${subject} {subject}") { _ in "sub-01" }
+        #expect(line == "echo ${subject} sub-01")
+    }
+
+    @Test func mistypedPlaceholdersAreFoundAndOthersLeftAlone() {
+        let found = CommandTemplate.mistypedPlaceholders(in: "run {subjct} {Session} {sub} {workdri} x")
+        #expect(found.map(\.word) == ["subjct", "Session", "sub", "workdri"])
+        #expect(found.map(\.meant) == [.subject, .session, .subject, .workdir])
+        for command in ["awk '{print}' f", "find . -exec rm {} \\;", "echo {a,b}", "echo ${subjct}", "echo {subject}",
+                        "awk '{ n++ } END { print n }'", "echo {1..3}"] {
+            #expect(CommandTemplate.mistypedPlaceholders(in: command).isEmpty, "\(command)")
+        }
+    }
+}
