@@ -85,6 +85,13 @@ public final class ChildProcess: @unchecked Sendable {
 }
 
 public enum Clock {
+    /// Seconds since the epoch (for times other programs read, such as Slurm's).
+    public static var epoch: Double {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
     public static var now: Double {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)

@@ -33,17 +33,26 @@ struct SlurmTests {
     /// A time limit too short for the whole study: the wrapper resubmits
     /// itself, each job resumes from the journal, and no instance is done twice.
     /// The study's critical path (6 levels of 16 s) outlasts a one-minute job
-    /// even when Slurm kills it 30 s late.
-    @Test func resubmittingWrapperFinishesOverSeveralJobs() throws {
+    /// even when Slurm kills it 30 s late. The study was done once before and
+    /// the chain starts with `--force convert` (redoing everything, by
+    /// lineage): the successors complete it and never force it again.
+    @Test func resubmittingWrapperFinishesAForcedRerunOverSeveralJobs() throws {
         let slurm = try SlurmHarness.up()
         defer { slurm.down() }
         let started = Clock.now
         let options = ["--nodes=2", "--cpus-per-task=4", "--mem=1G", "--time=1", "--signal=B:USR1@10"]
-        let run = try slurm.submitDemo(script: "resubmit.sbatch", options: options, delay: "16",
-                                       successorOptions: options, extra: ["COHORT_MAX_SUBMISSIONS": "10"], timeout: 900)
+        let run = try slurm.submitDemo(
+            script: "resubmit.sbatch", options: options, arguments: ["--force", "convert"], delay: "16",
+            successorOptions: options, extra: ["COHORT_MAX_SUBMISSIONS": "10"], timeout: 900,
+            prepare: { job in
+                let first = try ChildProcess.run([MPIHarness.cohort, "run", job], environment: ["DEMO_DELAY": "0"], timeout: 120)
+                #expect(first.code == 0, "\(first.output)")
+            })
         #expect(run.jobs >= 2, "the study should need more than one job")
         #expect(run.succeeded == 31, "\(run.output)")
-        #expect(run.successesPerInstance.values.allSatisfy { $0 == 1 }, "an instance was done twice")
+        #expect(run.successesPerInstance.values.allSatisfy { $0 == 2 },
+                "each instance done once before, once by the chain: \(run.successesPerInstance.filter { $0.value != 2 })")
+        #expect(run.output.contains("convert: 0 done earlier, 6 to run (6 forced)"))
         #expect(run.output.contains("queued"))
         #expect(run.output.contains("the chain ends here"))
         print("Slurm resubmission test took \(Int(Clock.now - started)) s over \(run.jobs) jobs")
@@ -80,9 +89,11 @@ struct SlurmHarness {
     }
 
     /// Copies the demo, submits `script` from its folder and waits until no job of it is left.
-    func submitDemo(script: String, options: [String], delay: String = "0.05", successorOptions: [String]? = nil,
-                    extra: [String: String] = [:], timeout: Double = 300) throws -> Outcome {
+    func submitDemo(script: String, options: [String], arguments: [String] = [], delay: String = "0.05",
+                    successorOptions: [String]? = nil, extra: [String: String] = [:], timeout: Double = 300,
+                    prepare: (String) throws -> Void = { _ in }) throws -> Outcome {
         let job = try MPIHarness.copyJob("demo", repository: repository)
+        try prepare(job)
         let folder = String(job.dropLast("/job.yml".count))
         let output = "--output=\(folder)/slurm-%j.out"
         var variables = MPIHarness.environment(environment)
@@ -97,7 +108,7 @@ struct SlurmHarness {
         let name = "cohort-test-\(getpid())-\(Int(Clock.now * 1000) % 1_000_000)"
         let submitted = try ChildProcess.run(
             ["sbatch", "--parsable", "--job-name=\(name)", "--chdir=\(folder)", output]
-                + options + ["\(repository)/jobs/slurm/\(script)", "job.yml"],
+                + options + ["\(repository)/jobs/slurm/\(script)", "job.yml"] + arguments,
             environment: variables, timeout: 60)
         guard submitted.code == 0 else { throw ChildProcess.SpawnFailure(description: "sbatch failed: \(submitted.output)") }
         let finished = Clock.waitUntil(timeout: timeout) {

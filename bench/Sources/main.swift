@@ -1,6 +1,7 @@
 // cohort-bench: scale of the pure core, no MPI, no processes.
 //
 //   cohort-bench [SUBJECTS] [SESSIONS] [STAGES]     (default 100000 10 10)
+//   cohort-bench resume [SUBJECTS]                  (default 100000: 10^6 instances; see ResumeBenchmark.swift)
 //
 // Expands the instance graph for SUBJECTS x SESSIONS x STAGES, in two
 // layouts (every stage per session; a chain per session ending per subject
@@ -12,6 +13,13 @@ import CohortCore
 #if canImport(Glibc)
 import Glibc
 #endif
+
+if CommandLine.arguments.dropFirst().first == "resume" {
+    let subjects = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 100_000
+    resumeBenchmark(subjects: subjects / 10)
+    resumeBenchmark(subjects: subjects)
+    exit(0)
+}
 
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 let subjectCount = arguments.count > 0 ? arguments[0] : 100_000
