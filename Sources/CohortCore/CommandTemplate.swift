@@ -10,11 +10,13 @@ public enum CommandTemplate {
         case study, subject, session, workdir
     }
 
-    /// Where in the shell's quoting a placeholder stands.
-    enum Quoting {
-        case bare, doubleQuoted, singleQuoted
-        /// Inside `` `…` ``, whose text the shell unescapes once before running it.
-        case backquoted
+    /// Where in the shell's quoting a placeholder stands: its innermost
+    /// quotes, and how many `` `…` `` enclose it (the shell unescapes the
+    /// text of each once before running it).
+    struct Quoting: Equatable {
+        enum Base { case bare, doubleQuoted, singleQuoted }
+        var base: Base
+        var backquotes = 0
     }
 
     /// The placeholders `command` uses, in order of appearance.
@@ -31,8 +33,9 @@ public enum CommandTemplate {
     /// Other braces (`awk '{print}'`, `find -exec {} ;`) are the shell's or a tool's.
     public static func mistypedPlaceholders(in command: String) -> [(word: String, meant: Placeholder)] {
         var found: [(String, Placeholder)] = []
-        scan(command) { word, _, _ in
-            guard Placeholder(rawValue: word) == nil else { return }
+        scan(command) { word, _, quoting in
+            // Inside '…' a brace is as often a tool's own ('{print}', Python's '{sub}'.format).
+            guard Placeholder(rawValue: word) == nil, quoting.base != .singleQuoted else { return }
             let lower = word.lowercased()
             let meant = Placeholder.allCases.first { $0.rawValue == lower }
                 ?? Placeholder.allCases.first { lower.count >= 3 && $0.rawValue.hasPrefix(lower) }
@@ -63,26 +66,26 @@ public enum CommandTemplate {
     }
 
     static func quoted(_ text: String, _ quoting: Quoting) -> String {
-        switch quoting {
+        var out: String
+        switch quoting.base {
         case .bare:
-            return shellQuoted(text)
+            out = shellQuoted(text)
         case .doubleQuoted:
-            var out = ""
-            for character in text {
-                if character == "\\" || character == "\"" || character == "$" || character == "`" { out.append("\\") }
-                out.append(character)
-            }
-            return out
+            out = escaping(text, ["\\", "\"", "$", "`"])
         case .singleQuoted:
-            return text.replacingAll("'", with: "'\\''")
-        case .backquoted:
-            var out = ""
-            for character in shellQuoted(text) {
-                if character == "\\" || character == "`" || character == "$" { out.append("\\") }
-                out.append(character)
-            }
-            return out
+            out = text.replacingAll("'", with: "'\\''")
         }
+        for _ in 0..<quoting.backquotes { out = escaping(out, ["\\", "`", "$"]) }
+        return out
+    }
+
+    private static func escaping(_ text: String, _ special: Set<Character>) -> String {
+        var out = ""
+        for character in text {
+            if special.contains(character) { out.append("\\") }
+            out.append(character)
+        }
+        return out
     }
 
     private static let safeUnquoted = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/=+:,@%".unicodeScalars)
@@ -92,7 +95,8 @@ public enum CommandTemplate {
 
     /// Calls `found` for every `{word}` (word: letters, digits, `_`, starting
     /// with a letter or `_`) that is not `${…}`, with the quoting it stands in.
-    /// Follows `'…'`, `"…"`, backslashes, `$(…)` and backquotes as `sh` does.
+    /// Follows `'…'`, `"…"`, backslashes, `$(…)`, backquotes and `#` comments
+    /// as `sh` does (not here-documents: keep placeholders out of their bodies).
     private static func scan(_ command: String, _ found: (String, Range<String.Index>, Quoting) -> Void) {
         enum Context: Equatable { case bare, double, single, substitution(depth: Int), backquote }
         var stack: [Context] = [.bare]
@@ -104,19 +108,23 @@ public enum CommandTemplate {
             let following = command.index(after: index)
             var skipNext = false
             if character == "{", previous != "$", let (word, end) = braceWord(command, at: index) {
-                let quoting: Quoting = switch context {
+                let base: Quoting.Base = switch context {
                 case .single: .singleQuoted
                 case .double: .doubleQuoted
-                case .backquote: .backquoted
-                case .bare, .substitution: .bare
+                case .bare, .substitution, .backquote: .bare
                 }
-                found(word, index..<end, quoting)
+                found(word, index..<end, Quoting(base: base, backquotes: stack.filter { $0 == .backquote }.count))
                 previous = "}"
                 index = end
                 continue
             }
             if context == .single {
                 if character == "'" { stack.removeLast() }
+            } else if character == "#", context != .double, previous == nil || previous!.isWhitespace || previous == ";" {
+                // A comment: nothing in it is shell syntax (an apostrophe there opens no quote).
+                while index < command.endIndex, command[index] != "\n" { index = command.index(after: index) }
+                previous = "\n"
+                continue
             } else if character == "\\" {
                 skipNext = true
             } else if character == "$", following < command.endIndex, command[following] == "(" {

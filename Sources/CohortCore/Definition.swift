@@ -61,7 +61,8 @@ public struct Definitions: Sendable {
         self.graph = graph
         let job = graph.job
         var environment = FNV1a()
-        for variable in job.environment {
+        // By name: reordering `env:` changes nothing a module sees.
+        for variable in job.environment.sorted(by: { $0.name < $1.name }) {
             environment.add(variable.name)
             environment.add(variable.value)
         }

@@ -11,34 +11,50 @@ public enum ModuleScripts {
     /// Larger files are taken for programs, not module scripts.
     static let largestScript = 16 << 20
 
-    /// Per stage: a hash of the content of the script its `run` line names,
-    /// or nil when it names none (or names a program).
-    public static func digests(job: Job, jobFolder: String) -> [UInt64?] {
-        var cache: [String: UInt64?] = [:]
-        return job.stages.map { stage in
-            guard let script = ScriptReference.path(in: stage.command) else { return nil }
-            let path = script.hasPrefix("/") ? script : jobFolder + "/" + script
-            if let known = cache[path] { return known }
-            let digest = digest(of: path)
-            cache[path] = digest
-            return digest
-        }
+    /// A script that cannot be read: hashing what could be read would call
+    /// a whole stage changed over one file-system hiccup, so the run refuses.
+    public struct Unreadable: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    /// nil for a program; a fixed marker hash when it cannot be read (the
-    /// preflight refuses a missing script before this matters).
-    static func digest(of path: String) -> UInt64? {
+    /// Per stage: a hash of the content of the script its `run` line names,
+    /// or nil when it names none (or names a program).
+    public static func digests(job: Job, jobFolder: String) throws(Unreadable) -> [UInt64?] {
+        var cache: [String: UInt64?] = [:]
+        var digests: [UInt64?] = []
+        for stage in job.stages {
+            guard let script = ScriptReference.path(in: stage.command) else {
+                digests.append(nil)
+                continue
+            }
+            let path = script.hasPrefix("/") ? script : jobFolder + "/" + script
+            if let known = cache[path] {
+                digests.append(known)
+                continue
+            }
+            let digest = try digest(of: path)
+            cache[path] = digest
+            digests.append(digest)
+        }
+        return digests
+    }
+
+    /// nil for a program.
+    static func digest(of path: String) throws(Unreadable) -> UInt64? {
+        func unreadable() -> Unreadable { Unreadable(description: "cannot read the module script \(path): \(String(cString: strerror(errno)))") }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return Fingerprint.of(bytes: Array("unreadable".utf8)) }
+        guard fd >= 0 else { throw unreadable() }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size <= largestScript else { return nil }
+        guard fstat(fd, &info) == 0 else { throw unreadable() }
+        guard (info.st_mode & S_IFMT) == S_IFREG, info.st_size <= largestScript else { return nil }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         var total = 0
         while total < bytes.count {
             let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) }
             if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
+            guard count >= 0 else { throw unreadable() }
+            if count == 0 { break }
             total += count
         }
         if bytes.starts(with: [0x7f, 0x45, 0x4c, 0x46]) { return nil }

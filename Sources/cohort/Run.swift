@@ -167,6 +167,12 @@ struct SchedulerRank {
                                   exported: (try? command.exportedVariables()) ?? [])
         let problems = Preflight.problems(job: job, jobFile: command.jobFile, factory: factory)
         if !problems.isEmpty { return refuse(problems.joined(separator: "\n")) }
+        let scriptDigests: [UInt64?]
+        do {
+            scriptDigests = try ModuleScripts.digests(job: job, jobFolder: jobFolder)
+        } catch {
+            return refuse("cohort: \(error); nothing ran")
+        }
 
         let state = StateFolder(jobFolder: jobFolder, study: job.study)
         let lock: RunLock
@@ -197,7 +203,7 @@ struct SchedulerRank {
             stages: job.stages.indices.filter(forced.contains).map { job.stages[$0].name },
             only: command.only, subjects: command.subjects)
         if let force { history.apply(.forced(force, time: epochSeconds())) }
-        let definitions = Definitions(graph: graph, scriptDigests: ModuleScripts.digests(job: job, jobFolder: jobFolder))
+        let definitions = Definitions(graph: graph, scriptDigests: scriptDigests)
         let plan = ResumePlan(graph: graph, history: history, definitions: definitions)
         let reporter = PlainReporter()
         reporter.planned(RunOutlook(plan: plan, graph: graph, selection: selection), history: history, journalPath: state.journal)

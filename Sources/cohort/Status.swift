@@ -33,7 +33,14 @@ struct Status: ParsableCommand {
         }
         let history = JournalHistory(text: text)
         let holder = JobFileReader.readOptional(state.lock)?.trimmingTrailingNewlines() ?? ""
-        let definitions = Definitions(graph: graph, scriptDigests: ModuleScripts.digests(job: job, jobFolder: jobFolder))
+        let scripts: [UInt64?]
+        do {
+            scripts = try ModuleScripts.digests(job: job, jobFolder: jobFolder)
+        } catch {
+            writeLine(STDERR_FILENO, "cohort: \(error)")
+            throw ExitCode(2)
+        }
+        let definitions = Definitions(graph: graph, scriptDigests: scripts)
         let plan = ResumePlan(graph: graph, history: history, definitions: definitions)
         writeLine(STDOUT_FILENO, StatusText.render(
             StudyStatus(graph: graph, history: history, plan: plan), history: history,

@@ -23,6 +23,9 @@ import Testing
         #"printf '%s\n' "$(printf '%s' "{workdir}")""#,
         #"x=`printf '%s' {workdir}`; printf '%s\n' "$x""#,
         #"printf '%s\n' "$(printf '%s' '{workdir}')""#,
+        #"x=`printf '%s' "{workdir}"`; printf '%s\n' "$x""#,
+        #"x=`printf '%s' '{workdir}'`; printf '%s\n' "$x""#,
+        "# don't mind this comment\nprintf '%s\\n' {workdir} # nor this one's",
     ])
     func theValueStaysOneWordInEveryQuoting(_ command: String) throws {
         #expect(try shellOutput(command) == Self.nastyPath + "\n")
@@ -43,7 +46,7 @@ import Testing
         let found = CommandTemplate.mistypedPlaceholders(in: "run {subjct} {Session} {sub} {workdri} x")
         #expect(found.map(\.word) == ["subjct", "Session", "sub", "workdri"])
         #expect(found.map(\.meant) == [.subject, .session, .subject, .workdir])
-        for command in ["awk '{print}' f", "find . -exec rm {} \\;", "echo {a,b}", "echo ${subjct}", "echo {subject}",
+        for command in ["awk '{print}' f", "python3 -c 'print(\"{sub}\".format(sub=1))'", "find . -exec rm {} \\;", "echo {a,b}", "echo ${subjct}", "echo {subject}",
                         "awk '{ n++ } END { print n }'", "echo {1..3}"] {
             #expect(CommandTemplate.mistypedPlaceholders(in: command).isEmpty, "\(command)")
         }
