@@ -15,6 +15,8 @@ public struct StudyStatus: Sendable {
         public var outcome: JournalRecord.Ending.Outcome
         /// Its last attempt, counted over every run.
         public var attempt: Int
+        /// That attempt's folder as the journal names it (nil in journals of older versions).
+        public var logs: String?
     }
 
     public private(set) var stages: [StageCounts]
@@ -34,7 +36,7 @@ public struct StudyStatus: Sendable {
                 stages[stage].running += 1
             } else if let outcome = entry?.lastOutcome, outcome != .succeeded, outcome != .interrupted {
                 stages[stage].failed += 1
-                failures.append(Failure(instance: instance, outcome: outcome, attempt: entry?.attempts ?? 1))
+                failures.append(Failure(instance: instance, outcome: outcome, attempt: entry?.attempts ?? 1, logs: entry?.lastLogs))
             } else {
                 stages[stage].toDo += 1
             }

@@ -113,7 +113,6 @@ extension SchedulerMessage {
             writer.write(order.command)
             writer.write(order.directory)
             writer.write(order.instanceFolder)
-            writer.write(order.attempt)
             writer.write(order.attemptFolder)
             writer.write(order.asideFolder)
             writer.write(order.environment.map { ($0.name, $0.value) })
@@ -137,7 +136,6 @@ extension SchedulerMessage {
                 command: try reader.readString(),
                 directory: try reader.readString(),
                 instanceFolder: try reader.readString(),
-                attempt: try reader.readInt64(),
                 attemptFolder: try reader.readString(),
                 asideFolder: try reader.readString(),
                 environment: try reader.readPairs().map { TaskOrder.Variable(name: $0.0, value: $0.1) },

@@ -32,8 +32,6 @@ public struct TaskOrder: Equatable, Sendable {
     /// The instance's own folder (`COHORT_WORKDIR`), where its results go;
     /// the attempt starts with it empty.
     public var instanceFolder: String
-    /// Which attempt of the instance this is, over every run (1 for the first).
-    public var attempt: Int64
     /// This attempt's own folder: its logs. Never reused.
     public var attemptFolder: String
     /// Where what an earlier attempt left in `instanceFolder` is moved before this one starts.
@@ -55,10 +53,9 @@ public struct TaskOrder: Equatable, Sendable {
 
     public init(
         instance: Int64, name: String, command: String, directory: String,
-        instanceFolder: String, attempt: Int64 = 1, attemptFolder: String, asideFolder: String,
+        instanceFolder: String, attemptFolder: String, asideFolder: String,
         environment: [Variable], cpus: Int64, timeoutSeconds: Double = 0
     ) {
-        self.attempt = attempt
         self.attemptFolder = attemptFolder
         self.asideFolder = asideFolder
         self.timeoutSeconds = timeoutSeconds

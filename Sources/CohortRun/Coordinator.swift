@@ -61,7 +61,8 @@ public final class Coordinator {
         factory: TaskFactory, transport: (any SchedulerTransport)?, localRunner: ModuleRunner?,
         policy: WorkerPolicy, reporter: any RunReporter, journal: JournalFile? = nil,
         history: JournalHistory = JournalHistory(), plan: ResumePlan? = nil, definitions: Definitions? = nil,
-        runID: String = "run", force: ForceRequest? = nil, selection: Selection = .everything, jobFile: String = "job.yml",
+        runID: String = "run", force: ForceRequest? = nil, selection: Selection = .everything, outlook: RunOutlook? = nil,
+        jobFile: String = "job.yml",
         scheduling: SchedulingPolicy = .criticalPath(), walltime: Walltime? = nil,
         clock: @escaping () -> Double = monotonicSeconds, wallClock: @escaping () -> Double = epochSeconds,
         stopSignal: @escaping () -> Int32? = { StopSignals.pending }
@@ -82,7 +83,7 @@ public final class Coordinator {
         self.history = history
         self.force = force
         self.lineage = RunLineage(plan: plan, definitions: definitions, runID: runID)
-        self.toRunCount = RunOutlook(plan: plan, graph: factory.graph, selection: selection).toRunCount
+        self.toRunCount = (outlook ?? RunOutlook(plan: plan, graph: factory.graph, selection: selection)).toRunCount
         self.stopSignal = stopSignal
         self.scheduler = Scheduler(graph: factory.graph, doneEarlier: plan.isDone, selection: selection, policy: scheduling)
     }
@@ -217,7 +218,7 @@ public final class Coordinator {
             if result == .failed && !retrying {
                 failures.append(FailureRecord(
                     name: name, outcome: report.outcome, worker: info, logFolder: attemptFolder,
-                    logTail: report.logTail, wallSeconds: report.wallSeconds, attempts: scheduler.attempt(of: instance),
+                    logTail: report.logTail, wallSeconds: report.wallSeconds, attempt: attemptNumber,
                     earlierAttempts: failedAttempts.removeValue(forKey: instance) ?? []))
             } else if retrying {
                 failedAttempts[instance, default: []].append(

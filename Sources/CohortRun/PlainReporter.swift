@@ -101,7 +101,7 @@ public enum SummaryText {
             lines.append("")
             lines.append("Failed (\(summary.failures.count)):")
             for failure in summary.failures {
-                let tries = failure.attempts > 1 ? " (attempt \(failure.attempts))" : ""
+                let tries = failure.attempt > 1 ? " (attempt \(failure.attempt))" : ""
                 lines.append("  \(failure.name): \(failure.outcome.text)\(tries) on \(failure.worker.id) (\(failure.worker.host)) after \(format(failure.wallSeconds, decimals: 2)) s")
                 lines.append("    logs: \(failure.logFolder)/stderr.log, stdout.log")
                 for earlier in failure.earlierAttempts {

@@ -19,8 +19,8 @@ public struct FailureRecord: Sendable {
     public var logFolder: String
     public var logTail: String
     public var wallSeconds: Double
-    /// Attempts in this run.
-    public var attempts: Int
+    /// The last attempt's number, counted over every run (as its log folder is).
+    public var attempt: Int
     /// The attempts before the last one in this run, each with its own logs.
     public var earlierAttempts: [FailedAttempt] = []
 }

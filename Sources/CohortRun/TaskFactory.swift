@@ -55,7 +55,7 @@ public struct TaskFactory: Sendable {
     }
 
     /// Attempt `attempt` (counted over every run) of `instance`.
-    public func order(for instance: InstanceID, attempt: Int = 1) -> TaskOrder {
+    public func order(for instance: InstanceID, attempt: Int) -> TaskOrder {
         let stage = graph.job.stages[graph.stage(of: instance)]
         let labels = graph.labels(of: instance)
         let folder = instanceFolder(of: instance)
@@ -83,7 +83,7 @@ public struct TaskFactory: Sendable {
         let aside = attemptFolder(of: instance, attempt: max(0, attempt - 1)) + "/files"
         return TaskOrder(
             instance: Int64(instance.rawValue), name: graph.name(of: instance), command: graph.job.script(for: stage, command: command),
-            directory: jobFolder, instanceFolder: folder, attempt: Int64(attempt),
+            directory: jobFolder, instanceFolder: folder,
             attemptFolder: attemptFolder(of: instance, attempt: attempt), asideFolder: aside,
             environment: environment, cpus: Int64(stage.cpus), timeoutSeconds: stage.timeout ?? 0)
     }

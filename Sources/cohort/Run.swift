@@ -206,7 +206,8 @@ struct SchedulerRank {
         let definitions = Definitions(graph: graph, scriptDigests: scriptDigests)
         let plan = ResumePlan(graph: graph, history: history, definitions: definitions)
         let reporter = PlainReporter()
-        reporter.planned(RunOutlook(plan: plan, graph: graph, selection: selection), history: history, journalPath: state.journal)
+        let outlook = RunOutlook(plan: plan, graph: graph, selection: selection)
+        reporter.planned(outlook, history: history, journalPath: state.journal)
         let durations = history.medianDurations(for: job)
         let walltime = SlurmQuery.allocationEnd().map { Walltime(end: $0, stageDurations: durations) }
         var random = SystemRandomNumberGenerator()
@@ -214,7 +215,8 @@ struct SchedulerRank {
             factory: factory, transport: transport, localRunner: runner,
             policy: (try? command.workerPolicy()) ?? WorkerPolicy(),
             reporter: reporter, journal: journal, history: history, plan: plan, definitions: definitions,
-            runID: Lineage.newRunID(using: &random), force: force, selection: selection, jobFile: command.jobFile,
+            runID: Lineage.newRunID(using: &random), force: force, selection: selection, outlook: outlook,
+            jobFile: command.jobFile,
             scheduling: .criticalPath(stageDurations: durations), walltime: walltime)
         do {
             let summary = try coordinator.run()

@@ -5,7 +5,7 @@ import Testing
 @Suite struct MessageCodingTests {
     let order = TaskOrder(
         instance: 123_456, name: "realign:sub-01:ses-pre", command: "sh modules/realign.sh 'a b'",
-        directory: "/data/job", instanceFolder: "/data/job/out/realign/sub-01/ses-pre", attempt: 3,
+        directory: "/data/job", instanceFolder: "/data/job/out/realign/sub-01/ses-pre",
         attemptFolder: "/data/job/out/.attempts/realign/sub-01/ses-pre/3",
         asideFolder: "/data/job/out/.attempts/realign/sub-01/ses-pre/2/files",
         environment: [.init(name: "FSLOUTPUTTYPE", value: "NIFTI_GZ"), .init(name: "EMPTY", value: ""),
