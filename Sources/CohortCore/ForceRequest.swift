@@ -7,15 +7,23 @@
 ///
 /// Matched by names, not instance numbers: the job file may change between
 /// the request and the run that completes it.
+///
+/// A request may carry an `id` (`--force-id`, `COHORT_FORCE_ID`): a run
+/// given an id the journal already holds completes that request instead of
+/// forcing again from scratch. The Slurm wrappers set it, so a requeued job
+/// or a resubmission chain repeating its `--force` arguments forces once.
 public struct ForceRequest: Equatable, Sendable {
     public var stages: [String]
     /// `--only` patterns as given (`stage[:subject[:session]]`).
     public var only: [String]
     /// `--subjects` as given.
     public var subjects: [String]
+    /// Names the request across the runs that repeat it; nil: each run's `--force` is new.
+    public var id: String?
 
-    public init(stages: [String], only: [String] = [], subjects: [String] = []) {
+    public init(stages: [String], only: [String] = [], subjects: [String] = [], id: String? = nil) {
         self.stages = stages
+        self.id = id
         self.only = only.flatMap { $0.split(separator: ",").map(String.init) }
         self.subjects = subjects.flatMap { $0.split(separator: ",").map(String.init) }
     }

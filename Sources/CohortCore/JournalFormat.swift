@@ -33,6 +33,7 @@ public enum JournalFormat {
             kind = "force"
             fields = [("stages", request.stages.joined(separator: ",")), ("only", request.only.joined(separator: ",")),
                       ("subjects", request.subjects.joined(separator: ",")), ("time", timeText(time))]
+                + (request.id.map { [("id", $0)] } ?? [])
         case .skipped(let instance, let cause, let time):
             kind = "skip"
             fields = [("instance", instance), ("cause", cause), ("time", timeText(time))]
@@ -104,7 +105,8 @@ public enum JournalFormat {
                 outcome: try outcome(try text("outcome")), wallSeconds: try double("wall"),
                 peakMemoryKiB: try int("peakKiB"), lineage: try lineage()))
         case "force":
-            return .forced(ForceRequest(stages: try list("stages"), only: try list("only"), subjects: try list("subjects")),
+            return .forced(ForceRequest(stages: try list("stages"), only: try list("only"), subjects: try list("subjects"),
+                                        id: values["id"]),
                            time: try double("time"))
         case "skip":
             return .skipped(instance: try text("instance"), cause: try text("cause"), time: try double("time"))

@@ -33,6 +33,8 @@ public struct JournalHistory: Sendable {
 
     public private(set) var entries: [String: Entry] = [:]
     public private(set) var runs = 0
+    /// The `--force` requests journaled so far under an id (see `ForceRequest.id`).
+    public private(set) var forcesByID: [String: ForceRequest] = [:]
     /// Records applied so far; gives each success its `sequence`.
     public private(set) var recordCount = 0
     /// (line number, why) of each line that is not a valid record.
@@ -91,6 +93,7 @@ public struct JournalHistory: Sendable {
         case .skipped(let instance, _, _):
             entries[instance, default: Entry()].skipped = true
         case .forced(let request, _):
+            if let id = request.id { forcesByID[id] = request }
             for (name, entry) in entries where entry.success != nil && request.covers(name) {
                 entries[name]?.success = nil
                 entries[name]?.forcePending = true

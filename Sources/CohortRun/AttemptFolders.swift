@@ -8,14 +8,20 @@ import Glibc
 /// folder is empty when it starts. What an earlier attempt left there is
 /// moved aside, never deleted: into that attempt's folder, as `files/`.
 /// Cohort deletes nothing of a user's; `rm -rf WORKDIR/.attempts` reclaims the space.
+///
+/// Whatever is at the instance folder's path is moved: a symlink (the link,
+/// not what it points to) or a file as much as a folder. When the instance
+/// folder lies on another file system than `.attempts` (a stage folder
+/// linked to scratch), its files stay on their file system, beside it as
+/// `.NAME.earlier`, and the attempt folder's `files` is a link to them.
 public enum AttemptFolders {
     /// Prepares the folders of `order`; the reason when it cannot.
     public static func prepare(_ order: TaskOrder) -> String? {
         if let problem = makeFreshFolder(order.attemptFolder) { return problem }
         // An empty folder is removed and made again; rmdir fails with
-        // ENOTEMPTY/EEXIST when something is in it.
+        // ENOTEMPTY/EEXIST when something is in it, ENOTDIR for a link or a file.
         if rmdir(order.instanceFolder) != 0 && errno != ENOENT {
-            guard errno == ENOTEMPTY || errno == EEXIST else {
+            guard errno == ENOTEMPTY || errno == EEXIST || errno == ENOTDIR else {
                 return "cannot use folder \(order.instanceFolder): \(errnoText())"
             }
             if let problem = moveAside(order.instanceFolder, to: order.asideFolder) { return problem }
@@ -34,20 +40,42 @@ public enum AttemptFolders {
         return makeFolder(path)
     }
 
-    /// Renames `folder` to `destination` (or `destination.2`, `.3`, ... when taken).
+    /// Renames `folder` to `destination` (or `destination.2`, `.3`, ... when
+    /// taken); across file systems, beside `folder` with a link at `destination`.
     private static func moveAside(_ folder: String, to destination: String) -> String? {
-        let parent = String(destination[..<(destination.lastIndex(of: "/") ?? destination.endIndex)])
-        if let problem = makeFolder(parent) { return problem }
-        var target = destination
-        var suffix = 1
-        while true {
-            if rename(folder, target) == 0 { return nil }
-            guard errno == EEXIST || errno == ENOTEMPTY, suffix < 1000 else {
-                return "cannot move the earlier attempt's files from \(folder) to \(target): \(errnoText())"
-            }
-            suffix += 1
-            target = destination + "." + String(suffix)
+        if let problem = makeFolder(parent(of: destination)) { return problem }
+        let moved = renameToFreeName(folder, destination)
+        guard case .failed(let error) = moved else { return nil }
+        guard error == EXDEV else {
+            return "cannot move the earlier attempt's files from \(folder) to \(destination): \(errnoText(error))"
         }
+        let name = folder[folder.index(after: folder.lastIndex(of: "/") ?? folder.startIndex)...]
+        switch renameToFreeName(folder, parent(of: folder) + "/." + name + ".earlier") {
+        case .failed(let error):
+            return "cannot move the earlier attempt's files from \(folder) aside: \(errnoText(error))"
+        case .renamed(let beside):
+            if symlink(beside, destination) != 0 {
+                return "moved the earlier attempt's files to \(beside) but cannot link them from \(destination): \(errnoText())"
+            }
+            return nil
+        }
+    }
+
+    private enum Renamed { case renamed(to: String), failed(errno: Int32) }
+
+    /// Renames `path` to `target`, or `target.2`, `.3`, ... when taken.
+    private static func renameToFreeName(_ path: String, _ target: String) -> Renamed {
+        var name = target
+        for suffix in 2...1000 {
+            if rename(path, name) == 0 { return .renamed(to: name) }
+            guard [EEXIST, ENOTEMPTY, EISDIR, ENOTDIR].contains(errno) else { return .failed(errno: errno) }
+            name = target + "." + String(suffix)
+        }
+        return .failed(errno: EEXIST)
+    }
+
+    private static func parent(of path: String) -> String {
+        String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
     }
 }
 

@@ -147,4 +147,4 @@ extension String {
     }
 }
 
-func errnoText() -> String { String(cString: strerror(errno)) }
+func errnoText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }

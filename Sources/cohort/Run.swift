@@ -31,6 +31,9 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("force"), help: ArgumentHelp("Rerun this stage's instances and everything downstream (repeatable).", valueName: "stage"))
     var forcedStages: [String] = []
 
+    @Option(name: .customLong("force-id"), help: ArgumentHelp("Name this --force request (default: $COHORT_FORCE_ID); a run given an id the journal already holds completes that request instead of forcing again. The Slurm wrappers set it, so requeued and resubmitted jobs force once.", valueName: "id"))
+    var forceID: String?
+
     @Option(name: .customLong("only"), help: ArgumentHelp("Run only this stage, or one subject's or session's instance of it (repeatable; rerun a failure with the name the summary prints).", valueName: "stage[:subject[:session]]"))
     var only: [String] = []
 
@@ -54,6 +57,15 @@ struct Run: ParsableCommand {
         if let memory, Quantity.bytes(memory) == nil { throw ValidationError("--memory \(memory): not a size like 16G") }
         _ = try workerPolicy()
         _ = try exportedVariables()
+        if let id = requestedForceID, let problem = Identifier.problem(with: id) {
+            throw ValidationError("--force-id \(id): the id \(problem)")
+        }
+    }
+
+    /// `--force-id`, else `COHORT_FORCE_ID` from the environment (empty means none).
+    var requestedForceID: String? {
+        let id = forceID ?? getenv("COHORT_FORCE_ID").map { String(cString: $0) }
+        return id?.isEmpty == false ? id : nil
     }
 
     /// `--export` as variables: `VAR` takes this shell's value, `VAR=VALUE` its own.
@@ -199,9 +211,18 @@ struct SchedulerRank {
 
         // --force is journaled (by the coordinator, once the run really
         // starts): the next plain run completes it if this one stops halfway.
-        let force = forced.isEmpty ? nil : ForceRequest(
+        var force = forced.isEmpty ? nil : ForceRequest(
             stages: job.stages.indices.filter(forced.contains).map { job.stages[$0].name },
-            only: command.only, subjects: command.subjects)
+            only: command.only, subjects: command.subjects, id: command.requestedForceID)
+        if let request = force, let id = request.id, let earlier = history.forcesByID[id] {
+            // A requeued job or a resubmission repeating its arguments: the
+            // journal holds this request already, so complete it instead.
+            guard earlier == request else {
+                return refuse("cohort: --force-id \(id) names an earlier, different request (--force \(earlier.stages.joined(separator: ","))); give this one a new id")
+            }
+            writeLine(STDOUT_FILENO, "cohort: --force request \(id) is in the journal already: completing it, not forcing again")
+            force = nil
+        }
         if let force { history.apply(.forced(force, time: epochSeconds())) }
         let definitions = Definitions(graph: graph, scriptDigests: scriptDigests)
         let plan = ResumePlan(graph: graph, history: history, definitions: definitions)

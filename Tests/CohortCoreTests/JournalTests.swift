@@ -15,6 +15,7 @@ import Testing
                 definition: InstanceDefinition(run: 1, environment: .max, setup: 0, script: 0xdead_beef), stamp: 42, inputs: .max))),
             .forced(ForceRequest(stages: ["realign", "smooth"], only: ["realign:sub-01", "smooth"], subjects: ["sub-01,sub-02"]), time: 5),
             .forced(ForceRequest(stages: ["a"]), time: 6),
+            .forced(ForceRequest(stages: ["a"], id: "chain-17"), time: 7),
             .finished(attempt, .init(outcome: .exited(3), wallSeconds: 1, peakMemoryKiB: 0)),
             .finished(attempt, .init(outcome: .signaled(9), wallSeconds: 1, peakMemoryKiB: 0)),
             .finished(attempt, .init(outcome: .timedOut, wallSeconds: 1, peakMemoryKiB: 0)),

@@ -57,6 +57,45 @@ import Glibc
         #expect(Files.read(base + "/out/.attempts/s/x/2/stdout.log") == "second\nseen 0\n", "the second attempt saw files of the first")
     }
 
+    /// A link or a file where the instance folder goes is moved aside like a
+    /// folder (the link itself: what it points to is left alone).
+    @Test func aLinkOrAFileAtTheInstanceFolderIsMovedAside() throws {
+        let base = try TemporaryFolder.make(prefix: "link")
+        Files.write(base + "/elsewhere/kept", "data\n")
+        Files.write(base + "/out/.keep", "")
+        #expect(symlink(base + "/elsewhere", base + "/out/s") == 0)
+        let linked = try runToEnd("echo seen $(ls -A \"$COHORT_WORKDIR\" | wc -l)", folder: base + "/out/s",
+                                  attemptFolder: base + "/out/.attempts/s/1", aside: base + "/out/.attempts/s/0/files")
+        #expect(linked.outcome == .exited(0), "\(linked)")
+        #expect(Files.read(base + "/out/.attempts/s/1/stdout.log") == "seen 0\n")
+        #expect(Files.read(base + "/elsewhere/kept") == "data\n")
+        #expect(Files.read(base + "/out/.attempts/s/0/files/kept") == "data\n", "the link, moved aside")
+
+        Files.write(base + "/out/t", "a file\n")
+        let filed = try runToEnd("echo seen $(ls -A \"$COHORT_WORKDIR\" | wc -l)", folder: base + "/out/t",
+                                 attemptFolder: base + "/out/.attempts/t/1", aside: base + "/out/.attempts/t/0/files")
+        #expect(filed.outcome == .exited(0), "\(filed)")
+        #expect(Files.read(base + "/out/.attempts/t/0/files") == "a file\n")
+    }
+
+    /// A stage folder linked to another file system (scratch): the earlier
+    /// files stay on it, beside the instance folder, linked from the attempt folder.
+    @Test(.enabled(if: FileSystems.differ("/tmp", "/dev/shm"), "needs /dev/shm on its own file system"))
+    func anEarlierAttemptOnAnotherFileSystemStaysThere() throws {
+        let base = try TemporaryFolder.make(prefix: "exdev")
+        let scratch = "/dev/shm/cohort-exdev-\(getpid())"
+        defer { _ = try? ChildProcess.run(["rm", "-rf", scratch], timeout: 30) }
+        Files.write(scratch + "/x/partial", "partial\n")
+        Files.write(base + "/out/.keep", "")
+        #expect(symlink(scratch, base + "/out/s") == 0)
+        let report = try runToEnd("echo seen $(ls -A \"$COHORT_WORKDIR\" | wc -l)", folder: base + "/out/s/x",
+                                  attemptFolder: base + "/out/.attempts/s/x/2", aside: base + "/out/.attempts/s/x/1/files")
+        #expect(report.outcome == .exited(0), "\(report)")
+        #expect(Files.read(base + "/out/.attempts/s/x/2/stdout.log") == "seen 0\n")
+        #expect(Files.read(scratch + "/.x.earlier/partial") == "partial\n", "kept on its own file system")
+        #expect(Files.read(base + "/out/.attempts/s/x/1/files/partial") == "partial\n", "reached from the attempt folder")
+    }
+
     /// Attempt numbers restart when a journal is lost: an attempt folder
     /// already in use is kept under another name, not mixed with the new one.
     @Test func aReusedAttemptFolderIsKeptAside() throws {

@@ -48,3 +48,13 @@ public enum TemporaryFolder {
         return String(cString: made)
     }
 }
+
+/// Which file system a path is on, for tests of moves across them.
+public enum FileSystems {
+    /// Whether `a` and `b` are on different file systems (false if either is missing).
+    public static func differ(_ a: String, _ b: String) -> Bool {
+        var first = stat(), second = stat()
+        guard stat(a, &first) == 0, stat(b, &second) == 0 else { return false }
+        return first.st_dev != second.st_dev
+    }
+}

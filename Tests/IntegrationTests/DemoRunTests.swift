@@ -192,6 +192,24 @@ struct RefusalTests {
         #expect(!Files.exists(folder + "/.cohort/s/journal"), "nothing ran")
     }
 
+    /// A module script the run cannot read would make its stage look
+    /// changed (or unchanged) on a hiccup: the run refuses, and says why.
+    /// Root reads everything, so the run is made as `nobody`.
+    @Test(.enabled(if: getuid() == 0 && Files.exists("/usr/bin/setpriv"), "needs root and setpriv"))
+    func unreadableModuleScriptIsRefused() throws {
+        let job = try MPIHarness.writeJob("study: s\nstages:\n  - {name: a, domain: study, run: modules/secret.sh}\n")
+        let folder = String(job.dropLast("/job.yml".count))
+        Files.write(folder + "/modules/secret.sh", "echo hi\n")
+        #expect(chmod(folder, 0o777) == 0 && chmod(folder + "/modules", 0o755) == 0 && chmod(job, 0o644) == 0)
+        #expect(chmod(folder + "/modules/secret.sh", 0o111) == 0, "executable, not readable")
+        let result = try ChildProcess.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                           MPIHarness.cohort, "run", job], timeout: 60)
+        #expect(result.code == 2, "\(result.output)")
+        #expect(result.stderr.contains("cannot read the module script \(folder)/modules/secret.sh: Permission denied; nothing ran"),
+                "\(result.stderr)")
+        #expect(!Files.exists(folder + "/.cohort/s/journal"), "nothing ran")
+    }
+
     @Test func stageThatFitsNoWorkerIsRefusedNotHung() throws {
         let job = try MPIHarness.writeJob("study: s\nstages:\n  - {name: huge, domain: study, run: 'true', cpus: 64}\n")
         let result = try MPIHarness.run(ranks: 3, ["run", job, "--slots", "2"], timeout: 60)

@@ -113,6 +113,42 @@ struct LineageTests {
         if stop != .walltime { #expect(!redone.isEmpty) }
     }
 
+    /// A requeued Slurm job (or a resubmission) repeats its `--force` with
+    /// the same id: it completes the journaled request instead of forcing
+    /// again; the same id for another request is refused; no id, a new force.
+    @Test func repeatedForceWithTheSameIdCompletesTheRequest() throws {
+        let study = try LineageStudy(subjects: ["s1", "s2", "s3", "s4"])
+        #expect(try run(study, delay: "0.3").code == 0)
+        let forced = try start(study, ["--force", "a", "--force-id", "job-7"], delay: "0.6")
+        #expect(Clock.waitUntil(timeout: 30) { !redoneSinceForce(study).isEmpty })
+        kill(forced.pid, SIGKILL)
+        _ = forced.wait(timeout: 30)
+        let redone = redoneSinceForce(study)
+        #expect(!redone.isEmpty)
+
+        var endedBefore = study.ended().count
+        let requeued = try ChildProcess.run([MPIHarness.cohort, "run", study.job, "--slots", "2", "--force", "a"],
+                                            environment: ["LEDGER": study.ledger, "DELAY": "0", "COHORT_FORCE_ID": "job-7"],
+                                            timeout: 120)
+        #expect(requeued.code == 0, "\(requeued.output)")
+        #expect(requeued.stdout.contains("--force request job-7 is in the journal already"), "\(requeued.stdout)")
+        let rerun = Set(study.ended().dropFirst(endedBefore))
+        #expect(rerun.isDisjoint(with: redone), "redone again: \(rerun.intersection(redone))")
+        #expect(rerun == Set(study.instances).subtracting(redone))
+        #expect(study.staleResults().isEmpty)
+
+        let other = try run(study, ["--force", "b", "--force-id", "job-7"])
+        #expect(other.code == 2)
+        #expect(other.stderr.contains("--force-id job-7 names an earlier, different request (--force a)"), "\(other.stderr)")
+        let unsafe = try run(study, ["--force", "a", "--force-id", "../x"])
+        #expect(unsafe.code == 2)
+        #expect(unsafe.stderr.contains("--force-id ../x"), "\(unsafe.stderr)")
+
+        endedBefore = study.ended().count
+        #expect(try run(study, ["--force", "a"]).code == 0)
+        #expect(Set(study.ended().dropFirst(endedBefore)) == Set(study.instances), "no id: a new force of a and downstream")
+    }
+
     @Test func forceWithinASelectionRedoesExactlyTheSelection() throws {
         let study = try LineageStudy()
         #expect(try run(study).code == 0)

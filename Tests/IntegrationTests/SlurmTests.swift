@@ -35,7 +35,8 @@ struct SlurmTests {
     /// The study's critical path (6 levels of 16 s) outlasts a one-minute job
     /// even when Slurm kills it 30 s late. The study was done once before and
     /// the chain starts with `--force convert` (redoing everything, by
-    /// lineage): the successors complete it and never force it again.
+    /// lineage): the successors, given the same arguments, complete it and
+    /// never force it again.
     @Test func resubmittingWrapperFinishesAForcedRerunOverSeveralJobs() throws {
         let slurm = try SlurmHarness.up()
         defer { slurm.down() }
@@ -53,6 +54,7 @@ struct SlurmTests {
         #expect(run.successesPerInstance.values.allSatisfy { $0 == 2 },
                 "each instance done once before, once by the chain: \(run.successesPerInstance.filter { $0.value != 2 })")
         #expect(run.output.contains("convert: 0 done earlier, 6 to run (6 forced)"))
+        #expect(run.output.contains("--force request chain-"), "successors complete the journaled force")
         #expect(run.output.contains("queued"))
         #expect(run.output.contains("the chain ends here"))
         print("Slurm resubmission test took \(Int(Clock.now - started)) s over \(run.jobs) jobs")
