@@ -27,6 +27,12 @@ public struct Scheduler: Sendable {
     var sequence: UInt64 = 0
     var stopping = false
     var finished = false
+    /// Every worker of the run has joined: with nothing running, ready work
+    /// that none of them starts never will.
+    var allJoined = false
+    /// Stages whose ready instances no worker could start when the run
+    /// ended: the run finished without them (see `allWorkersJoined`).
+    public private(set) var stuck: [UnplaceableStage] = []
     /// Stages not started for now (too little walltime left for them).
     var held: Set<Int> = []
     public private(set) var tallies: [StageTally]
@@ -98,6 +104,17 @@ public struct Scheduler: Sendable {
         workers.append(WorkerSlot(id: worker, profile: profile, free: profile.capacity))
         // Joining a run with nothing left to do (all done earlier): it stops at once.
         if finished { return [.stopWorker(worker)] }
+        var actions: [SchedulerAction] = []
+        dispatch(into: &actions)
+        finishIfDone(into: &actions)
+        return actions
+    }
+
+    /// No more workers will join. From now on a run with nothing running
+    /// and ready work no worker can start ends, naming that work in `stuck`
+    /// instead of waiting for ever.
+    public mutating func allWorkersJoined() -> [SchedulerAction] {
+        allJoined = true
         var actions: [SchedulerAction] = []
         dispatch(into: &actions)
         finishIfDone(into: &actions)
@@ -215,7 +232,14 @@ public struct Scheduler: Sendable {
         // With nothing running and nothing startable, nothing more can happen:
         // what is left waits for held stages or for unselected instances.
         let onlyHeldReady = readyQueues.indices.allSatisfy { readyQueues[$0].isEmpty || held.contains($0) }
-        guard stopping || finalCount == states.count || onlyHeldReady else { return }
+        guard stopping || finalCount == states.count || onlyHeldReady || allJoined else { return }
+        if !stopping && !onlyHeldReady {
+            // Dispatch ran just before and started nothing: with every
+            // worker idle, no lock is held, so capacity or labels rule it out.
+            let startable = readyQueues.indices.filter { !readyQueues[$0].isEmpty && !held.contains($0) }
+            let stuckStages = Set(startable.map { graph.job.stages[$0].name })
+            stuck = Self.unplaceableStages(of: graph.job, on: workers.map(\.profile)).filter { stuckStages.contains($0.stage) }
+        }
         finished = true
         for worker in workers { actions.append(.stopWorker(worker.id)) }
         actions.append(.finish)

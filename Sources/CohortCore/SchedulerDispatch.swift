@@ -8,9 +8,9 @@ extension Scheduler {
         var progress = true
         while progress && readyCount > 0 {
             progress = false
-            let writersWaiting = lockedOutReaders()
+            let reserved = reservedLocks()
             for index in workers.indices where workers[index].free.cpus > 0 {
-                guard let stage = bestStage(for: workers[index], writersWaiting: writersWaiting) else { continue }
+                guard let stage = bestStage(for: workers[index], reserved: reserved) else { continue }
                 let instance = readyQueues[stage].pop()
                 let definition = graph.job.stages[stage]
                 readyCount -= 1
@@ -28,14 +28,14 @@ extension Scheduler {
     }
 
     /// The stage whose next ready instance this worker should run, if any.
-    private func bestStage(for worker: WorkerSlot, writersWaiting: Set<String>) -> Int? {
+    private func bestStage(for worker: WorkerSlot, reserved: Set<String>) -> Int? {
         func eligible(_ stage: Int) -> Bool {
             let definition = graph.job.stages[stage]
             return !readyQueues[stage].isEmpty
                 && !held.contains(stage)
                 && worker.profile.takes(definition)
                 && worker.free.fits(definition.demand)
-                && locks.canAcquire(definition.locks, writersWaiting: writersWaiting)
+                && locks.canAcquire(definition.locks, reserved: reserved)
         }
         switch policy {
         case .criticalPath:
@@ -45,14 +45,31 @@ extension Scheduler {
         }
     }
 
-    /// Locks a writer is waiting for: new readers wait behind it, so a
-    /// stream of readers cannot starve a writer.
-    private func lockedOutReaders() -> Set<String> {
-        var waiting: Set<String> = []
-        for (stage, queue) in readyQueues.enumerated() where !queue.isEmpty {
-            for lock in graph.job.stages[stage].locks where !lock.shared { waiting.insert(lock.name) }
+    /// Locks that waiting writers reserve: new readers wait behind a writer,
+    /// so a stream of readers cannot starve it. Writers reserve in the
+    /// dispatch order, and one that needs a lock an earlier writer reserved
+    /// reserves nothing: two stages whose locks cross (`x` writes `a` and
+    /// reads `b`, `y` writes `b` and reads `a`) are served one after the
+    /// other instead of each waiting for the other for ever.
+    private func reservedLocks() -> Set<String> {
+        var reserved: Set<String> = []
+        var waiting = stageOrder.filter { !readyQueues[$0].isEmpty && !held.contains($0) && someWorkerCanRun($0) }
+        if case .firstComeFirstServed = policy {
+            waiting.sort { readyQueues[$0].headSequence < readyQueues[$1].headSequence }
         }
-        return waiting
+        for stage in waiting {
+            let stageLocks = graph.job.stages[stage].locks
+            guard stageLocks.contains(where: { !$0.shared }),
+                  !stageLocks.contains(where: { reserved.contains($0.name) }) else { continue }
+            for lock in stageLocks where !lock.shared { reserved.insert(lock.name) }
+        }
+        return reserved
+    }
+
+    /// Whether a worker in the run could take an instance of `stage` when idle.
+    func someWorkerCanRun(_ stage: Int) -> Bool {
+        let definition = graph.job.stages[stage]
+        return workers.contains { $0.profile.takes(definition) && $0.profile.capacity.fits(definition.demand) }
     }
 
     /// Stages no worker can ever run, checked before a run starts (it would hang).
@@ -77,9 +94,10 @@ struct LockTable: Sendable {
     private var writers: [String: Int] = [:]
     private var readers: [String: Int] = [:]
 
-    func canAcquire(_ locks: [StageLock], writersWaiting: Set<String>) -> Bool {
+    /// Readers also wait for a lock a writer has `reserved`.
+    func canAcquire(_ locks: [StageLock], reserved: Set<String>) -> Bool {
         locks.allSatisfy { lock in
-            if lock.shared { return writers[lock.name, default: 0] == 0 && !writersWaiting.contains(lock.name) }
+            if lock.shared { return writers[lock.name, default: 0] == 0 && !reserved.contains(lock.name) }
             return writers[lock.name, default: 0] == 0 && readers[lock.name, default: 0] == 0
         }
     }

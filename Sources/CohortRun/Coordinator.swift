@@ -106,6 +106,7 @@ public final class Coordinator {
             workers[worker.id] = worker
             pending += scheduler.workerJoined(worker.id, profile: worker.profile)
         }
+        pending += scheduler.allWorkersJoined()
         do {
             try loop(initial: pending)
         } catch {
@@ -116,7 +117,8 @@ public final class Coordinator {
             throw error
         }
         let reason = stoppedBy.map { "stopped by \(StopSignals.name($0))" }
-            ?? (scheduler.isHoldingWork ? "stopped: too little walltime left" : "finished")
+            ?? (scheduler.isHoldingWork ? "stopped: too little walltime left"
+                : scheduler.stuck.isEmpty ? "finished" : "stuck: " + scheduler.stuck.map(\.description).joined(separator: "; "))
         try record([.runEnded(reason: reason, time: epochSeconds())], durable: true)
         return RunSummary(
             study: graph.job.study, stageNames: graph.job.stages.map(\.name),
@@ -124,7 +126,7 @@ public final class Coordinator {
             retried: retried,
             elapsedSeconds: clock() - startTime,
             workers: joined.sorted { $0.id < $1.id }, jobFile: jobFile, stopSignal: stoppedBy,
-            heldForWalltime: stoppedBy == nil && scheduler.isHoldingWork)
+            heldForWalltime: stoppedBy == nil && scheduler.isHoldingWork, stuck: scheduler.stuck)
     }
 
     private func loop(initial: [SchedulerAction]) throws {

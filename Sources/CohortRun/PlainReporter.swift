@@ -122,6 +122,11 @@ public enum SummaryText {
                 }
             }
         }
+        if !summary.stuck.isEmpty {
+            lines.append("")
+            lines.append("Could not start (nothing else was running, so they never would):")
+            for stage in summary.stuck { lines.append("  \(stage)") }
+        }
         let notRun = all.total - all.succeeded - all.doneEarlier - all.failed - all.skipped - all.unselected
         if let signal = summary.stopSignal {
             lines.append("Stopped by \(StopSignals.name(signal)): \(notRun) not run; run the same command again to carry on.")

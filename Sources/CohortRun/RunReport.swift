@@ -55,6 +55,8 @@ public struct RunSummary: Sendable {
     public var stopSignal: Int32?
     /// The run ended with work left that would not fit in the allocation's remaining time.
     public var heldForWalltime = false
+    /// Stages with ready instances that no worker left in the run could start.
+    public var stuck: [UnplaceableStage] = []
 
     /// DESIGN §2: 130/143 when a signal stopped the run; else 0 when every
     /// selected instance is done (now or earlier), 1 when any failed, was

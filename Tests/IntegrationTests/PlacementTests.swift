@@ -50,6 +50,21 @@ struct PlacementTests {
         }
     }
 
+    /// Issue 9's reproduction: two stages whose locks cross, both ready.
+    /// Rank 0 used to idle until killed; they now run one after the other.
+    @Test func crossedLocksRunToTheEnd() throws {
+        let job = try MPIHarness.writeJob("""
+            study: crossed
+            subjects: [s1, s2]
+            stages:
+              - {name: x, domain: subject, locks: [a, {name: b, shared: true}], run: "sleep 0.1"}
+              - {name: y, domain: subject, after: [], locks: [b, {name: a, shared: true}], run: "sleep 0.1"}
+            """)
+        let result = try MPIHarness.run(ranks: 2, ["run", job, "--slots", "2"], timeout: 60)
+        #expect(result.code == 0, "\(result.output)")
+        #expect(result.stdout.contains("All 4 instances done."))
+    }
+
     @Test func labelNoWorkerHasRefusesTheRun() throws {
         let job = try MPIHarness.writeJob("study: s\nstages:\n  - {name: train, domain: study, on: gpu, run: 'true'}\n")
         let result = try MPIHarness.run(ranks: 2, ["run", job])

@@ -13,16 +13,25 @@ public func fuzz(_ data: UnsafePointer<CChar>, _ size: Int) -> CInt {
     let text = String(decoding: bytes, as: UTF8.self)
     do {
         let job = try JobLoader.load(text: text, file: "fuzz.yml")
-        // Expand what loaded, as a run would, when it is small enough to do quickly.
+        // Expand what loaded, as a run would, when it is small enough to do
+        // quickly, and run it on two workers (one labelled) with failures:
+        // the scheduler must end, never sit idle with work it could start.
         if let graph = try? InstanceGraph(job: job), graph.instanceCount < 100_000 {
             var scheduler = Scheduler(graph: graph)
             var pending = scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 4, memory: 1 << 40))
+            pending += scheduler.workerJoined(WorkerID(2), profile: WorkerProfile(
+                capacity: Capacity(cpus: 2, memory: 1 << 34), labels: ["gpu", "rank0"]))
+            pending += scheduler.allWorkersJoined()
+            var events = 0
             while let action = pending.popLast() {
                 if case .start(let instance, _) = action {
                     _ = graph.name(of: instance)
+                    events += 1
                     pending += scheduler.instanceFinished(instance, succeeded: instance.rawValue % 3 != 1)
                 }
             }
+            precondition(scheduler.isFinished, "the scheduler stopped with nothing running and the run not finished")
+            precondition(events <= graph.instanceCount * (1 + job.stages.map(\.retries).max()!), "more starts than attempts")
         }
     } catch {
         _ = error.description
