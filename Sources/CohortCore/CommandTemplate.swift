@@ -14,7 +14,12 @@ public enum CommandTemplate {
     /// quotes, and how many `` `…` `` enclose it (the shell unescapes the
     /// text of each once before running it).
     struct Quoting: Equatable {
-        enum Base { case bare, doubleQuoted, singleQuoted }
+        enum Base: Equatable {
+            case bare, doubleQuoted, singleQuoted
+            /// In a here-document's body: expanded like double quotes, or
+            /// taken literally when its delimiter is quoted (`<<'END'`).
+            case hereDocument(literal: Bool)
+        }
         var base: Base
         var backquotes = 0
     }
@@ -35,7 +40,8 @@ public enum CommandTemplate {
         var found: [(String, Placeholder)] = []
         scan(command) { word, _, quoting in
             // Inside '…' a brace is as often a tool's own ('{print}', Python's '{sub}'.format).
-            guard Placeholder(rawValue: word) == nil, quoting.base != .singleQuoted else { return }
+            guard Placeholder(rawValue: word) == nil, quoting.base != .singleQuoted,
+                  quoting.base != .hereDocument(literal: true) else { return }
             let lower = word.lowercased()
             let meant = Placeholder.allCases.first { $0.rawValue == lower }
                 ?? Placeholder.allCases.first { lower.count >= 3 && $0.rawValue.hasPrefix(lower) }
@@ -74,6 +80,10 @@ public enum CommandTemplate {
             out = escaping(text, ["\\", "\"", "$", "`"])
         case .singleQuoted:
             out = text.replacingAll("'", with: "'\\''")
+        case .hereDocument(literal: false):
+            out = escaping(text, ["\\", "$", "`"])
+        case .hereDocument(literal: true):
+            out = text
         }
         for _ in 0..<quoting.backquotes { out = escaping(out, ["\\", "`", "$"]) }
         return out
@@ -95,18 +105,38 @@ public enum CommandTemplate {
 
     /// Calls `found` for every `{word}` (word: letters, digits, `_`, starting
     /// with a letter or `_`) that is not `${…}`, with the quoting it stands in.
-    /// Follows `'…'`, `"…"`, backslashes, `$(…)`, backquotes and `#` comments
-    /// as `sh` does (not here-documents: keep placeholders out of their bodies).
+    /// Follows `'…'`, `"…"`, backslashes, `$(…)`, backquotes, `#` comments
+    /// and here-documents (`<<END`, `<<-END`, `<<'END'`) as `sh` does.
     private static func scan(_ command: String, _ found: (String, Range<String.Index>, Quoting) -> Void) {
         enum Context: Equatable { case bare, double, single, substitution(depth: Int), backquote }
         var stack: [Context] = [.bare]
         var index = command.startIndex
         var previous: Character? = nil
+        var hereDocuments: [HereDocument] = []
         while index < command.endIndex {
             let character = command[index]
             let context = stack[stack.count - 1]
             let following = command.index(after: index)
             var skipNext = false
+            let outsideQuotes = context != .single && context != .double
+            if outsideQuotes, character == "<", let (document, end) = HereDocument.start(in: command, at: index) {
+                hereDocuments.append(document)
+                previous = "x"
+                index = end
+                continue
+            }
+            if outsideQuotes, character == "\n", !hereDocuments.isEmpty {
+                let backquotes = stack.filter { $0 == .backquote }.count
+                index = following
+                for document in hereDocuments {
+                    index = document.scanBody(command, from: index) { word, range in
+                        found(word, range, Quoting(base: .hereDocument(literal: document.literal), backquotes: backquotes))
+                    }
+                }
+                hereDocuments = []
+                previous = "\n"
+                continue
+            }
             if character == "{", previous != "$", let (word, end) = braceWord(command, at: index) {
                 let base: Quoting.Base = switch context {
                 case .single: .singleQuoted
@@ -156,8 +186,74 @@ public enum CommandTemplate {
         }
     }
 
+    /// A here-document whose body starts at the next line.
+    private struct HereDocument {
+        var delimiter: String
+        /// `<<-`: leading tabs are stripped from body lines and the delimiter line.
+        var stripsTabs: Bool
+        /// The delimiter was quoted: the body is not expanded.
+        var literal: Bool
+
+        /// The `<<WORD` at `index` (not `<<<`), and the index after WORD.
+        static func start(in command: String, at index: String.Index) -> (HereDocument, String.Index)? {
+            var cursor = command.index(after: index)
+            guard cursor < command.endIndex, command[cursor] == "<" else { return nil }
+            cursor = command.index(after: cursor)
+            guard cursor < command.endIndex, command[cursor] != "<" else { return nil }
+            var document = HereDocument(delimiter: "", stripsTabs: false, literal: false)
+            if command[cursor] == "-" {
+                document.stripsTabs = true
+                cursor = command.index(after: cursor)
+            }
+            while cursor < command.endIndex, command[cursor] == " " || command[cursor] == "\t" { cursor = command.index(after: cursor) }
+            var quote: Character? = nil
+            while cursor < command.endIndex {
+                let character = command[cursor]
+                if let open = quote {
+                    if character == open { quote = nil } else { document.delimiter.append(character) }
+                } else if character == "'" || character == "\"" {
+                    quote = character
+                    document.literal = true
+                } else if character == "\\" {
+                    document.literal = true
+                } else if character.isWhitespace || ";|&<>()".contains(character) {
+                    break
+                } else {
+                    document.delimiter.append(character)
+                }
+                cursor = command.index(after: cursor)
+            }
+            return document.delimiter.isEmpty ? nil : (document, cursor)
+        }
+
+        /// Reports each `{word}` of the body that starts at `index`; returns the index after the delimiter line.
+        func scanBody(_ command: String, from start: String.Index, _ found: (String, Range<String.Index>) -> Void) -> String.Index {
+            var index = start
+            while index < command.endIndex {
+                let lineEnd = command[index...].firstIndex(of: "\n") ?? command.endIndex
+                let line = command[index..<lineEnd]
+                let next = lineEnd < command.endIndex ? command.index(after: lineEnd) : lineEnd
+                if (stripsTabs ? line.drop { $0 == "\t" } : line) == delimiter[...] { return next }
+                var cursor = index
+                var previous: Character? = nil
+                while cursor < lineEnd {
+                    if command[cursor] == "{", previous != "$", let (word, end) = braceWord(command, at: cursor), end <= lineEnd {
+                        found(word, cursor..<end)
+                        previous = "}"
+                        cursor = end
+                        continue
+                    }
+                    previous = command[cursor]
+                    cursor = command.index(after: cursor)
+                }
+                index = next
+            }
+            return command.endIndex
+        }
+    }
+
     /// The `{word}` starting at `open`, and the index after its `}`.
-    private static func braceWord(_ command: String, at open: String.Index) -> (String, String.Index)? {
+    fileprivate static func braceWord(_ command: String, at open: String.Index) -> (String, String.Index)? {
         var word = ""
         var index = command.index(after: open)
         while index < command.endIndex, word.count <= longestWord {

@@ -265,8 +265,9 @@ public final class Coordinator {
                 finishedCount += 1
                 reporter.instanceSkipped(graph.name(of: instance), because: graph.name(of: cause))
             case .retry(let instance, let attempt):
-                reporter.instanceRetrying(graph.name(of: instance), attempt: attempt,
-                                          of: graph.job.stages[graph.stage(of: instance)].retries + 1)
+                reporter.instanceRetrying(graph.name(of: instance), retry: attempt - 1,
+                                          of: graph.job.stages[graph.stage(of: instance)].retries,
+                                          attempt: attemptNumber(of: instance))
             case .stopWorker(let worker):
                 if worker != Self.localWorker { try transport?.send(.stop, to: worker.rawValue) }
             case .finish:

@@ -3,7 +3,7 @@ public import CohortCore
 import Glibc
 #endif
 
-/// The module scripts a job's `run` lines name, read once per run: editing
+/// The module scripts a job's `run` lines run, read once per run: editing
 /// one makes its stage's results out of date (DESIGN §5). Programs (ELF
 /// binaries such as an FSL tool) are not scripts: a new version of a tool
 /// does not rerun a study by itself; `--force` does that.
@@ -17,24 +17,47 @@ public enum ModuleScripts {
         public var description: String
     }
 
-    /// Per stage: a hash of the content of the script its `run` line names,
-    /// or nil when it names none (or names a program).
+    /// Per stage: a hash of the content of the scripts its `run` line runs
+    /// (see `ScriptReference`), or nil when it runs none (or only programs).
     public static func digests(job: Job, jobFolder: String) throws(Unreadable) -> [UInt64?] {
+        try digests(job: job, jobFolder: jobFolder) { error throws(Unreadable) in throw error }
+    }
+
+    /// For reports from the login node (`cohort status`): a script that
+    /// cannot be read (missing while the job file is being edited) makes its
+    /// stage look changed, and is named in `unreadable`, instead of failing.
+    public static func digestsOfWhatCanBeRead(job: Job, jobFolder: String) -> (digests: [UInt64?], unreadable: [String]) {
+        var unreadable: [String] = []
+        let digests = digests(job: job, jobFolder: jobFolder) { (error: Unreadable) -> UInt64? in
+            unreadable.append(error.description)
+            return 0
+        }
+        return (digests, unreadable)
+    }
+
+    private static func digests<Failure: Error>(job: Job, jobFolder: String,
+                                                onUnreadable: (Unreadable) throws(Failure) -> UInt64?) throws(Failure) -> [UInt64?] {
         var cache: [String: UInt64?] = [:]
         var digests: [UInt64?] = []
         for stage in job.stages {
-            guard let script = ScriptReference.path(in: stage.command) else {
-                digests.append(nil)
-                continue
+            var combined: [UInt64] = []
+            for script in ScriptReference.analyse(stage.command).scripts {
+                let path = script.path.hasPrefix("/") ? script.path : jobFolder + "/" + script.path
+                let digest: UInt64?
+                if let known = cache[path] {
+                    digest = known
+                } else {
+                    do {
+                        digest = try self.digest(of: path)
+                    } catch {
+                        digest = try onUnreadable(error)
+                    }
+                    cache[path] = digest
+                }
+                if let digest { combined.append(digest) }
             }
-            let path = script.hasPrefix("/") ? script : jobFolder + "/" + script
-            if let known = cache[path] {
-                digests.append(known)
-                continue
-            }
-            let digest = try digest(of: path)
-            cache[path] = digest
-            digests.append(digest)
+            // One script: its own digest, as journals of earlier versions hold it.
+            digests.append(combined.count <= 1 ? combined.first : Fingerprint.of(bytes: combined.map { String($0, radix: 16) }.joined(separator: ",").utf8))
         }
         return digests
     }

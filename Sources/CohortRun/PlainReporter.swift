@@ -45,8 +45,8 @@ public final class PlainReporter: RunReporter {
         emit("\(stamp()) skipped \(name)  (\(cause) failed)")
     }
 
-    public func instanceRetrying(_ name: String, attempt: Int, of attempts: Int) {
-        emit("\(stamp()) retry   \(name)  attempt \(attempt) of \(attempts)")
+    public func instanceRetrying(_ name: String, retry: Int, of retries: Int, attempt: Int) {
+        emit("\(stamp()) retry   \(name)  retry \(retry) of \(retries) (attempt \(attempt) over every run)")
     }
 
     public func stopping(signal: String) {

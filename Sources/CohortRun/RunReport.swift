@@ -75,7 +75,8 @@ public protocol RunReporter: AnyObject {
     func instanceStarted(_ name: String, on worker: WorkerInfo)
     func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, interrupted: Bool, finished: Int, total: Int)
     func instanceSkipped(_ name: String, because cause: String)
-    func instanceRetrying(_ name: String, attempt: Int, of attempts: Int)
+    /// `attempt` is numbered over every run, like the attempt folders.
+    func instanceRetrying(_ name: String, retry: Int, of retries: Int, attempt: Int)
     func stopping(signal: String)
     /// A stage is not started for now: its typical duration exceeds the time left.
     func holding(stage: String, typicalSeconds: Double, secondsLeft: Double)

@@ -24,6 +24,10 @@ struct Cohort: ParsableCommand {
 
     /// ArgumentParser exits 64 on usage errors; Cohort's contract is 2.
     static func main() {
+        // Output into a closed pipe (`cohort run job.yml | head`, a pager
+        // quit early) must not kill a run: writes fail with EPIPE instead.
+        // Modules get every signal's default back when they are spawned.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()

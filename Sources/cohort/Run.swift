@@ -173,12 +173,17 @@ struct SchedulerRank {
                 return refuse("cohort: --force \(name): no such stage; stages are \(job.stages.map(\.name).joined(separator: ", "))")
             }
             forced.insert(index)
+            let selected = graph.instances(ofStage: index).contains { selection.contains(InstanceID($0), in: graph) }
+            if !selected {
+                return refuse("cohort: --force \(name): no instance of it is selected (--only/--subjects); nothing would be forced")
+            }
         }
         let jobFolder = JobFileReader.folder(of: command.jobFile)
         let factory = TaskFactory(graph: graph, jobFolder: jobFolder, jobHash: hash,
                                   exported: (try? command.exportedVariables()) ?? [])
         let problems = Preflight.problems(job: job, jobFile: command.jobFile, factory: factory)
         if !problems.isEmpty { return refuse(problems.joined(separator: "\n")) }
+        for warning in Preflight.untrackedScripts(job: job, jobFile: command.jobFile) { writeLine(STDERR_FILENO, warning) }
         let scriptDigests: [UInt64?]
         do {
             scriptDigests = try ModuleScripts.digests(job: job, jobFolder: jobFolder)

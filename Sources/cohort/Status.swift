@@ -33,13 +33,8 @@ struct Status: ParsableCommand {
         }
         let history = JournalHistory(text: text)
         let holder = JobFileReader.readOptional(state.lock)?.trimmingTrailingNewlines() ?? ""
-        let scripts: [UInt64?]
-        do {
-            scripts = try ModuleScripts.digests(job: job, jobFolder: jobFolder)
-        } catch {
-            writeLine(STDERR_FILENO, "cohort: \(error)")
-            throw ExitCode(2)
-        }
+        let (scripts, unreadable) = ModuleScripts.digestsOfWhatCanBeRead(job: job, jobFolder: jobFolder)
+        for problem in unreadable { writeLine(STDERR_FILENO, "cohort: warning: \(problem); its stage is shown as changed") }
         let definitions = Definitions(graph: graph, scriptDigests: scripts)
         let plan = ResumePlan(graph: graph, history: history, definitions: definitions)
         writeLine(STDOUT_FILENO, StatusText.render(

@@ -25,6 +25,7 @@ struct Validate: ParsableCommand {
                 writeLine(STDERR_FILENO, problems.joined(separator: "\n"))
                 throw ExitCode(2)
             }
+            for warning in Preflight.untrackedScripts(job: job, jobFile: jobFile) { writeLine(STDERR_FILENO, warning) }
             writeLine(STDOUT_FILENO, "\(jobFile): valid: study \(job.study), \(job.subjects.count) subjects, \(graph.sessionCount) sessions, \(job.stages.count) stages, \(graph.instanceCount) instances")
         } catch let exit as ExitCode {
             throw exit

@@ -26,9 +26,15 @@ import Testing
         #"x=`printf '%s' "{workdir}"`; printf '%s\n' "$x""#,
         #"x=`printf '%s' '{workdir}'`; printf '%s\n' "$x""#,
         "# don't mind this comment\nprintf '%s\\n' {workdir} # nor this one's",
+        "cat <<END\n{workdir}\nEND",
+        "cat <<'END'\n{workdir}\nEND",
+        "cat <<\"END\" | cat\n{workdir}\nEND\n",
+        "cat <<-END\n\t{workdir}\n\tEND\ntrue",
+        "cat <<A; cat <<B\n{workdir}\nA\n{workdir}\nB\n" + "printf '%s\\n' {workdir} >/dev/null",
     ])
     func theValueStaysOneWordInEveryQuoting(_ command: String) throws {
-        #expect(try shellOutput(command) == Self.nastyPath + "\n")
+        let copies = command.hasPrefix("cat <<A") ? 2 : 1
+        #expect(try shellOutput(command) == String(repeating: Self.nastyPath + "\n", count: copies))
     }
 
     @Test func placeholdersJoinTheTextAroundThem() throws {

@@ -114,7 +114,7 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
         self.finished.append(name)
     }
     public func instanceSkipped(_ name: String, because cause: String) { skipped.append(name) }
-    public func instanceRetrying(_ name: String, attempt: Int, of attempts: Int) { retries.append("\(name)#\(attempt)") }
+    public func instanceRetrying(_ name: String, retry: Int, of retries: Int, attempt: Int) { self.retries.append("\(name)#\(attempt)") }
     public func stopping(signal: String) { stopSignals.append(signal) }
     public func holding(stage: String, typicalSeconds: Double, secondsLeft: Double) { held.append(stage) }
     public func runFinished(_ summary: RunSummary) { self.summary = summary }

@@ -192,6 +192,32 @@ struct RefusalTests {
         #expect(!Files.exists(folder + "/.cohort/s/journal"), "nothing ran")
     }
 
+    /// `workdir: .` and a stage named like the scripts' folder: an attempt
+    /// would move the job's own scripts aside. A script Cohort cannot name
+    /// is said to be untracked.
+    @Test func stageFolderHoldingTheJobsScriptsIsRefused() throws {
+        let job = try MPIHarness.writeJob("""
+            study: s
+            workdir: .
+            stages:
+              - {name: modules, domain: study, run: "modules/x.sh"}
+              - {name: other, domain: study, run: "cd modules && ./x.sh"}
+            """)
+        let folder = String(job.dropLast("/job.yml".count))
+        Files.write(folder + "/modules/x.sh", "#!/bin/sh\necho hi\n")
+        #expect(chmod(folder + "/modules/x.sh", 0o755) == 0)
+        let validate = try ChildProcess.run([MPIHarness.cohort, "validate", job])
+        #expect(validate.code == 2)
+        #expect(validate.stderr.contains("\(job):4: stages[0].name: the stage's folder \(folder)/modules/ holds \(folder)/modules/x.sh"), "\(validate.stderr)")
+        let run = try ChildProcess.run([MPIHarness.cohort, "run", job])
+        #expect(run.code == 2)
+        #expect(Files.exists(folder + "/modules/x.sh"), "nothing moved")
+        Files.write(job, Files.read(job).replacingOccurrences(of: "workdir: .", with: "workdir: out"))
+        let fixed = try ChildProcess.run([MPIHarness.cohort, "validate", job])
+        #expect(fixed.code == 0, "\(fixed.output)")
+        #expect(fixed.stderr.contains("\(job):5: stages[1].run: warning: it changes folder (cd) before what it runs"), "\(fixed.stderr)")
+    }
+
     /// A module script the run cannot read would make its stage look
     /// changed (or unchanged) on a hiccup: the run refuses, and says why.
     /// Root reads everything, so the run is made as `nobody`.

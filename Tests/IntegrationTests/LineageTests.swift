@@ -164,6 +164,11 @@ struct LineageTests {
         #expect(try run(study).code == 0)
         #expect(ranSince(study, before) == ["c"])
         #expect(study.staleResults().isEmpty)
+
+        let nothing = try run(study, ["--force", "b", "--only", "a"])
+        #expect(nothing.code == 2)
+        #expect(nothing.stderr.contains("--force b: no instance of it is selected"), "\(nothing.stderr)")
+        #expect(!Files.read(study.folder + "/.cohort/lineage/journal").contains("stages=b\t"), "not journaled")
     }
 
     @Test func removingASubjectRerunsTheStudyStage() throws {
