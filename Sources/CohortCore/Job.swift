@@ -76,12 +76,16 @@ public struct Stage: Sendable, Hashable {
     public var setup: String?
     /// Line of the stage in the job file, for messages.
     public var line: Int
+    /// Line of its `run:`, for messages about the command.
+    public var runLine: Int
 
     public init(
         name: String, domain: Domain, command: String, dependencies: [Int],
         cpus: Int = 1, memory: Int64 = 0, retries: Int = 0, timeout: Double? = nil,
-        on: String? = nil, priority: Int = 0, locks: [StageLock] = [], setup: String? = nil, line: Int = 0
+        on: String? = nil, priority: Int = 0, locks: [StageLock] = [], setup: String? = nil, line: Int = 0,
+        runLine: Int? = nil
     ) {
+        self.runLine = runLine ?? line
         self.setup = setup
         self.on = on
         self.priority = priority

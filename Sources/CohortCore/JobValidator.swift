@@ -138,6 +138,7 @@ enum JobValidator {
                 tree.report(line: line, "\(field).run", "contains a NUL character")
             }
             stage.command = run
+            stage.runLine = line ?? stage.line
             checkPlaceholders(run, domain: stage.domain, field: "\(field).run", line: line, &tree)
         } else if !draftStage.present.contains("run") {
             tree.report(line: draftStage.line, "\(field).run", "missing (the shell command to run)")

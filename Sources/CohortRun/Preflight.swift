@@ -13,7 +13,7 @@ public enum Preflight {
         for (index, stage) in job.stages.enumerated() {
             for script in ScriptReference.analyse(stage.command).scripts {
                 let path = script.path.hasPrefix("/") ? script.path : factory.jobFolder + "/" + script.path
-                let place = "\(jobFile):\(stage.line): stages[\(index)].run"
+                let place = "\(jobFile):\(stage.runLine): stages[\(index)].run"
                 var info = stat()
                 if stat(path, &info) != 0 {
                     problems.append("\(place): \(script.path) does not exist (looked in \(factory.jobFolder))")
@@ -36,7 +36,7 @@ public enum Preflight {
     public static func untrackedScripts(job: Job, jobFile: String) -> [String] {
         job.stages.enumerated().compactMap { index, stage in
             ScriptReference.analyse(stage.command).untracked.map {
-                "\(jobFile):\(stage.line): stages[\(index)].run: warning: \($0), so editing the script it runs will not rerun the stage (--force it, or name the script plainly: run: modules/x.sh ARGS)"
+                "\(jobFile):\(stage.runLine): stages[\(index)].run: warning: \($0), so editing the script it runs will not rerun the stage (--force it, or name the script plainly: run: modules/x.sh ARGS)"
             }
         }
     }

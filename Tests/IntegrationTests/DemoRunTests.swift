@@ -201,7 +201,9 @@ struct RefusalTests {
             workdir: .
             stages:
               - {name: modules, domain: study, run: "modules/x.sh"}
-              - {name: other, domain: study, run: "cd modules && ./x.sh"}
+              - name: other
+                domain: study
+                run: "cd modules && ./x.sh"
             """)
         let folder = String(job.dropLast("/job.yml".count))
         Files.write(folder + "/modules/x.sh", "#!/bin/sh\necho hi\n")
@@ -215,7 +217,7 @@ struct RefusalTests {
         Files.write(job, Files.read(job).replacingOccurrences(of: "workdir: .", with: "workdir: out"))
         let fixed = try ChildProcess.run([MPIHarness.cohort, "validate", job])
         #expect(fixed.code == 0, "\(fixed.output)")
-        #expect(fixed.stderr.contains("\(job):5: stages[1].run: warning: it changes folder (cd) before what it runs"), "\(fixed.stderr)")
+        #expect(fixed.stderr.contains("\(job):7: stages[1].run: warning: it changes folder (cd) before what it runs"), "\(fixed.stderr)")
     }
 
     /// A module script the run cannot read would make its stage look
