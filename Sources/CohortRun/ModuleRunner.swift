@@ -1,3 +1,4 @@
+import CohortCore
 public import CohortMPI
 import Synchronization
 #if canImport(Glibc)
@@ -33,7 +34,8 @@ public final class ModuleRunner {
     public init(supervisorPath: String, rank: Int) {
         self.supervisorPath = supervisorPath
         self.rank = rank
-        self.baseEnvironment = currentEnvironment()
+        // Not the MPI launcher's variables: a module may run its own mpirun.
+        self.baseEnvironment = ModuleEnvironment.cleaned(currentEnvironment())
         ChildExitCounter.install()
     }
 

@@ -67,7 +67,9 @@ public struct TaskFactory: Sendable {
             case .workdir: folder
             }
         }
-        var environment = (graph.job.environment + exported).map { TaskOrder.Variable(name: $0.name, value: $0.value) }
+        // Thread counts first: the job's env and --export override them.
+        let threads = ModuleEnvironment.threadDefaults(cpus: stage.cpus, jobEnvironment: graph.job.environment)
+        var environment = (threads + graph.job.environment + exported).map { TaskOrder.Variable(name: $0.name, value: $0.value) }
         environment += [
             .init(name: "COHORT_STUDY", value: graph.job.study),
             .init(name: "COHORT_SUBJECT", value: labels.subject),
