@@ -108,7 +108,11 @@ public enum CommandTemplate {
     /// Follows `'…'`, `"…"`, backslashes, `$(…)`, backquotes, `#` comments
     /// and here-documents (`<<END`, `<<-END`, `<<'END'`) as `sh` does.
     private static func scan(_ command: String, _ found: (String, Range<String.Index>, Quoting) -> Void) {
-        enum Context: Equatable { case bare, double, single, substitution(depth: Int), backquote }
+        enum Context: Equatable {
+            case bare, double, single, backquote
+            /// `$(…)`, or `$((…))` (arithmetic: `<<` there is a shift), with `(` nesting.
+            case substitution(depth: Int, arithmetic: Bool)
+        }
         var stack: [Context] = [.bare]
         var index = command.startIndex
         var previous: Character? = nil
@@ -119,7 +123,14 @@ public enum CommandTemplate {
             let following = command.index(after: index)
             var skipNext = false
             let outsideQuotes = context != .single && context != .double
-            if outsideQuotes, character == "<", let (document, end) = HereDocument.start(in: command, at: index) {
+            let inArithmetic = stack.contains { if case .substitution(_, true) = $0 { true } else { false } }
+            if outsideQuotes, character == "<", command[index...].hasPrefix("<<<") {
+                // A here-string (bash): its word is an ordinary word.
+                previous = "<"
+                index = command.index(index, offsetBy: 3)
+                continue
+            }
+            if outsideQuotes, !inArithmetic, character == "<", let (document, end) = HereDocument.start(in: command, at: index) {
                 hereDocuments.append(document)
                 previous = "x"
                 index = end
@@ -158,7 +169,9 @@ public enum CommandTemplate {
             } else if character == "\\" {
                 skipNext = true
             } else if character == "$", following < command.endIndex, command[following] == "(" {
-                stack.append(.substitution(depth: 0))
+                let afterParenthesis = command.index(after: following)
+                let arithmetic = afterParenthesis < command.endIndex && command[afterParenthesis] == "("
+                stack.append(.substitution(depth: 0, arithmetic: arithmetic))
                 skipNext = true
             } else if character == "`" {
                 if context == .backquote { stack.removeLast() } else { stack.append(.backquote) }
@@ -168,13 +181,13 @@ public enum CommandTemplate {
                 stack.append(.single)
             } else if character == "\"" {
                 stack.append(.double)
-            } else if case .substitution(let depth) = context, character == "(" || character == ")" {
+            } else if case .substitution(let depth, let arithmetic) = context, character == "(" || character == ")" {
                 if character == "(" {
-                    stack[stack.count - 1] = .substitution(depth: depth + 1)
+                    stack[stack.count - 1] = .substitution(depth: depth + 1, arithmetic: arithmetic)
                 } else if depth == 0 {
                     stack.removeLast()
                 } else {
-                    stack[stack.count - 1] = .substitution(depth: depth - 1)
+                    stack[stack.count - 1] = .substitution(depth: depth - 1, arithmetic: arithmetic)
                 }
             }
             previous = character
@@ -186,74 +199,8 @@ public enum CommandTemplate {
         }
     }
 
-    /// A here-document whose body starts at the next line.
-    private struct HereDocument {
-        var delimiter: String
-        /// `<<-`: leading tabs are stripped from body lines and the delimiter line.
-        var stripsTabs: Bool
-        /// The delimiter was quoted: the body is not expanded.
-        var literal: Bool
-
-        /// The `<<WORD` at `index` (not `<<<`), and the index after WORD.
-        static func start(in command: String, at index: String.Index) -> (HereDocument, String.Index)? {
-            var cursor = command.index(after: index)
-            guard cursor < command.endIndex, command[cursor] == "<" else { return nil }
-            cursor = command.index(after: cursor)
-            guard cursor < command.endIndex, command[cursor] != "<" else { return nil }
-            var document = HereDocument(delimiter: "", stripsTabs: false, literal: false)
-            if command[cursor] == "-" {
-                document.stripsTabs = true
-                cursor = command.index(after: cursor)
-            }
-            while cursor < command.endIndex, command[cursor] == " " || command[cursor] == "\t" { cursor = command.index(after: cursor) }
-            var quote: Character? = nil
-            while cursor < command.endIndex {
-                let character = command[cursor]
-                if let open = quote {
-                    if character == open { quote = nil } else { document.delimiter.append(character) }
-                } else if character == "'" || character == "\"" {
-                    quote = character
-                    document.literal = true
-                } else if character == "\\" {
-                    document.literal = true
-                } else if character.isWhitespace || ";|&<>()".contains(character) {
-                    break
-                } else {
-                    document.delimiter.append(character)
-                }
-                cursor = command.index(after: cursor)
-            }
-            return document.delimiter.isEmpty ? nil : (document, cursor)
-        }
-
-        /// Reports each `{word}` of the body that starts at `index`; returns the index after the delimiter line.
-        func scanBody(_ command: String, from start: String.Index, _ found: (String, Range<String.Index>) -> Void) -> String.Index {
-            var index = start
-            while index < command.endIndex {
-                let lineEnd = command[index...].firstIndex(of: "\n") ?? command.endIndex
-                let line = command[index..<lineEnd]
-                let next = lineEnd < command.endIndex ? command.index(after: lineEnd) : lineEnd
-                if (stripsTabs ? line.drop { $0 == "\t" } : line) == delimiter[...] { return next }
-                var cursor = index
-                var previous: Character? = nil
-                while cursor < lineEnd {
-                    if command[cursor] == "{", previous != "$", let (word, end) = braceWord(command, at: cursor), end <= lineEnd {
-                        found(word, cursor..<end)
-                        previous = "}"
-                        cursor = end
-                        continue
-                    }
-                    previous = command[cursor]
-                    cursor = command.index(after: cursor)
-                }
-                index = next
-            }
-            return command.endIndex
-        }
-    }
-
     /// The `{word}` starting at `open`, and the index after its `}`.
-    fileprivate static func braceWord(_ command: String, at open: String.Index) -> (String, String.Index)? {
+    static func braceWord(_ command: String, at open: String.Index) -> (String, String.Index)? {
         var word = ""
         var index = command.index(after: open)
         while index < command.endIndex, word.count <= longestWord {

@@ -52,13 +52,24 @@ public struct InstanceDefinition: Hashable, Sendable {
 public struct Definitions: Sendable {
     public let graph: InstanceGraph
     private let stageParts: [(environment: UInt64, setup: UInt64, script: UInt64)]
+    /// Per stage, the script part as the earlier reading of run lines made
+    /// it (see `ScriptReference.pathAsReadBefore`), where it differs.
+    private let earlierScripts: [UInt64?]
 
     /// `scriptDigests[stage]`: a hash of the content of the module script the
     /// stage's `run` line names, nil when it names none (read by the caller:
     /// the core does no I/O).
-    public init(graph: InstanceGraph, scriptDigests: [UInt64?]) {
+    ///
+    /// `earlierScriptDigests[stage]`: the digest of the script the earlier
+    /// reading of run lines found (nil: none); a success journaled with it
+    /// is not out of date for that reason alone, so that upgrading Cohort
+    /// does not rerun a study.
+    public init(graph: InstanceGraph, scriptDigests: [UInt64?], earlierScriptDigests: [UInt64?]? = nil) {
         precondition(scriptDigests.count == graph.job.stages.count, "one script digest per stage")
         self.graph = graph
+        earlierScripts = zip(scriptDigests, earlierScriptDigests ?? scriptDigests).map { current, earlier in
+            (earlier ?? 0) == (current ?? 0) ? nil : earlier ?? 0
+        }
         let job = graph.job
         var environment = FNV1a()
         // By name: reordering `env:` changes nothing a module sees.
@@ -77,6 +88,13 @@ public struct Definitions: Sendable {
     /// Definitions of a job whose stages name no module script (tests, benchmarks).
     public init(graph: InstanceGraph) {
         self.init(graph: graph, scriptDigests: Array(repeating: nil, count: graph.job.stages.count))
+    }
+
+    /// Which part of `instance`'s definition changed since `earlier`, a success's; nil when none did.
+    public func change(of instance: InstanceID, since earlier: InstanceDefinition) -> ResumePlan.Reason? {
+        var current = of(instance)
+        if let script = earlierScripts[graph.stage(of: instance)], earlier.script == script { current.script = script }
+        return current.change(from: earlier)
     }
 
     public func of(_ instance: InstanceID) -> InstanceDefinition {

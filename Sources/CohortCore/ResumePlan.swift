@@ -78,7 +78,7 @@ public struct ResumePlan: Sendable {
             return .new
         }
         guard let lineage = success.lineage else { return .changed }
-        if let change = definitions.of(instance).change(from: lineage.definition) { return change }
+        if let change = definitions.change(of: instance, since: lineage.definition) { return change }
         let dependencyStages = graph.job.stages[graph.stage(of: instance)].dependencies
         var digest: UInt64 = 0
         for (range, stage) in zip(graph.dependencies(of: instance), dependencyStages) {

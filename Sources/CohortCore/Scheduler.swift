@@ -237,8 +237,12 @@ public struct Scheduler: Sendable {
             // Dispatch ran just before and started nothing: with every
             // worker idle, no lock is held, so capacity or labels rule it out.
             let startable = readyQueues.indices.filter { !readyQueues[$0].isEmpty && !held.contains($0) }
-            let stuckStages = Set(startable.map { graph.job.stages[$0].name })
-            stuck = Self.unplaceableStages(of: graph.job, on: workers.map(\.profile)).filter { stuckStages.contains($0.stage) }
+            let unplaceable = Self.unplaceableStages(of: graph.job, on: workers.map(\.profile))
+            stuck = startable.map { index in
+                let stage = graph.job.stages[index]
+                return unplaceable.first { $0.stage == stage.name }
+                    ?? UnplaceableStage(stage: stage.name, needs: stage.demand, largest: stage.demand, label: stage.on, unexplained: true)
+            }
         }
         finished = true
         for worker in workers { actions.append(.stopWorker(worker.id)) }

@@ -76,8 +76,13 @@ public struct UnplaceableStage: Error, Hashable, Sendable, CustomStringConvertib
     public var label: String?
     /// True when no worker carries the label at all.
     public var labelMissing = false
+    /// Ready work that fits a worker was left unstarted: a fault of the scheduler's.
+    public var unexplained = false
 
     public var description: String {
+        if unexplained {
+            return "stage \"\(stage)\" had ready instances that fit a worker, but none was started (a fault in Cohort: please report it with the journal)"
+        }
         if let label, labelMissing {
             return "stage \"\(stage)\" runs on workers labelled \"\(label)\", but no worker has that label (give one with --label-rank N=\(label) or --label-host HOST=\(label))"
         }

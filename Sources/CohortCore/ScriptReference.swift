@@ -13,8 +13,13 @@
 public enum ScriptReference {
     static let interpreters: Set<String> = ["sh", "bash", "dash", "zsh", "ksh", "python", "python3", "Rscript", "perl",
                                             "ruby", "julia", "tclsh", "octave", "matlab"]
-    /// Commands that run the rest of their words as a command.
-    static let wrappers: Set<String> = ["env", "exec", "nice", "time", "nohup", "command", "stdbuf", "ionice", "taskset"]
+    /// Commands that run the rest of their words as a command: their options
+    /// that take a value, and how many operands come before the command.
+    static let wrappers: [String: (optionsWithValue: Set<String>, operands: Int)] = [
+        "env": (["-u", "-C", "-S"], 0), "exec": (["-a"], 0), "nice": (["-n"], 0), "time": (["-f", "-o"], 0),
+        "nohup": ([], 0), "command": ([], 0), "stdbuf": (["-i", "-o", "-e"], 0), "ionice": (["-c", "-n", "-p"], 0),
+        "taskset": ([], 1), "timeout": (["-s", "-k"], 1), "srun": (["-n", "-N", "-c", "-p", "-t", "--ntasks"], 0),
+    ]
     /// Interpreter options whose value is the next word.
     static let optionsWithValue: [String: Set<String>] = [
         "python": ["-W", "-X", "-Q"], "python3": ["-W", "-X", "-Q"], "sh": ["-o", "-O"], "bash": ["-o", "-O"],
@@ -50,24 +55,55 @@ public enum ScriptReference {
         analyse(command).scripts.first?.path
     }
 
+    /// The script Cohort before whole-line reading (until November 2026)
+    /// took a line to run: its first word if a plain path, or the second
+    /// after a bare interpreter. Successes it journaled hold this script's
+    /// digest (or none), and still count as current when it is unchanged.
+    public static func pathAsReadBefore(in command: String) -> String? {
+        var words: [String] = []
+        for word in command.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).prefix(2) {
+            if word.contains(where: { "$`'\"\\;|&<>(){}*?[]~=#".contains($0) }) { break }
+            words.append(String(word))
+        }
+        guard let first = words.first else { return nil }
+        if first.contains("/") { return first }
+        if interpreters.contains(first), words.count > 1, !words[1].hasPrefix("-"), looksLikeFile(words[1]) { return words[1] }
+        return nil
+    }
+
     public static func analyse(_ command: String) -> Analysis {
         var analysis = Analysis()
         let commands = simpleCommands(command)
         for (position, words) in commands.enumerated() {
             var rest = words[...]
-            while let first = rest.first, case .plain(let text) = first, isAssignment(text) { rest = rest.dropFirst() }
-            while let first = rest.first, case .plain(let text) = first, wrappers.contains(text) {
-                rest = rest.dropFirst()
-                while let next = rest.first, case .plain(let text) = next, text.hasPrefix("-") || isAssignment(text) {
+            func text(_ word: Word?) -> String? {
+                switch word {
+                case .plain(let text)?, .unknown(let text)?: text
+                case nil: nil
+                }
+            }
+            // Reserved words, assignments and wrappers come before the command itself.
+            while let word = text(rest.first) {
+                if reservedWords.contains(word) || isAssignment(word) {
                     rest = rest.dropFirst()
-                    if ["-n", "-u", "-c", "-o", "-e", "-i", "-p"].contains(text) { rest = rest.dropFirst() }
+                } else if let wrapper = wrappers[commandName(word)] {
+                    rest = rest.dropFirst()
+                    while let option = text(rest.first), option.hasPrefix("-") || isAssignment(option) {
+                        rest = rest.dropFirst()
+                        if option == "--" { break }
+                        if wrapper.optionsWithValue.contains(option) { rest = rest.dropFirst() }
+                    }
+                    rest = rest.dropFirst(wrapper.operands)
+                } else {
+                    break
                 }
             }
             guard let commandWord = rest.first else { continue }
-            guard case .plain(let name) = commandWord else {
+            guard case .plain(let path) = commandWord else {
                 analysis.untracked = analysis.untracked ?? "its command is built from a variable or a placeholder"
                 continue
             }
+            let name = commandName(path)
             if name == "cd" || name == "pushd" {
                 // Later paths are relative to a folder only the shell knows.
                 if position < commands.count - 1 {
@@ -75,14 +111,13 @@ public enum ScriptReference {
                 }
                 break
             }
-            if name.contains("/") {
-                analysis.scripts.append(Script(path: name, direct: true))
+            guard interpreters.contains(name) else {
+                if path.contains("/") { analysis.scripts.append(Script(path: path, direct: true)) }
                 continue
             }
-            guard interpreters.contains(name) else { continue }
             rest = rest.dropFirst()
             var inline = false
-            while let next = rest.first, case .plain(let option) = next, option.hasPrefix("-") {
+            while let option = text(rest.first), option.hasPrefix("-") {
                 rest = rest.dropFirst()
                 if option == "--" { break }
                 if inlineCode[name]?.contains(option) == true { inline = true; break }
@@ -101,6 +136,16 @@ public enum ScriptReference {
         return analysis
     }
 
+    /// Words before a command that are the shell's own (`if …; then CMD`, `! CMD`).
+    static let reservedWords: Set<String> = ["if", "then", "else", "elif", "do", "while", "until", "!", "{"]
+
+    /// `/usr/bin/env` and `/usr/bin/python3` are `env` and `python3`; a path elsewhere is itself.
+    private static func commandName(_ word: String) -> String {
+        guard word.hasPrefix("/usr/") || word.hasPrefix("/bin/") || word.hasPrefix("/opt/"),
+              let slash = word.lastIndex(of: "/") else { return word }
+        return String(word[word.index(after: slash)...])
+    }
+
     private static func isAssignment(_ word: String) -> Bool {
         guard let equals = word.firstIndex(of: "="), equals != word.startIndex else { return false }
         return word[..<equals].allSatisfy { $0 == "_" || $0.isLetter || $0.isNumber }
@@ -113,8 +158,9 @@ public enum ScriptReference {
     enum Word: Equatable {
         /// Its text after quote removal.
         case plain(String)
-        /// Holds an expansion (variable, placeholder, command, glob): its value is not known here.
-        case unknown
+        /// Holds an expansion (variable, placeholder, command, glob): its
+        /// value is not known here; its text as written.
+        case unknown(String)
     }
 
     /// The words of each simple command of the line, up to the first
@@ -129,7 +175,7 @@ public enum ScriptReference {
         let characters = Array(line)
         var index = 0
         func endWord() {
-            if inWord { words.append(known ? .plain(text) : .unknown) }
+            if inWord { words.append(known ? .plain(text) : .unknown(text)) }
             text = ""
             inWord = false
             known = true
@@ -149,8 +195,18 @@ public enum ScriptReference {
             case "#" where !inWord:
                 while index < characters.count && characters[index] != "\n" { index += 1 }
                 continue
-            case "<", ">", "(", ")":
-                // Redirections and subshells: the simple reading stops here.
+            case "<", ">":
+                // A redirection: its target is no word of the command (a here-document ends the reading).
+                endWord()
+                if character == "<", index + 1 < characters.count, characters[index + 1] == "<" {
+                    endCommand()
+                    return commands
+                }
+                while index + 1 < characters.count, "<>&|".contains(characters[index + 1]) { index += 1 }
+                while index + 1 < characters.count, characters[index + 1] == " " || characters[index + 1] == "\t" { index += 1 }
+                while index + 1 < characters.count, !" \t\n;&|<>()".contains(characters[index + 1]) { index += 1 }
+            case "(", ")":
+                // Subshells and functions: the simple reading stops here.
                 endCommand()
                 return commands
             case "\\":

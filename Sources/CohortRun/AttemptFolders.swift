@@ -66,9 +66,13 @@ public enum AttemptFolders {
     /// Renames `path` to `target`, or `target.2`, `.3`, ... when taken.
     private static func renameToFreeName(_ path: String, _ target: String) -> Renamed {
         var name = target
-        for suffix in 2...1000 {
-            if rename(path, name) == 0 { return .renamed(to: name) }
-            guard [EEXIST, ENOTEMPTY, EISDIR, ENOTDIR].contains(errno) else { return .failed(errno: errno) }
+        for suffix in 2...1001 {
+            // rename(2) would replace a file, a link or an empty folder of that name: never reuse one.
+            var existing = stat()
+            if lstat(name, &existing) != 0 {
+                if rename(path, name) == 0 { return .renamed(to: name) }
+                guard [EEXIST, ENOTEMPTY].contains(errno) else { return .failed(errno: errno) }
+            }
             name = target + "." + String(suffix)
         }
         return .failed(errno: EEXIST)

@@ -36,6 +36,8 @@ public final class Coordinator {
     private var failedAttempts: [InstanceID: [FailedAttempt]] = [:]
     /// Instances that succeeded after retries in this run.
     private var retried: [RetriedInstance] = []
+    /// Per stage: wall time and peak memory of the attempts that ended in this run.
+    private var resources: [StageResources]
     /// The progress total: what this run will try.
     private let toRunCount: Int
     let stopSignal: () -> Int32?
@@ -85,6 +87,7 @@ public final class Coordinator {
         self.lineage = RunLineage(plan: plan, definitions: definitions, runID: runID)
         self.toRunCount = (outlook ?? RunOutlook(plan: plan, graph: factory.graph, selection: selection)).toRunCount
         self.stopSignal = stopSignal
+        self.resources = Array(repeating: StageResources(), count: factory.graph.job.stages.count)
         self.scheduler = Scheduler(graph: factory.graph, doneEarlier: plan.isDone, selection: selection, policy: scheduling)
     }
 
@@ -123,7 +126,7 @@ public final class Coordinator {
         return RunSummary(
             study: graph.job.study, stageNames: graph.job.stages.map(\.name),
             tallies: scheduler.tallies, failures: failures,
-            retried: retried,
+            retried: retried, resources: resources,
             elapsedSeconds: clock() - startTime,
             workers: joined.sorted { $0.id < $1.id }, jobFile: jobFile, stopSignal: stoppedBy,
             heldForWalltime: stoppedBy == nil && scheduler.isHoldingWork, stuck: scheduler.stuck)
@@ -205,6 +208,9 @@ public final class Coordinator {
                 outcome: journalOutcome(report.outcome, result), wallSeconds: report.wallSeconds,
                 peakMemoryKiB: Int(report.peakMemoryKiB), lineage: made)))
             results.append((instance, result, report, worker))
+            if result != .interrupted {
+                resources[graph.stage(of: instance)].add(wallSeconds: report.wallSeconds, peakMemoryKiB: report.peakMemoryKiB)
+            }
         }
         // A success counts only once it is on disk.
         try record(records, durable: results.contains { $0.1 == .succeeded })

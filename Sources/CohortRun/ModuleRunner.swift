@@ -8,9 +8,9 @@ import Glibc
 /// Runs modules as child processes and collects how they ended.
 ///
 /// Each module runs as `cohort-supervise … /bin/sh -c COMMAND` (see that
-/// program: it keeps a module's process group from outliving this process),
-/// spawned with `posix_spawn` and reaped with non-blocking `wait4`, which
-/// also gives peak memory. `Process.waitUntilExit()` costs ~27 ms per task
+/// program: nothing a module starts outlives it, and it measures the module
+/// tree's peak memory), spawned with `posix_spawn` and reaped with
+/// non-blocking `waitpid`. `Process.waitUntilExit()` costs ~27 ms per task
 /// (NOTES-MPI), so Foundation's `Process` is not used.
 public final class ModuleRunner {
     private struct Running {
@@ -51,11 +51,11 @@ public final class ModuleRunner {
         for variable in order.environment { environment[variable.name] = variable.value }
         environment["COHORT_RANK"] = String(rank)
         environment["COHORT_HOST"] = host
+        let logs = LogPaths(folder: order.attemptFolder)
         let arguments = [
-            supervisorPath, String(getpid()), String(gracePeriod), order.directory,
+            supervisorPath, String(getpid()), String(gracePeriod), order.directory, logs.usage,
             "/bin/sh", "-c", order.command,
         ]
-        let logs = LogPaths(folder: order.attemptFolder)
         do {
             let pid = try Spawn.start(arguments, environment: environment, stdout: logs.stdout, stderr: logs.stderr)
             let deadline = order.timeoutSeconds > 0 ? started + order.timeoutSeconds : nil
@@ -68,7 +68,7 @@ public final class ModuleRunner {
 
     /// Reports of every module that ended since the last call; never blocks.
     ///
-    /// Reaps only its own children, by pid (`wait4(-1)` would steal other
+    /// Reaps only its own children, by pid (`waitpid(-1)` would steal other
     /// children's statuses), and only after a SIGCHLD, or every 100 ms in
     /// case the signal went to a thread that blocks it.
     public func reapFinished() -> [TaskReport] {
@@ -82,15 +82,14 @@ public final class ModuleRunner {
         var reports: [TaskReport] = []
         for pid in Array(running.keys) {
             var status: Int32 = 0
-            var usage = rusage()
-            guard wait4(pid, &status, WNOHANG, &usage) == pid, let module = running.removeValue(forKey: pid) else { continue }
+            guard waitpid(pid, &status, WNOHANG) == pid, let module = running.removeValue(forKey: pid) else { continue }
             let outcome: TaskOutcome = module.timedOut ? .timedOut
                 : exitedNormally(status) ? .exited(exitCode(status)) : .signaled(termSignal(status))
             let tail = outcome.succeeded ? "" : LogPaths(folder: module.order.attemptFolder).failureTail()
             reports.append(TaskReport(
                 instance: module.order.instance, outcome: outcome,
                 wallSeconds: monotonicSeconds() - module.started,
-                peakMemoryKiB: Int64(usage.ru_maxrss), logTail: tail))
+                peakMemoryKiB: LogPaths(folder: module.order.attemptFolder).peakMemoryKiB ?? 0, logTail: tail))
         }
         return reports
     }
@@ -117,6 +116,17 @@ struct LogPaths {
     var folder: String
     var stdout: String { folder + "/stdout.log" }
     var stderr: String { folder + "/stderr.log" }
+    /// What the supervisor measured (`peak_rss_kib N`).
+    var usage: String { folder + "/usage" }
+
+    /// The module tree's peak memory as the supervisor wrote it; nil if it
+    /// could not (killed before the end). The worker's own view, wait4's
+    /// maximum, would count the worker's memory before the supervisor's exec.
+    var peakMemoryKiB: Int64? {
+        let text = readTail(usage, maxBytes: 256)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("peak_rss_kib ") }) else { return nil }
+        return Int64(line.dropFirst("peak_rss_kib ".count))
+    }
 
     /// The last lines of stderr, else of stdout: what a user needs to see first.
     func failureTail(lines: Int = 5, maxBytes: Int = 2048) -> String {

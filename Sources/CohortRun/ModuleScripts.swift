@@ -23,6 +23,16 @@ public enum ModuleScripts {
         try digests(job: job, jobFolder: jobFolder) { error throws(Unreadable) in throw error }
     }
 
+    /// Per stage: the digest of the script the earlier reading of run lines
+    /// found (`ScriptReference.pathAsReadBefore`), what journals written
+    /// before whole-line reading hold; nil when none or unreadable.
+    public static func earlierDigests(job: Job, jobFolder: String) -> [UInt64?] {
+        job.stages.map { stage in
+            guard let script = ScriptReference.pathAsReadBefore(in: stage.command) else { return nil }
+            return (try? digest(of: script.hasPrefix("/") ? script : jobFolder + "/" + script)) ?? nil
+        }
+    }
+
     /// For reports from the login node (`cohort status`): a script that
     /// cannot be read (missing while the job file is being edited) makes its
     /// stage look changed, and is named in `unreadable`, instead of failing.
@@ -30,7 +40,7 @@ public enum ModuleScripts {
         var unreadable: [String] = []
         let digests = digests(job: job, jobFolder: jobFolder) { (error: Unreadable) -> UInt64? in
             unreadable.append(error.description)
-            return 0
+            return .max  // matches no journaled digest, not even "no script" (0)
         }
         return (digests, unreadable)
     }

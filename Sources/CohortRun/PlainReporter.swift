@@ -97,6 +97,18 @@ public enum SummaryText {
             all.unselected += tally.unselected
         }
         lines.append("  " + row("all", all, width))
+        let measured = zip(summary.stageNames, summary.resources).filter { $0.1.attempts > 0 }
+        if !measured.isEmpty {
+            lines.append("")
+            lines.append("  " + pad("stage", width, left: true) + "   wall median       max   memory median       max   attempts")
+            for (name, used) in measured {
+                lines.append("  " + pad(name, width, left: true)
+                    + pad(duration(used.medianWallSeconds ?? 0, precise: true), 14) + pad(duration(used.maxWallSeconds ?? 0, precise: true), 10)
+                    + pad(Quantity.describe(bytes: (used.medianPeakMemoryKiB ?? 0) * 1024), 16)
+                    + pad(Quantity.describe(bytes: (used.maxPeakMemoryKiB ?? 0) * 1024), 10)
+                    + pad(String(used.attempts), 11))
+            }
+        }
         if !summary.failures.isEmpty {
             lines.append("")
             lines.append("Failed (\(summary.failures.count)):")
@@ -155,8 +167,9 @@ public enum SummaryText {
     }
 }
 
-/// `1h02m`, `5m30s`, `42s`.
-func duration(_ seconds: Double) -> String {
+/// `1h02m`, `5m30s`, `42s` (`0.35s` below ten seconds when `precise`).
+func duration(_ seconds: Double, precise: Bool = false) -> String {
+    if precise && seconds < 10 { return format(max(0, seconds), decimals: 2) + "s" }
     let total = Int(max(0, seconds.rounded()))
     func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
     if total >= 3600 { return "\(total / 3600)h\(twoDigits(total % 3600 / 60))m" }

@@ -41,9 +41,9 @@ public enum Preflight {
         }
     }
 
-    /// A stage folder that holds the job file or a module script (`workdir: .`
-    /// and a stage named like the scripts' folder): a new attempt would move
-    /// them aside.
+    /// An instance folder that holds the job file or a module script
+    /// (`workdir: .` and a study stage named like the scripts' folder): a
+    /// new attempt would move them aside.
     static func filesInStageFolders(job: Job, jobFile: String, factory: TaskFactory) -> [String] {
         let jobPath = jobFile.hasPrefix("/") ? jobFile : factory.jobFolder + "/" + (jobFile.split(separator: "/").last.map(String.init) ?? jobFile)
         var ours = [lexical(jobPath)]
@@ -52,12 +52,25 @@ public enum Preflight {
                 ours.append(lexical(script.path.hasPrefix("/") ? script.path : factory.jobFolder + "/" + script.path))
             }
         }
+        let workdir = lexical(factory.workdir) + "/"
         var problems: [String] = []
-        for (index, stage) in job.stages.enumerated() {
-            let folder = lexical(factory.workdir + "/" + stage.name) + "/"
-            if let inside = ours.first(where: { $0.hasPrefix(folder) }) {
-                problems.append("\(jobFile):\(stage.line): stages[\(index)].name: the stage's folder \(folder) holds \(inside), which a new attempt would move aside; rename the stage or set another workdir:")
+        var reported: Set<Int> = []
+        for path in ours where path.hasPrefix(workdir) {
+            // WORKDIR/STAGE[/SUBJECT[/SESSION]]/…: is that prefix an instance folder?
+            let parts = path.dropFirst(workdir.count).split(separator: "/").map(String.init)
+            guard parts.count >= 2, let index = job.stageIndex(named: parts[0]), !reported.contains(index) else { continue }
+            let stage = job.stages[index]
+            let subject = job.subjects.first { parts.count >= 3 && $0.name == parts[1] }
+            let inInstance = switch stage.domain {
+            case .study: true
+            case .subject: subject != nil
+            case .session: subject.map { subject in
+                subject.sessions.isEmpty || (parts.count >= 4 && subject.sessions.contains(parts[2]))
+            } ?? false
             }
+            guard inInstance else { continue }
+            reported.insert(index)
+            problems.append("\(jobFile):\(stage.line): stages[\(index)].name: an instance folder of stage \(stage.name) holds \(path), which a new attempt would move aside; rename the stage or choose another workdir")
         }
         return problems
     }

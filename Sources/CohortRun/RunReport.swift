@@ -47,6 +47,8 @@ public struct RunSummary: Sendable {
     public var failures: [FailureRecord]
     /// Instances that succeeded only after retries (their failed attempts' logs are kept).
     public var retried: [RetriedInstance] = []
+    /// Per stage, what its attempts in this run used.
+    public var resources: [StageResources] = []
     public var elapsedSeconds: Double
     public var workers: [WorkerInfo]
     /// The job file as the user gave it, for rerun commands.

@@ -1,17 +1,27 @@
 // cohort-supervise: the direct parent of every module a worker runs.
 //
-// usage: cohort-supervise WORKER_PID GRACE_SECONDS DIRECTORY PROGRAM [ARGS...]
+// usage: cohort-supervise WORKER_PID GRACE_SECONDS DIRECTORY USAGE_FILE PROGRAM [ARGS...]
 //
 // Why it exists: a worker rank killed with SIGKILL cannot clean up, and a
 // parent-death signal reaches only the direct child, not the module's own
 // children (NOTES-MPI). This process carries PR_SET_PDEATHSIG, runs the
 // module in a process group of its own, and when the worker dies or asks it
-// to stop (SIGTERM/SIGINT), sends SIGTERM to that whole group, then SIGKILL
-// after GRACE_SECONDS. When the module ends, leftovers in its group are
-// killed too: nothing a module starts outlives it.
+// to stop (SIGTERM/SIGINT), sends SIGTERM to that whole group and to every
+// other descendant, then SIGKILL after GRACE_SECONDS.
+//
+// Nothing a module starts outlives it: this process is a child subreaper,
+// so descendants that left the module's group or session (`setsid`, a
+// double fork) become its children when their parents end, and when the
+// module ends they are killed with what is left of its group.
+//
+// Memory is measured where it is spent: the module tree's peak, the larger
+// of the largest single process's peak RSS (exact, from the kernel, for
+// every process reaped) and the highest sum of the tree's RSS sampled each
+// second. It is written to USAGE_FILE as `peak_rss_kib N`.
 //
 // It exits with the module's exit status, or dies of the module's signal.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,14 +51,102 @@ static void die_like(int status) {
     _exit(125);
 }
 
+// The parent pid in /proc/PID/stat (after the command name, which may hold spaces).
+static pid_t parent_of(const char *pid_text) {
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%s/stat", pid_text);
+    FILE *stat = fopen(path, "r");
+    if (!stat) return -1;
+    size_t length = fread(line, 1, sizeof line - 1, stat);
+    fclose(stat);
+    line[length] = 0;
+    char *end = strrchr(line, ')');
+    int parent = -1;
+    if (!end || sscanf(end + 1, " %*c %d", &parent) != 1) return -1;
+    return (pid_t)parent;
+}
+
+// Calls visit(pid) for each child of process `pid`: from every thread's
+// /proc/PID/task/TID/children, or, on kernels without that file, by
+// scanning /proc for processes whose parent is `pid`.
+static void for_each_child(pid_t pid, void (*visit)(pid_t, void *), void *context) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    if (access(path, R_OK) != 0) {
+        DIR *processes = opendir("/proc");
+        if (!processes) return;
+        struct dirent *entry;
+        while ((entry = readdir(processes))) {
+            if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+            if (parent_of(entry->d_name) == pid) visit((pid_t)atol(entry->d_name), context);
+        }
+        closedir(processes);
+        return;
+    }
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *tasks = opendir(path);
+    if (!tasks) return;
+    struct dirent *task;
+    while ((task = readdir(tasks))) {
+        if (task->d_name[0] == '.') continue;
+        char children_path[128];
+        snprintf(children_path, sizeof children_path, "/proc/%d/task/%s/children", (int)pid, task->d_name);
+        FILE *children = fopen(children_path, "r");
+        if (!children) continue;
+        int child;
+        while (fscanf(children, "%d", &child) == 1) visit((pid_t)child, context);
+        fclose(children);
+    }
+    closedir(tasks);
+}
+
+static void add_tree_rss(pid_t pid, void *total) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+    FILE *statm = fopen(path, "r");
+    if (statm) {
+        long size = 0, resident = 0;
+        if (fscanf(statm, "%ld %ld", &size, &resident) == 2) *(long *)total += resident;
+        fclose(statm);
+    }
+    for_each_child(pid, add_tree_rss, total);
+}
+
+static void signal_child(pid_t pid, void *sig) {
+    kill(-pid, *(int *)sig);  // its group, if it leads one (setsid)
+    kill(pid, *(int *)sig);
+}
+
+static void count_child(pid_t pid, void *counter) {
+    (void)pid;
+    ++*(int *)counter;
+}
+
+// Sends `sig` to the module's group and to every child this process has
+// (orphans the kernel handed over); returns how many children are left.
+static int signal_everything(pid_t module, int sig) {
+    kill(-module, sig);
+    for_each_child(getpid(), signal_child, &sig);
+    int count = 0;
+    for_each_child(getpid(), count_child, &count);
+    return count;
+}
+
+static double seconds_now(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
 int main(int argc, char **argv) {
-    if (argc < 5) {
-        fprintf(stderr, "usage: cohort-supervise WORKER_PID GRACE_SECONDS DIRECTORY PROGRAM [ARGS...]\n");
+    if (argc < 6) {
+        fprintf(stderr, "usage: cohort-supervise WORKER_PID GRACE_SECONDS DIRECTORY USAGE_FILE PROGRAM [ARGS...]\n");
         return 125;
     }
     pid_t worker = (pid_t)atol(argv[1]);
     int grace = atoi(argv[2]);
     if (grace < 0) grace = 0;
+    const char *usage_file = argv[4];
 
     sigset_t handled, original;
     sigemptyset(&handled);
@@ -62,6 +160,7 @@ int main(int argc, char **argv) {
     // would wait for a signal that never comes: check the parent.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != worker) return 125;
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
 
     if (chdir(argv[3]) != 0) {
         fprintf(stderr, "cohort: cannot enter %s: %s\n", argv[3], strerror(errno));
@@ -75,43 +174,76 @@ int main(int argc, char **argv) {
     }
     if (module == 0) {
         setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, 0);
         sigprocmask(SIG_SETMASK, &original, NULL);
-        execv(argv[4], argv + 4);
-        fprintf(stderr, "cohort: cannot run %s: %s\n", argv[4], strerror(errno));
+        execv(argv[5], argv + 5);
+        fprintf(stderr, "cohort: cannot run %s: %s\n", argv[5], strerror(errno));
         _exit(127);
     }
     setpgid(module, module);  // also here: no race with a signal sent to the group
 
+    long page_kib = sysconf(_SC_PAGESIZE) / 1024;
+    long peak_sampled_kib = 0;
+    double last_sample = 0;
     int status = 0;
+    int module_done = 0;
     int stopping = 0;
     struct timespec deadline = {0, 0};
-    for (;;) {
+    while (!module_done) {
         struct timespec wait = {0, 100000000};  // re-check the deadline while stopping
         if (!stopping) wait.tv_sec = 1, wait.tv_nsec = 0;
         if (stopping) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
             if (now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
-                kill(-module, SIGKILL);
+                signal_everything(module, SIGKILL);
             }
         }
         siginfo_t info;
         int sig = sigtimedwait(&handled, &info, &wait);
         if (sig == SIGCHLD || sig < 0) {
-            pid_t done = waitpid(module, &status, WNOHANG);
-            if (done == module) break;
+            if (seconds_now() - last_sample >= 1) {
+                last_sample = seconds_now();
+                long pages = 0;
+                for_each_child(getpid(), add_tree_rss, &pages);
+                if (pages * page_kib > peak_sampled_kib) peak_sampled_kib = pages * page_kib;
+            }
+            // Reap the module and any orphan handed over to us.
+            pid_t done;
+            int child_status;
+            while ((done = waitpid(-1, &child_status, WNOHANG)) > 0) {
+                if (done == module) {
+                    status = child_status;
+                    module_done = 1;
+                }
+            }
             continue;
         }
         // SIGTERM, SIGINT or SIGHUP: the worker stops the module, or died.
         if (!stopping) {
             stopping = 1;
-            kill(-module, SIGTERM);
-            kill(-module, SIGCONT);
+            signal_everything(module, SIGTERM);
+            signal_everything(module, SIGCONT);
             clock_gettime(CLOCK_MONOTONIC, &deadline);
             deadline.tv_sec += grace;
         }
     }
-    kill(-module, SIGKILL);  // whatever the module left running in its group
+    // Whatever the module left running, in its group or escaped from it:
+    // kill it, reap it, and again for what was handed over meanwhile.
+    for (;;) {
+        int left = signal_everything(module, SIGKILL);
+        pid_t done = waitpid(-1, NULL, left > 0 ? 0 : WNOHANG);
+        if (done < 0 && errno == ECHILD) break;
+        if (done == 0 && left == 0) break;
+    }
+    struct rusage usage;
+    long peak_kib = peak_sampled_kib;
+    if (getrusage(RUSAGE_CHILDREN, &usage) == 0 && usage.ru_maxrss > peak_kib) peak_kib = usage.ru_maxrss;
+    FILE *report = fopen(usage_file, "w");
+    if (report) {
+        fprintf(report, "peak_rss_kib %ld\n", peak_kib);
+        fclose(report);
+    }
     die_like(status);
     return 125;
 }

@@ -57,6 +57,9 @@ struct Run: ParsableCommand {
         if let memory, Quantity.bytes(memory) == nil { throw ValidationError("--memory \(memory): not a size like 16G") }
         _ = try workerPolicy()
         _ = try exportedVariables()
+        if forceID != nil && forcedStages.isEmpty {
+            throw ValidationError("--force-id names a --force request: give --force STAGE too")
+        }
         if let id = requestedForceID, let problem = Identifier.problem(with: id) {
             throw ValidationError("--force-id \(id): the id \(problem)")
         }
@@ -229,7 +232,8 @@ struct SchedulerRank {
             force = nil
         }
         if let force { history.apply(.forced(force, time: epochSeconds())) }
-        let definitions = Definitions(graph: graph, scriptDigests: scriptDigests)
+        let definitions = Definitions(graph: graph, scriptDigests: scriptDigests,
+                                      earlierScriptDigests: ModuleScripts.earlierDigests(job: job, jobFolder: jobFolder))
         let plan = ResumePlan(graph: graph, history: history, definitions: definitions)
         let reporter = PlainReporter()
         let outlook = RunOutlook(plan: plan, graph: graph, selection: selection)

@@ -35,7 +35,8 @@ struct Status: ParsableCommand {
         let holder = JobFileReader.readOptional(state.lock)?.trimmingTrailingNewlines() ?? ""
         let (scripts, unreadable) = ModuleScripts.digestsOfWhatCanBeRead(job: job, jobFolder: jobFolder)
         for problem in unreadable { writeLine(STDERR_FILENO, "cohort: warning: \(problem); its stage is shown as changed") }
-        let definitions = Definitions(graph: graph, scriptDigests: scripts)
+        let definitions = Definitions(graph: graph, scriptDigests: scripts,
+                                      earlierScriptDigests: ModuleScripts.earlierDigests(job: job, jobFolder: jobFolder))
         let plan = ResumePlan(graph: graph, history: history, definitions: definitions)
         writeLine(STDOUT_FILENO, StatusText.render(
             StudyStatus(graph: graph, history: history, plan: plan), history: history,

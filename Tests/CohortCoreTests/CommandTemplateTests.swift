@@ -31,10 +31,19 @@ import Testing
         "cat <<\"END\" | cat\n{workdir}\nEND\n",
         "cat <<-END\n\t{workdir}\n\tEND\ntrue",
         "cat <<A; cat <<B\n{workdir}\nA\n{workdir}\nB\n" + "printf '%s\\n' {workdir} >/dev/null",
+        "n=$((1<<2))\nprintf '%s\\n' '{workdir}'",
+        "n=$(( (1) << 2 )); printf '%s\\n' \"{workdir}\"",
     ])
     func theValueStaysOneWordInEveryQuoting(_ command: String) throws {
         let copies = command.hasPrefix("cat <<A") ? 2 : 1
         #expect(try shellOutput(command) == String(repeating: Self.nastyPath + "\n", count: copies))
+    }
+
+    /// bash's here-string is an ordinary word, not a here-document.
+    @Test func aHereStringIsNotAHereDocument() {
+        let line = "cat <<< \"{workdir}\"\necho {workdir}"
+        #expect(CommandTemplate.placeholders(in: line) == [.workdir, .workdir])
+        #expect(CommandTemplate.substitute(line) { _ in "a $b" } == "cat <<< \"a \\$b\"\necho 'a $b'")
     }
 
     @Test func placeholdersJoinTheTextAroundThem() throws {

@@ -67,6 +67,21 @@ import Testing
         #expect(Set(try study.reasons(workdir).values) == [.runChanged], "{workdir} is part of the run line")
     }
 
+    /// Successes journaled when run lines were read by their first two words
+    /// only (`sh -e modules/x.sh` named no script then): upgrading Cohort
+    /// does not rerun them, while an edit of the script after it does.
+    @Test func successesFromTheEarlierReadingOfRunLinesStayCurrent() throws {
+        let study = try done(job)  // journaled with no script for any stage
+        let now: [UInt64?] = [nil, nil, 7, nil]
+        #expect(try study.reasons(job, scriptDigests: now, earlierScriptDigests: [nil, nil, nil, nil]).isEmpty)
+        #expect(try study.reasons(job, scriptDigests: now, earlierScriptDigests: [nil, nil, 5, nil]).count == 3,
+                "the earlier reading saw a script, and it was not the one journaled")
+        var edited = try done(job)
+        try edited.run(job, scriptDigests: now)
+        #expect(try edited.reasons(job, scriptDigests: [nil, nil, 8, nil], earlierScriptDigests: [nil, nil, nil, nil]).count == 3,
+                "journaled with the script's digest: an edit reruns")
+    }
+
     @Test func schedulingSettingsNeverTriggerARerun() throws {
         let study = try done(job)
         var edited = job

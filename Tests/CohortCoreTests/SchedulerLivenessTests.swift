@@ -152,8 +152,9 @@ struct LivenessRun {
         }
         if !running.isEmpty { violations.append("finished with \(running.count) running") }
         stuck = scheduler.stuck
+        for stage in stuck where stage.unexplained { violations.append("\(stage.stage) stuck without a reason") }
         // Every instance ends done, failed, skipped, interrupted, or not run with a reason.
-        let stuckStages = Set(stuck.map(\.stage))
+        let stuckStages = Set(stuck.filter { !$0.unexplained }.map(\.stage))
         for index in 0..<graph.instanceCount {
             let instance = InstanceID(index)
             switch scheduler.state(of: instance) {

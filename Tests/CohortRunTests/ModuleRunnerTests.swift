@@ -57,6 +57,19 @@ import Glibc
         #expect(Files.read(base + "/out/.attempts/s/x/2/stdout.log") == "second\nseen 0\n", "the second attempt saw files of the first")
     }
 
+    /// Peak memory is the module tree's: not the worker's (~30 MB before the
+    /// supervisor's exec), and the sum of processes that hold memory at once.
+    @Test func peakMemoryIsTheModuleTrees() throws {
+        let small = try runToEnd("true")
+        #expect(small.peakMemoryKiB > 0 && small.peakMemoryKiB < 15_000, "\(small.peakMemoryKiB) KiB for `true`")
+        let one = try runToEnd("head -c 100000000 /dev/zero | tail > /dev/null")
+        #expect(one.peakMemoryKiB > 90_000, "\(one.peakMemoryKiB) KiB: a child holding 100 MB")
+        // Each child peaks at ~100 MB while it reads, then holds ~50 MB: only
+        // the sum over the tree, sampled while they wait, exceeds 130 MB.
+        let three = try runToEnd("for i in 1 2 3; do sh -c 'x=$(head -c 50000000 /dev/zero | tr \"\\0\" a); sleep 2' & done; wait")
+        #expect(three.peakMemoryKiB > 130_000, "\(three.peakMemoryKiB) KiB: three children holding ~50 MB each at once")
+    }
+
     /// A link or a file where the instance folder goes is moved aside like a
     /// folder (the link itself: what it points to is left alone).
     @Test func aLinkOrAFileAtTheInstanceFolderIsMovedAside() throws {

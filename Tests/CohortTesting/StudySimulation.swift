@@ -53,15 +53,16 @@ public struct StudySimulation {
     }
 
     /// The plan a new run of `job` would make now.
-    public func plan(_ job: Job, scriptDigests: [UInt64?]? = nil) throws -> (ResumePlan, InstanceGraph) {
+    public func plan(_ job: Job, scriptDigests: [UInt64?]? = nil, earlierScriptDigests: [UInt64?]? = nil) throws -> (ResumePlan, InstanceGraph) {
         let graph = try InstanceGraph(job: job)
-        let definitions = Definitions(graph: graph, scriptDigests: scriptDigests ?? job.stages.map { _ in nil })
+        let definitions = Definitions(graph: graph, scriptDigests: scriptDigests ?? job.stages.map { _ in nil },
+                                      earlierScriptDigests: earlierScriptDigests)
         return (ResumePlan(graph: graph, history: history, definitions: definitions), graph)
     }
 
     /// Per instance that would run: its reason, by name.
-    public func reasons(_ job: Job, scriptDigests: [UInt64?]? = nil) throws -> [String: ResumePlan.Reason] {
-        let (plan, graph) = try plan(job, scriptDigests: scriptDigests)
+    public func reasons(_ job: Job, scriptDigests: [UInt64?]? = nil, earlierScriptDigests: [UInt64?]? = nil) throws -> [String: ResumePlan.Reason] {
+        let (plan, graph) = try plan(job, scriptDigests: scriptDigests, earlierScriptDigests: earlierScriptDigests)
         var result: [String: ResumePlan.Reason] = [:]
         for index in 0..<graph.instanceCount {
             if let reason = plan.reasons[index] { result[graph.name(of: InstanceID(index))] = reason }

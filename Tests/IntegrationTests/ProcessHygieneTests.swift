@@ -64,6 +64,36 @@ struct ProcessHygieneTests {
     }
 }
 
+extension ProcessHygieneTests {
+    /// `setsid` and a double fork take a process out of the module's group
+    /// and session; it still ends with the instance, and the run goes on.
+    @Test func processesThatLeaveTheModulesGroupEndWithTheInstance() throws {
+        let job = try MPIHarness.writeJob("""
+            study: escape
+            stages:
+              - name: escape
+                domain: study
+                run: |
+                  setsid sleep 301 > /dev/null 2>&1 < /dev/null &
+                  echo $! > {workdir}/setsid.pid
+                  ( sh -c 'sleep 302 & echo $! > "$0"' {workdir}/double.pid & ) > /dev/null 2>&1
+                  sleep 0.3
+              - name: after
+                domain: study
+                run: "true"
+            """)
+        let folder = String(job.dropLast("/job.yml".count)) + "/out/escape"
+        let result = try MPIHarness.run(ranks: 2, ["run", job], timeout: 60)
+        #expect(result.code == 0, "\(result.output)")
+        let escaped = try ["setsid", "double"].map { try #require(Int32(Files.read(folder + "/\($0).pid").trimmingCharacters())) }
+        for pid in escaped {
+            #expect(Clock.waitUntil(timeout: 5) { !ProcessTable.isAlive(pid) || !Files.read("/proc/\(pid)/cmdline").hasPrefix("sleep") },
+                    "process \(pid) (\(Files.read("/proc/\(pid)/cmdline"))) outlived its instance")
+            if ProcessTable.isAlive(pid), Files.read("/proc/\(pid)/cmdline").hasPrefix("sleep") { kill(pid, SIGKILL) }
+        }
+    }
+}
+
 extension String {
     func trimmingCharacters() -> String {
         String(self.filter { !$0.isWhitespace })
