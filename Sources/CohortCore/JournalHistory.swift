@@ -33,6 +33,10 @@ public struct JournalHistory: Sendable {
 
     public private(set) var entries: [String: Entry] = [:]
     public private(set) var runs = 0
+    /// Whether the last run journaled its end (a killed run did not).
+    public private(set) var lastRunEnded = true
+    /// The time of the last record that has one: about when a killed run died.
+    public private(set) var lastRecordTime: Double?
     /// The `--force` requests journaled so far under an id (see `ForceRequest.id`).
     public private(set) var forcesByID: [String: ForceRequest] = [:]
     /// Records applied so far; gives each success its `sequence`.
@@ -67,9 +71,12 @@ public struct JournalHistory: Sendable {
     public mutating func apply(_ record: JournalRecord) {
         recordCount += 1
         switch record {
-        case .runStarted:
+        case .runStarted(let run):
             runs += 1
+            lastRunEnded = false
+            lastRecordTime = run.time
         case .started(let attempt):
+            lastRecordTime = attempt.time
             // A new attempt may have touched the outputs: an earlier success no longer counts.
             var entry = entries[attempt.instance, default: Entry()]
             entry.unfinished = true
@@ -79,6 +86,7 @@ public struct JournalHistory: Sendable {
             if let logs = attempt.logs { entry.lastLogs = logs }
             entries[attempt.instance] = entry
         case .finished(let attempt, let ending):
+            lastRecordTime = attempt.time
             var entry = entries[attempt.instance, default: Entry()]
             entry.unfinished = false
             entry.skipped = false
@@ -98,8 +106,9 @@ public struct JournalHistory: Sendable {
                 entries[name]?.success = nil
                 entries[name]?.forcePending = true
             }
-        case .runEnded:
-            break
+        case .runEnded(_, let time):
+            lastRunEnded = true
+            lastRecordTime = time
         }
     }
 

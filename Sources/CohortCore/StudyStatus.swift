@@ -22,8 +22,9 @@ public struct StudyStatus: Sendable {
     public private(set) var stages: [StageCounts]
     public private(set) var failures: [Failure] = []
 
-    /// `running` counts instances started and not ended; they are running only if a run is active.
-    public init(graph: InstanceGraph, history: JournalHistory, plan: ResumePlan) {
+    /// `running` counts instances started and not ended while a run holds
+    /// the study (`runIsLive`, from its lock); after a run that died they are to do.
+    public init(graph: InstanceGraph, history: JournalHistory, plan: ResumePlan, runIsLive: Bool) {
         stages = graph.job.stages.map { StageCounts(name: $0.name) }
         for index in 0..<graph.instanceCount {
             let instance = InstanceID(index)
@@ -32,9 +33,9 @@ public struct StudyStatus: Sendable {
             let entry = history[graph.name(of: instance)]
             if plan.isDone(instance) {
                 stages[stage].done += 1
-            } else if entry?.unfinished == true {
+            } else if entry?.unfinished == true && runIsLive {
                 stages[stage].running += 1
-            } else if let outcome = entry?.lastOutcome, outcome != .succeeded, outcome != .interrupted {
+            } else if entry?.unfinished != true, let outcome = entry?.lastOutcome, outcome != .succeeded, outcome != .interrupted {
                 stages[stage].failed += 1
                 failures.append(Failure(instance: instance, outcome: outcome, attempt: entry?.attempts ?? 1, logs: entry?.lastLogs))
             } else {

@@ -108,11 +108,19 @@ public final class RunLock {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StateError(description: "cannot open the lock \(path): \(errnoText())") }
         let previous = readAll(fd).trimmingTrailingNewlines()
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let busy = errno == EWOULDBLOCK
+        // `cohort status` probes the lock for an instant: try again for a
+        // second before calling it held.
+        var attempts = 0
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let error = errno
+            attempts += 1
+            if error == EWOULDBLOCK && attempts < 20 {
+                usleep(50_000)
+                continue
+            }
             close(fd)
-            if busy { throw Held(holder: previous.isEmpty ? "holder unknown" : previous) }
-            throw StateError(description: "cannot lock \(path): \(errnoText())")
+            if error == EWOULDBLOCK { throw Held(holder: previous.isEmpty ? "holder unknown" : previous) }
+            throw StateError(description: "cannot lock \(path): \(errnoText(error))")
         }
         ftruncate(fd, 0)
         let text = owner + "\n"
@@ -122,6 +130,18 @@ public final class RunLock {
     }
 
     private init(fd: Int32) { self.fd = fd }
+
+    /// Whether a live run holds the lock at `path` (its process is alive:
+    /// the kernel drops the lock of a dead one), whatever the file says.
+    /// Probes with a shared lock taken and dropped at once.
+    public static func isHeld(path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) != 0 { return errno == EWOULDBLOCK }
+        flock(fd, LOCK_UN)
+        return false
+    }
 
     /// Empties the lock file and releases the lock (a clean end leaves nothing stale).
     public func release() {

@@ -131,7 +131,11 @@ struct LogPaths {
     /// The last lines of stderr, else of stdout: what a user needs to see first.
     func failureTail(lines: Int = 5, maxBytes: Int = 2048) -> String {
         for path in [stderr, stdout] {
-            let text = readTail(path, maxBytes: maxBytes)
+            var text = readTail(path, maxBytes: maxBytes)
+            // Read from the middle of the file: its first line is a piece of one.
+            if text.utf8.count >= maxBytes, let newline = text.firstIndex(of: "\n") {
+                text = String(text[text.index(after: newline)...])
+            }
             let kept = text.split(separator: "\n", omittingEmptySubsequences: true).suffix(lines)
             if !kept.isEmpty { return kept.joined(separator: "\n") }
         }

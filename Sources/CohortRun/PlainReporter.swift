@@ -120,7 +120,7 @@ public enum SummaryText {
                     lines.append("    attempt \(earlier.attempt) (\(earlier.outcome.text)): \(earlier.logFolder)/stderr.log, stdout.log")
                 }
                 lines.append("    rerun just it: cohort run \(summary.jobFile) --only \(failure.name)")
-                for tail in failure.logTail.split(separator: "\n", omittingEmptySubsequences: false) {
+                for tail in LogExcerpt.lines(failure.logTail) {
                     lines.append("    | \(tail)")
                 }
             }

@@ -1,15 +1,37 @@
 public import CohortCore
 import CohortMPI
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `cohort status`'s report: who holds the study, per-stage counts, failures.
 /// Formatted beside `SummaryText` so both tables share their helpers.
 public enum StatusText {
-    /// `holder` is the lock file's note ("" when no run holds the study).
+    /// Whether a run is working on the study, decided by probing its lock
+    /// (never by the lock file's text alone, which a killed run leaves).
+    public enum RunState {
+        case none
+        /// A live process holds the lock; its note (host, pid, since).
+        case live(String)
+        /// The last run never journaled its end: killed (kill -9, a lost node,
+        /// the walltime's SIGKILL). Its note, if left, and its last record's time.
+        case died(String, lastRecord: Double?)
+    }
+
     public static func render(_ status: StudyStatus, history: JournalHistory, factory: TaskFactory,
-                              journalPath: String, holder: String) -> String {
+                              journalPath: String, run: RunState) -> String {
         let graph = factory.graph
         var lines = ["study \(graph.job.study): \(history.runs) run\(history.runs == 1 ? "" : "s") in \(journalPath)"]
-        lines.append(holder.isEmpty ? "no run is active" : "a run holds the study (\(holder))")
+        switch run {
+        case .none:
+            lines.append("no run is active")
+        case .live(let note):
+            lines.append("a run holds the study (\(note.isEmpty ? "holder unknown" : note))")
+        case .died(let note, let lastRecord):
+            let when = lastRecord.map { " at about \(localTime($0))" } ?? ""
+            let who = note.isEmpty ? "" : " (\(note))"
+            lines.append("the last run\(who) ended abnormally\(when): it was killed before recording its end; nothing is running, and the next run redoes what it left unfinished")
+        }
         let width = max(5, status.stages.map(\.name.count).max() ?? 0)
         lines.append("  " + pad("stage", width, left: true) + "   done  failed  running   to do  total")
         for stage in status.stages {
@@ -28,6 +50,16 @@ public enum StatusText {
         for (line, reason) in history.damaged { lines.append("warning: \(journalPath):\(line): \(reason)") }
         return lines.joined(separator: "\n")
     }
+}
+
+/// `epochSeconds` as local `YYYY-MM-DD HH:MM:SS`.
+public func localTime(_ epochSeconds: Double) -> String {
+    var seconds = time_t(epochSeconds)
+    var parts = tm()
+    localtime_r(&seconds, &parts)
+    var buffer = [CChar](repeating: 0, count: 64)
+    let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
+    return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 extension JournalRecord.Ending.Outcome {

@@ -274,14 +274,7 @@ struct SchedulerRank {
         for rank in transport?.workerRanks ?? [] { try? transport?.send(.stop, to: rank) }
     }
 
-    private func timestamp() -> String {
-        var now = time(nil)
-        var parts = tm()
-        localtime_r(&now, &parts)
-        var buffer = [CChar](repeating: 0, count: 64)
-        let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
-        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    private func timestamp() -> String { localTime(epochSeconds()) }
 }
 
 /// The folder of the running executable (`cohort-supervise` lives beside it).

@@ -32,14 +32,16 @@ struct Status: ParsableCommand {
             return
         }
         let history = JournalHistory(text: text)
-        let holder = JobFileReader.readOptional(state.lock)?.trimmingTrailingNewlines() ?? ""
+        let note = JobFileReader.readOptional(state.lock)?.trimmingTrailingNewlines() ?? ""
+        let live = RunLock.isHeld(path: state.lock)
         let (scripts, unreadable) = ModuleScripts.digestsOfWhatCanBeRead(job: job, jobFolder: jobFolder)
         for problem in unreadable { writeLine(STDERR_FILENO, "cohort: warning: \(problem); its stage is shown as changed") }
         let definitions = Definitions(graph: graph, scriptDigests: scripts,
                                       earlierScriptDigests: ModuleScripts.earlierDigests(job: job, jobFolder: jobFolder))
         let plan = ResumePlan(graph: graph, history: history, definitions: definitions)
         writeLine(STDOUT_FILENO, StatusText.render(
-            StudyStatus(graph: graph, history: history, plan: plan), history: history,
-            factory: TaskFactory(graph: graph, jobFolder: jobFolder), journalPath: state.journal, holder: holder))
+            StudyStatus(graph: graph, history: history, plan: plan, runIsLive: live), history: history,
+            factory: TaskFactory(graph: graph, jobFolder: jobFolder), journalPath: state.journal,
+            run: live ? .live(note) : history.lastRunEnded ? .none : .died(note, lastRecord: history.lastRecordTime)))
     }
 }

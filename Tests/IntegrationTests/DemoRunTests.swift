@@ -85,6 +85,24 @@ struct DemoRunTests {
         #expect(result.stdout.contains("| boom"))
     }
 
+    /// A module's terminal escapes never reach the user's terminal raw, a
+    /// long line says it was cut, and a silent failure says its log is empty.
+    @Test func failureLogsAreShownReadably() throws {
+        let job = try MPIHarness.writeJob("""
+            study: s
+            stages:
+              - {name: loud, domain: study, after: [], run: "printf '\\\\033[31mred\\\\007\\\\n'; head -c 400 /dev/zero | tr '\\\\0' x; exit 3"}
+              - {name: quiet, domain: study, after: [], run: "exit 4"}
+            """)
+        let result = try ChildProcess.run([MPIHarness.cohort, "run", job], timeout: 60)
+        #expect(result.code == 1)
+        #expect(!result.stdout.contains("\u{1b}") && !result.stdout.contains("\u{07}"), "raw control bytes in the summary")
+        #expect(result.stdout.contains("| \\x1b[31mred\\x07"), "\(result.stdout)")
+        #expect(result.stdout.contains("… (cut: 160 more characters)"))
+        #expect(result.stdout.contains("quiet: exit status 4"))
+        #expect(result.stdout.contains("    | (empty)"))
+    }
+
     @Test func missingCommandFailsWithItsMessage() throws {
         let job = try MPIHarness.writeJob("""
             study: s

@@ -1,5 +1,8 @@
 import CohortTesting
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `cohort status` reads the journal from another shell, during a run and after.
 @Suite(.serialized, .enabled(if: MPIHarness.shouldRun, "mpirun not found"))
@@ -31,5 +34,27 @@ struct StatusTests {
         let after = try ChildProcess.run([MPIHarness.cohort, "status", job])
         #expect(after.stdout.contains("no run is active"))
         #expect(after.stdout.contains("  slow       2       0        0       1      3"), "\(after.stdout)")
+    }
+
+    /// After `kill -9` of the run, the lock file still holds its note: the
+    /// status probes the lock, says the run died and when, and shows nothing running.
+    @Test func statusAfterAHardKillSaysTheRunDied() throws {
+        let job = try MPIHarness.writeJob("""
+            study: killed
+            subjects: [a, b]
+            stages:
+              - {name: slow, domain: subject, run: "touch {workdir}/started; sleep 30"}
+            """)
+        let folder = String(job.dropLast("/job.yml".count))
+        let run = try ChildProcess([MPIHarness.cohort, "run", job, "--slots", "2"])
+        #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder + "/out/slow/b/started") && Files.exists(folder + "/out/slow/a/started") })
+        kill(run.pid, SIGKILL)
+        _ = run.wait(timeout: 30)
+        #expect(!Files.read(folder + "/.cohort/killed/lock").isEmpty, "the killed run's note is left behind")
+        let after = try ChildProcess.run([MPIHarness.cohort, "status", job])
+        #expect(after.code == 0)
+        #expect(!after.stdout.contains("a run holds the study"), "\(after.stdout)")
+        #expect(after.stdout.contains("ended abnormally at about "), "\(after.stdout)")
+        #expect(after.stdout.contains("  slow       0       0        0       2      2"), "\(after.stdout)")
     }
 }
