@@ -37,6 +37,9 @@ public enum JournalFormat {
         case .skipped(let instance, let cause, let time):
             kind = "skip"
             fields = [("instance", instance), ("cause", cause), ("time", timeText(time))]
+        case .drained(let rank, let host, let reason, let time):
+            kind = "drain"
+            fields = [("rank", String(rank)), ("host", host), ("reason", reason), ("time", timeText(time))]
         case .runEnded(let reason, let time):
             kind = "stop"
             fields = [("reason", reason), ("time", timeText(time))]
@@ -110,6 +113,8 @@ public enum JournalFormat {
                            time: try double("time"))
         case "skip":
             return .skipped(instance: try text("instance"), cause: try text("cause"), time: try double("time"))
+        case "drain":
+            return .drained(rank: try int("rank"), host: try text("host"), reason: try text("reason"), time: try double("time"))
         case "stop":
             return .runEnded(reason: try text("reason"), time: try double("time"))
         default:

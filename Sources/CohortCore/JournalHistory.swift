@@ -106,6 +106,8 @@ public struct JournalHistory: Sendable {
                 entries[name]?.success = nil
                 entries[name]?.forcePending = true
             }
+        case .drained(_, _, _, let time):
+            lastRecordTime = time
         case .runEnded(_, let time):
             lastRunEnded = true
             lastRecordTime = time

@@ -15,6 +15,8 @@ public enum JournalRecord: Equatable, Sendable {
     case skipped(instance: String, cause: String, time: Double)
     /// The run stopped: a signal, or every instance accounted for.
     case runEnded(reason: String, time: Double)
+    /// A worker was drained: it gets no more work in this run.
+    case drained(rank: Int, host: String, reason: String, time: Double)
 
     public struct RunStart: Equatable, Sendable {
         /// Random, unique to the run: part of each success's stamp ("" in journals of older versions).

@@ -46,7 +46,21 @@ public struct Scheduler: Sendable {
         var profile: WorkerProfile
         var free: Capacity
         var running = 0
+        /// Failures in a row that came quickly (see `WorkerHealth`).
+        var quickFailures = 0
+        /// Whether its last attempt that ended succeeded.
+        var lastSucceeded = false
+        /// It gets no more work (a broken node, or told to).
+        var drained = false
+        /// No new work until another worker reports (see `WorkerHealth`).
+        var suspect = false
     }
+    /// Instances waiting for another attempt, per stage: started before the
+    /// stage's other ready instances, and away from workers they failed on.
+    var retryQueues: [[InstanceID]]
+    /// Workers each instance failed on in this run.
+    var failedOn: [InstanceID: Set<WorkerID>] = [:]
+    let health: WorkerHealth
 
     /// `doneEarlier` tells which instances an earlier run completed (see
     /// `ResumePlan`); they count as succeeded and never start. Instances
@@ -54,9 +68,11 @@ public struct Scheduler: Sendable {
     /// waits for good (the run ends without it).
     public init(
         graph: InstanceGraph, doneEarlier: (InstanceID) -> Bool = { _ in false },
-        selection: Selection = .everything, policy: SchedulingPolicy = .criticalPath()
+        selection: Selection = .everything, policy: SchedulingPolicy = .criticalPath(), health: WorkerHealth = WorkerHealth()
     ) {
         self.graph = graph
+        self.health = health
+        retryQueues = Array(repeating: [], count: graph.job.stages.count)
         self.policy = policy
         stageOrder = policy.stageOrder(of: graph.job)
         let count = graph.instanceCount
@@ -128,18 +144,25 @@ public struct Scheduler: Sendable {
         instanceFinished(instance, result: succeeded ? .succeeded : .failed)
     }
 
-    public mutating func instanceFinished(_ instance: InstanceID, result: AttemptResult) -> [SchedulerAction] {
+    /// `wallSeconds`: how long the attempt ran; failures that come quickly,
+    /// one after another on one worker, drain it (see `WorkerHealth`).
+    public mutating func instanceFinished(_ instance: InstanceID, result: AttemptResult, wallSeconds: Double = 0) -> [SchedulerAction] {
         precondition(states[instance.index] == .running, "instance \(instance.rawValue) finished but was not running")
         let stage = graph.stage(of: instance)
         var actions: [SchedulerAction] = []
+        let worker = runningOn[instance]
         release(instance, stage: stage)
+        if let worker { noteOutcome(result, wallSeconds: wallSeconds, on: worker, into: &actions) }
         switch result {
         case .succeeded:
             setState(instance, stage: stage, to: .succeeded)
             satisfyDependents(of: instance, makingReady: true)
         case .failed where !stopping && attempt(of: instance) <= graph.job.stages[stage].retries:
             extraAttempts[instance, default: 0] += 1
-            makeReady(instance, stage: stage)
+            if let worker { failedOn[instance, default: []].insert(worker) }
+            setState(instance, stage: stage, to: .ready)
+            retryQueues[stage].append(instance)
+            readyCount += 1
             actions.append(.retry(instance, attempt: attempt(of: instance)))
         case .failed:
             setState(instance, stage: stage, to: .failed)
@@ -165,7 +188,7 @@ public struct Scheduler: Sendable {
 
     /// Whether the run ended (or is ending) with work held back.
     public var isHoldingWork: Bool {
-        held.contains { !readyQueues[$0].isEmpty }
+        held.contains(where: hasReady)
     }
 
     /// Stop starting instances; the run finishes once the running ones end.
@@ -231,17 +254,21 @@ public struct Scheduler: Sendable {
         // Otherwise what is left waits for work in flight or for a worker.
         // With nothing running and nothing startable, nothing more can happen:
         // what is left waits for held stages or for unselected instances.
-        let onlyHeldReady = readyQueues.indices.allSatisfy { readyQueues[$0].isEmpty || held.contains($0) }
+        let onlyHeldReady = readyQueues.indices.allSatisfy { !hasReady($0) || held.contains($0) }
         guard stopping || finalCount == states.count || onlyHeldReady || allJoined else { return }
         if !stopping && !onlyHeldReady {
             // Dispatch ran just before and started nothing: with every
             // worker idle, no lock is held, so capacity or labels rule it out.
-            let startable = readyQueues.indices.filter { !readyQueues[$0].isEmpty && !held.contains($0) }
-            let unplaceable = Self.unplaceableStages(of: graph.job, on: workers.map(\.profile))
+            let startable = readyQueues.indices.filter { hasReady($0) && !held.contains($0) }
+            let unplaceable = Self.unplaceableStages(of: graph.job, on: workers.filter { !$0.drained }.map(\.profile))
+            let anywhere = Set(Self.unplaceableStages(of: graph.job, on: workers.map(\.profile)).map(\.stage))
             stuck = startable.map { index in
                 let stage = graph.job.stages[index]
-                return unplaceable.first { $0.stage == stage.name }
-                    ?? UnplaceableStage(stage: stage.name, needs: stage.demand, largest: stage.demand, label: stage.on, unexplained: true)
+                guard var reason = unplaceable.first(where: { $0.stage == stage.name }) else {
+                    return UnplaceableStage(stage: stage.name, needs: stage.demand, largest: stage.demand, label: stage.on, unexplained: true)
+                }
+                reason.drainedOnly = !anywhere.contains(stage.name)
+                return reason
             }
         }
         finished = true

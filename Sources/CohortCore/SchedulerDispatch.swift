@@ -5,13 +5,18 @@ extension Scheduler {
     /// work that fits goes first.
     mutating func dispatch(into actions: inout [SchedulerAction]) {
         guard !stopping else { return }
+        dispatchToHealthyWorkers(into: &actions)
+        if readyCount > 0 && clearSuspectsIfIdle() { dispatchToHealthyWorkers(into: &actions) }
+    }
+
+    private mutating func dispatchToHealthyWorkers(into actions: inout [SchedulerAction]) {
         var progress = true
         while progress && readyCount > 0 {
             progress = false
             let reserved = reservedLocks()
-            for index in workers.indices where workers[index].free.cpus > 0 {
+            for index in workers.indices where workers[index].free.cpus > 0 && !workers[index].drained && !workers[index].suspect {
                 guard let stage = bestStage(for: workers[index], reserved: reserved) else { continue }
-                let instance = readyQueues[stage].pop()
+                let instance = nextInstance(of: stage, for: workers[index])
                 let definition = graph.job.stages[stage]
                 readyCount -= 1
                 runningCount += 1
@@ -31,7 +36,7 @@ extension Scheduler {
     private func bestStage(for worker: WorkerSlot, reserved: Set<String>) -> Int? {
         func eligible(_ stage: Int) -> Bool {
             let definition = graph.job.stages[stage]
-            return !readyQueues[stage].isEmpty
+            return (!readyQueues[stage].isEmpty || retryFor(stage, on: worker) != nil)
                 && !held.contains(stage)
                 && worker.profile.takes(definition)
                 && worker.free.fits(definition.demand)
@@ -45,6 +50,30 @@ extension Scheduler {
         }
     }
 
+    /// Whether `stage` has an instance ready (a first attempt or a retry).
+    func hasReady(_ stage: Int) -> Bool {
+        !readyQueues[stage].isEmpty || !retryQueues[stage].isEmpty
+    }
+
+    /// The instance of `stage` that `worker` should start: a retry first.
+    private mutating func nextInstance(of stage: Int, for worker: WorkerSlot) -> InstanceID {
+        if let position = retryFor(stage, on: worker) { return retryQueues[stage].remove(at: position) }
+        return readyQueues[stage].pop()
+    }
+
+    /// A retry of `stage` that `worker` may take: one that did not fail on
+    /// it, or one that no other worker in service could run anyway.
+    private func retryFor(_ stage: Int, on worker: WorkerSlot) -> Int? {
+        let definition = graph.job.stages[stage]
+        return retryQueues[stage].firstIndex { instance in
+            guard let failed = failedOn[instance], failed.contains(worker.id) else { return true }
+            return !workers.contains { other in
+                !other.drained && !failed.contains(other.id) && other.profile.takes(definition)
+                    && other.profile.capacity.fits(definition.demand)
+            }
+        }
+    }
+
     /// Locks that waiting writers reserve: new readers wait behind a writer,
     /// so a stream of readers cannot starve it. Writers reserve in the
     /// dispatch order, and one that needs a lock an earlier writer reserved
@@ -53,7 +82,7 @@ extension Scheduler {
     /// other instead of each waiting for the other for ever.
     private func reservedLocks() -> Set<String> {
         var reserved: Set<String> = []
-        var waiting = stageOrder.filter { !readyQueues[$0].isEmpty && !held.contains($0) && someWorkerCanRun($0) }
+        var waiting = stageOrder.filter { hasReady($0) && !held.contains($0) && someWorkerCanRun($0) }
         if case .firstComeFirstServed = policy {
             waiting.sort { readyQueues[$0].headSequence < readyQueues[$1].headSequence }
         }
@@ -69,7 +98,7 @@ extension Scheduler {
     /// Whether a worker in the run could take an instance of `stage` when idle.
     func someWorkerCanRun(_ stage: Int) -> Bool {
         let definition = graph.job.stages[stage]
-        return workers.contains { $0.profile.takes(definition) && $0.profile.capacity.fits(definition.demand) }
+        return workers.contains { !$0.drained && $0.profile.takes(definition) && $0.profile.capacity.fits(definition.demand) }
     }
 
     /// Stages no worker can ever run, checked before a run starts (it would hang).

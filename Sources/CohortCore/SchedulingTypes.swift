@@ -63,6 +63,8 @@ public enum SchedulerAction: Hashable, Sendable {
     case retry(InstanceID, attempt: Int)
     /// The worker gets no more work.
     case stopWorker(WorkerID)
+    /// The worker gets no more work for the rest of the run, and why (a broken node).
+    case drain(WorkerID, reason: String)
     /// Nothing is running and nothing more will start.
     case finish
 }
@@ -78,8 +80,13 @@ public struct UnplaceableStage: Error, Hashable, Sendable, CustomStringConvertib
     public var labelMissing = false
     /// Ready work that fits a worker was left unstarted: a fault of the scheduler's.
     public var unexplained = false
+    /// Only drained workers could run it.
+    public var drainedOnly = false
 
     public var description: String {
+        if drainedOnly {
+            return "stage \"\(stage)\" can run only on workers that were drained (see above); fix them and run again"
+        }
         if unexplained {
             return "stage \"\(stage)\" had ready instances that fit a worker, but none was started (a fault in Cohort: please report it with the journal)"
         }

@@ -36,6 +36,8 @@ public final class Coordinator {
     private var failedAttempts: [InstanceID: [FailedAttempt]] = [:]
     /// Instances that succeeded after retries in this run.
     private var retried: [RetriedInstance] = []
+    /// Workers drained in this run, and why.
+    private var drained: [DrainedWorker] = []
     /// Per stage: wall time and peak memory of the attempts that ended in this run.
     private var resources: [StageResources]
     /// The progress total: what this run will try.
@@ -126,7 +128,7 @@ public final class Coordinator {
         return RunSummary(
             study: graph.job.study, stageNames: graph.job.stages.map(\.name),
             tallies: scheduler.tallies, failures: failures,
-            retried: retried, resources: resources,
+            retried: retried, drained: drained, resources: resources,
             elapsedSeconds: clock() - startTime,
             workers: joined.sorted { $0.id < $1.id }, jobFile: jobFile, stopSignal: stoppedBy,
             heldForWalltime: stoppedBy == nil && scheduler.isHoldingWork, stuck: scheduler.stuck)
@@ -220,7 +222,7 @@ public final class Coordinator {
             let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
             let attemptNumber = attemptNumber(of: instance)
             let attemptFolder = factory.attemptFolder(of: instance, attempt: attemptNumber)
-            let next = scheduler.instanceFinished(instance, result: result)
+            let next = scheduler.instanceFinished(instance, result: result, wallSeconds: report.wallSeconds)
             let retrying = next.contains { if case .retry(instance, _) = $0 { true } else { false } }
             if result != .interrupted && !retrying { finishedCount += 1 }
             if result == .failed && !retrying {
@@ -250,6 +252,8 @@ public final class Coordinator {
                 records.append(.started(attempt(instance, on: worker, logs: true)))
             case .skip(let instance, let cause):
                 records.append(.skipped(instance: graph.name(of: instance), cause: graph.name(of: cause), time: epochSeconds()))
+            case .drain(let worker, let reason):
+                records.append(.drained(rank: worker.rawValue, host: workers[worker]?.host ?? "?", reason: reason, time: epochSeconds()))
             case .retry, .stopWorker, .finish:
                 break
             }
@@ -276,6 +280,10 @@ public final class Coordinator {
                                           attempt: attemptNumber(of: instance))
             case .stopWorker(let worker):
                 if worker != Self.localWorker { try transport?.send(.stop, to: worker.rawValue) }
+            case .drain(let worker, let reason):
+                let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
+                drained.append(DrainedWorker(worker: info, reason: reason))
+                reporter.workerDrained(info, reason: reason)
             case .finish:
                 finished = true
             }

@@ -49,6 +49,10 @@ public final class PlainReporter: RunReporter {
         emit("\(stamp()) retry   \(name)  retry \(retry) of \(retries) (attempt \(attempt) over every run)")
     }
 
+    public func workerDrained(_ worker: WorkerInfo, reason: String) {
+        emit("\(stamp()) drained \(worker.id) (\(worker.host)): \(reason); it gets no more work, the run goes on with the others")
+    }
+
     public func stopping(signal: String) {
         emit("\(stamp()) \(signal): stopping; running modules are being terminated and recorded as interrupted")
     }
@@ -123,6 +127,13 @@ public enum SummaryText {
                 for tail in LogExcerpt.lines(failure.logTail) {
                     lines.append("    | \(tail)")
                 }
+            }
+        }
+        if !summary.drained.isEmpty {
+            lines.append("")
+            lines.append("Drained workers (\(summary.drained.count)): no more work went there; check those nodes")
+            for drained in summary.drained {
+                lines.append("  \(drained.worker.id) (\(drained.worker.host)): \(drained.reason)")
             }
         }
         if !summary.retried.isEmpty {

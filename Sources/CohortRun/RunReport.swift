@@ -10,6 +10,12 @@ public struct WorkerInfo: Sendable {
     public var capacity: Capacity { profile.capacity }
 }
 
+/// A worker taken out of the run (a broken node), and why.
+public struct DrainedWorker: Sendable {
+    public var worker: WorkerInfo
+    public var reason: String
+}
+
 /// One instance that failed, with what a user needs to act on it.
 public struct FailureRecord: Sendable {
     public var name: String
@@ -47,6 +53,8 @@ public struct RunSummary: Sendable {
     public var failures: [FailureRecord]
     /// Instances that succeeded only after retries (their failed attempts' logs are kept).
     public var retried: [RetriedInstance] = []
+    /// Workers that got no more work, and why.
+    public var drained: [DrainedWorker] = []
     /// Per stage, what its attempts in this run used.
     public var resources: [StageResources] = []
     public var elapsedSeconds: Double
@@ -80,6 +88,8 @@ public protocol RunReporter: AnyObject {
     /// `attempt` is numbered over every run, like the attempt folders.
     func instanceRetrying(_ name: String, retry: Int, of retries: Int, attempt: Int)
     func stopping(signal: String)
+    /// A worker gets no more work (see `WorkerHealth`).
+    func workerDrained(_ worker: WorkerInfo, reason: String)
     /// A stage is not started for now: its typical duration exceeds the time left.
     func holding(stage: String, typicalSeconds: Double, secondsLeft: Double)
     func runFinished(_ summary: RunSummary)

@@ -37,9 +37,10 @@ import Testing
         for seed in UInt64(batch * 100)..<UInt64(batch * 100 + 100) {
             var random = SplitMix(seed: seed)
             let (job, workers) = Self.randomStudy(&random)
+            let broken: Set<WorkerID> = random.chance(0.3) ? [WorkerID(1)] : []
             let run = try LivenessRun(job: job, workers: workers, seed: seed,
                                       failureRate: random.chance(0.5) ? 0.2 : 0, stopRate: random.chance(0.2) ? 0.05 : 0,
-                                      holdRate: random.chance(0.2) ? 0.05 : 0)
+                                      holdRate: random.chance(0.2) ? 0.05 : 0, broken: broken)
             #expect(run.violations == [], "seed \(seed): \(job.stages.map { "\($0.name) \($0.domain) after \($0.dependencies) locks \($0.locks.map { "\($0.name)\($0.shared ? "(r)" : "")" }) on \($0.on ?? "-") cpus \($0.cpus)" })")
         }
     }
@@ -79,9 +80,17 @@ import Testing
 struct LivenessRun {
     var violations: [String] = []
     var succeeded = 0
+    var failed = 0
     var stuck: [UnplaceableStage] = []
+    var drained: [WorkerID] = []
+    /// Attempts started on each worker.
+    var starts: [WorkerID: Int] = [:]
+    /// Each retry's worker, with the workers the instance had failed on before.
+    var retries: [(worker: WorkerID, failedOn: Set<WorkerID>)] = []
 
-    init(job: Job, workers: [WorkerProfile], seed: UInt64, failureRate: Double, stopRate: Double, holdRate: Double = 0) throws {
+    /// `broken` workers fail every attempt, quickly (a stale mount).
+    init(job: Job, workers: [WorkerProfile], seed: UInt64, failureRate: Double, stopRate: Double, holdRate: Double = 0,
+         broken: Set<WorkerID> = []) throws {
         let graph = try InstanceGraph(job: job)
         var random = SplitMix(seed: seed &+ 0x5eed)
         var scheduler = Scheduler(graph: graph, policy: random.chance(0.5) ? .criticalPath() : .firstComeFirstServed)
@@ -89,11 +98,19 @@ struct LivenessRun {
         var now = 0.0
         var stopped = false
         var held: Set<Int> = []
+        var failedOn: [InstanceID: Set<WorkerID>] = [:]
         let profiles = Dictionary(uniqueKeysWithValues: workers.enumerated().map { (WorkerID($0.offset + 1), $0.element) })
         let stage = { (instance: InstanceID) in graph.job.stages[graph.stage(of: instance)] }
 
         func apply(_ actions: [SchedulerAction]) {
+            for case .drain(let worker, _) in actions {
+                if drained.contains(worker) { violations.append("\(worker) drained twice") }
+                drained.append(worker)
+            }
             for case .start(let instance, let worker) in actions {
+                if drained.contains(worker) { violations.append("\(graph.name(of: instance)) started on drained \(worker)") }
+                starts[worker, default: 0] += 1
+                if let failed = failedOn[instance] { retries.append((worker, failed)) }
                 let definition = stage(instance)
                 for range in graph.dependencies(of: instance) {
                     for dependency in range where ![.succeeded, .doneEarlier].contains(scheduler.state(of: InstanceID(dependency))) {
@@ -106,7 +123,8 @@ struct LivenessRun {
                     violations.append("\(graph.name(of: instance)) started on \(worker), which does not take it")
                     continue
                 }
-                running[instance] = (worker, now + Double(random.int(1...5)))
+                // A broken node fails at once, long before any other attempt ends.
+                running[instance] = (worker, now + (broken.contains(worker) ? 0.01 : Double(random.int(1...5))))
                 let mine = running.filter { $0.value.worker == worker }.keys.map { stage($0).demand }
                 let used = mine.reduce(Capacity(cpus: 0, memory: 0), +)
                 if !profile.capacity.fits(used) { violations.append("\(worker) holds \(used), more than \(profile.capacity)") }
@@ -146,12 +164,16 @@ struct LivenessRun {
             }
             running[next.key] = nil
             now = next.value.end
-            let result: AttemptResult = stopped ? .interrupted : random.chance(failureRate) ? .failed : .succeeded
+            let result: AttemptResult = stopped ? .interrupted
+                : broken.contains(next.value.worker) || random.chance(failureRate) ? .failed : .succeeded
             if result == .succeeded { succeeded += 1 }
-            apply(scheduler.instanceFinished(next.key, result: result))
+            if result == .failed { failedOn[next.key, default: []].insert(next.value.worker) }
+            apply(scheduler.instanceFinished(next.key, result: result, wallSeconds: 1))  // attempts last 1-5 s: quick
         }
         if !running.isEmpty { violations.append("finished with \(running.count) running") }
         stuck = scheduler.stuck
+        failed = (0..<graph.instanceCount).filter { scheduler.state(of: InstanceID($0)) == .failed }.count
+        if drained.count == profiles.count && profiles.count > 0 { violations.append("every worker drained") }
         for stage in stuck where stage.unexplained { violations.append("\(stage.stage) stuck without a reason") }
         // Every instance ends done, failed, skipped, interrupted, or not run with a reason.
         let stuckStages = Set(stuck.filter { !$0.unexplained }.map(\.stage))

@@ -103,6 +103,7 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
     public private(set) var summary: RunSummary?
     public private(set) var workers: [WorkerInfo] = []
     public private(set) var retries: [String] = []
+    public private(set) var drains: [String] = []
     public private(set) var stopSignals: [String] = []
     public private(set) var held: [String] = []
 
@@ -114,6 +115,7 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
         self.finished.append(name)
     }
     public func instanceSkipped(_ name: String, because cause: String) { skipped.append(name) }
+    public func workerDrained(_ worker: WorkerInfo, reason: String) { drains.append("\(worker.id): \(reason)") }
     public func instanceRetrying(_ name: String, retry: Int, of retries: Int, attempt: Int) { self.retries.append("\(name)#\(attempt)") }
     public func stopping(signal: String) { stopSignals.append(signal) }
     public func holding(stage: String, typicalSeconds: Double, secondsLeft: Double) { held.append(stage) }

@@ -1,0 +1,53 @@
+import CohortCore
+import CohortTesting
+import Testing
+
+/// Broken nodes are drained, not fed (issue 9): a retry goes to another
+/// worker, and a worker whose attempts keep failing quickly while others
+/// succeed gets no more work.
+@Suite struct WorkerHealthTests {
+    let workers = (0..<3).map { _ in WorkerProfile(capacity: Capacity(cpus: 1, memory: 1 << 30)) }
+
+    /// Issue 9's reproduction: 3 workers, `retries: 2`, one node where
+    /// everything fails at once. Every subject still succeeds.
+    @Test func aNodeWhereEverythingFailsIsDrainedAndTheStudySucceeds() throws {
+        var job = JobFixtures.job([("convert", .subject, [])], subjects: JobFixtures.subjects(20, sessions: 0))
+        job.stages[0].retries = 2
+        let run = try LivenessRun(job: job, workers: workers, seed: 7, failureRate: 0, stopRate: 0, broken: [WorkerID(2)])
+        #expect(run.violations == [])
+        #expect(run.failed == 0, "instances failed for good on the broken node")
+        #expect(run.succeeded == 20)
+        #expect(run.drained == [WorkerID(2)])
+        #expect(run.starts[WorkerID(2)] ?? 0 <= 3, "the broken node took \(run.starts[WorkerID(2)] ?? 0) attempts")
+    }
+
+    /// Without retries, a node failing in milliseconds would fail most of
+    /// the study before any other worker finishes: it is held as suspect
+    /// after 3 failures, and drained at the first success elsewhere.
+    @Test func aNodeThatFailsAtOnceIsHeldBeforeOthersReport() throws {
+        let job = JobFixtures.job([("convert", .subject, [])], subjects: JobFixtures.subjects(20, sessions: 0))
+        let run = try LivenessRun(job: job, workers: workers, seed: 5, failureRate: 0, stopRate: 0, broken: [WorkerID(2)])
+        #expect(run.violations == [])
+        #expect(run.failed == 3, "\(run.failed) failed: the broken node took more than its 3")
+        #expect(run.drained == [WorkerID(2)])
+    }
+
+    @Test func aRetryGoesToAnotherWorkerWhenOneCanTakeIt() throws {
+        var job = JobFixtures.job([("flaky", .subject, [])], subjects: JobFixtures.subjects(6, sessions: 0))
+        job.stages[0].retries = 1
+        let run = try LivenessRun(job: job, workers: workers, seed: 3, failureRate: 0.5, stopRate: 0)
+        #expect(run.violations == [])
+        #expect(!run.retries.isEmpty)
+        for retry in run.retries { #expect(!retry.failedOn.contains(retry.worker), "retried on a worker it failed on") }
+    }
+
+    /// One worker: it is never drained, whatever fails (nothing else would run).
+    @Test func theLastWorkerIsNeverDrained() throws {
+        var job = JobFixtures.job([("a", .subject, [])], subjects: JobFixtures.subjects(8, sessions: 0))
+        job.stages[0].retries = 1
+        let run = try LivenessRun(job: job, workers: [workers[0]], seed: 1, failureRate: 0, stopRate: 0, broken: [WorkerID(1)])
+        #expect(run.violations == [])
+        #expect(run.drained == [])
+        #expect(run.failed == 8)
+    }
+}
