@@ -71,14 +71,19 @@ struct Run: ParsableCommand {
         return id?.isEmpty == false ? id : nil
     }
 
-    /// `--export` as variables: `VAR` takes this shell's value, `VAR=VALUE` its own.
+    /// `--export` as variables: `VAR` takes this shell's value, `VAR=VALUE`
+    /// its own. Resolved on rank 0, which sends the values with each order:
+    /// worker ranks started over ssh need not have VAR (they skip it).
     func exportedVariables() throws -> [EnvironmentVariable] {
-        try exports.map { text in
+        try exports.compactMap { text in
             let name = String(text.prefix { $0 != "=" })
             if let problem = Identifier.variableNameProblem(with: name) { throw ValidationError("--export \(text): \(problem)") }
             if name.hasPrefix("COHORT_") { throw ValidationError("--export \(name): COHORT_ variables are set by Cohort itself") }
             if text.contains("=") { return EnvironmentVariable(name: name, value: String(text.dropFirst(name.count + 1))) }
-            guard let value = getenv(name) else { throw ValidationError("--export \(name): not set in this shell") }
+            guard let value = getenv(name) else {
+                if !Cohort.isRankZero { return nil }
+                throw ValidationError("--export \(name): not set in this shell")
+            }
             return EnvironmentVariable(name: name, value: String(cString: value))
         }
     }

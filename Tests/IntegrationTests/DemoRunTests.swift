@@ -163,6 +163,16 @@ struct EnvironmentTests {
         let unset = try MPIHarness.run(ranks: 1, ["run", job, "--export", "NOT_SET_ANYWHERE_42"])
         #expect(unset.code == 2)
         #expect(unset.stderr.contains("--export NOT_SET_ANYWHERE_42: not set in this shell"))
+
+        // A worker rank without the variable (as one started over ssh): rank 0's value reaches every module.
+        let arguments = ["run", job, "--export", "FROM_SHELL", "--force", "first"]
+        let mixed = try ChildProcess.run(
+            ["mpirun", "--oversubscribe", "--bind-to", "none", "--stdin", "none", "-q", "-np", "1", MPIHarness.cohort] + arguments
+                + [":", "-np", "2", "env", "-u", "FROM_SHELL", MPIHarness.cohort] + arguments,
+            environment: MPIHarness.environment(["FROM_SHELL": "from rank 0"]), timeout: 120)
+        #expect(mixed.code == 0, "\(mixed.output)")
+        #expect(Files.read(out + "/first/a/seen") == "fsl-6.0+stage from rank 0 \n")
+        #expect(Files.read(out + "/first/b/seen") == "fsl-6.0+stage from rank 0 \n")
     }
 }
 
