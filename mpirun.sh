@@ -13,9 +13,12 @@
 # Signals: mpirun answers SIGINT/SIGTERM by killing every rank one second
 # later, too soon for modules to stop and be recorded. So mpirun runs in a
 # process group of its own (a terminal's Ctrl-C does not reach it) and this
-# script turns Ctrl-C into SIGUSR2 and SIGTERM/SIGUSR1 into SIGUSR1, which
-# mpirun forwards to the ranks as they are: Cohort stops cleanly and exits
-# 130 or 143. A second signal stops mpirun the hard way.
+# script turns Ctrl-C into SIGUSR2 and SIGTERM/SIGHUP/SIGUSR1 into SIGUSR1,
+# which mpirun forwards to the ranks as they are: Cohort stops cleanly and
+# exits 130 or 143, naming the signal sent here. A second signal makes
+# Cohort stop at once (without waiting for its modules' reports); mpirun
+# itself is never signalled. If this script is killed, a watchdog stops
+# the run cleanly. Cohort is rebuilt only when a source changed.
 #
 # Inside a Slurm allocation: N defaults to one worker rank per node plus
 # rank 0, placed with `--map-by node` (rank 0 shares the first node with the
@@ -61,15 +64,27 @@ if [ -n "$in_slurm" ] && [ -z "${COHORT_BIN:-}" ]; then
         echo "mpirun.sh: $bin/cohort is missing; build it before submitting: (cd $here && swift build -c release)" >&2
         exit 2
     fi
-elif [ -z "${COHORT_BIN:-}" ] && { [ -x "$bin/cohort" ] || echo "mpirun.sh: building Cohort (release; a few minutes the first time)..." >&2; } &&
-    ! (cd "$here" && swift build -c release --product cohort >/tmp/cohort-build.$$.log 2>&1 &&
-      swift build -c release --product cohort-supervise >>/tmp/cohort-build.$$.log 2>&1); then
-    cat /tmp/cohort-build.$$.log >&2
-    rm -f /tmp/cohort-build.$$.log
-    echo "mpirun.sh: building Cohort failed" >&2
-    exit 2
+elif [ -z "${COHORT_BIN:-}" ]; then
+    # Build only when a source is newer than the binaries (a no-op build still costs seconds).
+    stale=""
+    if [ ! -x "$bin/cohort" ] || [ ! -x "$bin/cohort-supervise" ]; then
+        stale=1
+        echo "mpirun.sh: building Cohort (release; a few minutes the first time)..." >&2
+    elif [ -n "$(find "$here/Sources" "$here/Package.swift" -newer "$bin/cohort" -print -quit 2>/dev/null)" ]; then
+        stale=1
+    fi
+    if [ -n "$stale" ]; then
+        mkdir -p "$here/.build"
+        log="$here/.build/mpirun-build.log"
+        if ! (cd "$here" && swift build -c release --product cohort >"$log" 2>&1 &&
+              swift build -c release --product cohort-supervise >>"$log" 2>&1); then
+            cat "$log" >&2
+            echo "mpirun.sh: building Cohort failed (log: $log)" >&2
+            exit 2
+        fi
+        touch "$bin/cohort"
+    fi
 fi
-rm -f /tmp/cohort-build.$$.log
 
 flags=(--bind-to none --stdin none -q)
 if [ -n "$in_slurm" ]; then
@@ -83,22 +98,40 @@ if [ -z "$shm_free_kib" ] || [ "$shm_free_kib" -lt $((ranks * 8192)) ]; then
     flags+=(--mca btl_vader_backing_directory /tmp)
 fi
 
+# mpirun forwards only SIGUSR1/SIGUSR2 to the ranks; the signal the user
+# really sent is noted here for Cohort's messages (COHORT_STOP_NOTE).
+note=$(mktemp "${TMPDIR:-/tmp}/cohort-stop.XXXXXX")
+watchdog=""
+trap 'rm -f "$note"; [ -z "$watchdog" ] || kill "$watchdog" 2>/dev/null || true' EXIT
+
 set -m  # mpirun gets its own process group
-mpirun -np "$ranks" "${flags[@]}" "$bin/cohort" run "$@" &
+COHORT_STOP_NOTE="$note" mpirun -np "$ranks" "${flags[@]}" -x COHORT_STOP_NOTE "$bin/cohort" run "$@" &
 mpirun_pid=$!
+# If this script is killed (kill -9, a closed terminal), stop the run
+# cleanly rather than leave it running unseen.
+script_pid=$$
+( trap '' INT HUP
+  while kill -0 "$script_pid" 2>/dev/null; do sleep 1; done
+  kill -0 "$mpirun_pid" 2>/dev/null || exit 0
+  echo SIGKILL > "$note"; kill -s USR1 "$mpirun_pid" 2>/dev/null
+  while kill -0 "$mpirun_pid" 2>/dev/null; do sleep 1; done
+  rm -f "$note" ) </dev/null >/dev/null 2>&1 &
+watchdog=$!
 set +m
-stopping=""
+stops=0
 forward() {
-    if [ -z "$stopping" ]; then
-        stopping=1
-        echo "mpirun.sh: $2: stopping the run cleanly (send it again to stop at once)" >&2
-        kill -s "$1" "$mpirun_pid" 2>/dev/null || true
-    else
-        kill -s TERM "$mpirun_pid" 2>/dev/null || true
+    stops=$((stops + 1))
+    if [ "$stops" -eq 1 ]; then
+        echo "$2" > "$note"
+        echo "mpirun.sh: $2: stopping the run cleanly (send it again to stop without waiting for the modules' reports)" >&2
     fi
+    # Again for a second signal: Cohort then stops at once, still cleanly
+    # (mpirun itself is never signalled: it crashes when stopped while it ends).
+    kill -s "$1" "$mpirun_pid" 2>/dev/null || true
 }
 trap 'forward USR2 SIGINT' INT
 trap 'forward USR1 SIGTERM' TERM
+trap 'forward USR1 SIGHUP' HUP
 trap 'forward USR1 SIGUSR1' USR1
 while :; do
     status=0
@@ -109,6 +142,6 @@ while :; do
 done
 case "$status" in
     0|1|2|3|130|143) ;;
-    *) echo "mpirun.sh: the MPI job ended abnormally (mpirun exit $status: a rank died, was killed or lost its node); every success is in the journal: run the same command again to carry on" >&2 ;;
+    *) echo "mpirun.sh: the MPI job ended abnormally (mpirun exit $status: a rank died, was killed or lost its node; mpirun's message above names it); every success is in the journal: run the same command again to carry on" >&2 ;;
 esac
 exit "$status"

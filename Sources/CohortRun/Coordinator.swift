@@ -142,7 +142,8 @@ public final class Coordinator {
                 done = try beginStop(signal)
                 if done { break }
             }
-            if stoppedBy != nil, clock() - stopStarted > Self.stopDeadline {
+            // A second stop signal: stop now, without waiting for the modules' reports.
+            if stoppedBy != nil, clock() - stopStarted > Self.stopDeadline || StopSignals.count > 1 {
                 stopAllWorkers()  // modules that ignore SIGTERM get SIGKILL from their supervisors
                 return
             }
@@ -188,6 +189,13 @@ public final class Coordinator {
     private func beginStop(_ signal: Int32) throws -> Bool {
         stoppedBy = signal
         stopStarted = clock()
+        let dead = deadWorkers()
+        if !dead.isEmpty {
+            // Named at once, durably: mpirun kills this rank a moment later.
+            try record(dead.map { .drained(rank: $0.id.rawValue, host: $0.host, reason: "the rank died (pid \($0.pid) is gone); mpirun ends the job",
+                                           time: epochSeconds()) }, durable: true)
+            for worker in dead { reporter.workerDied(worker) }
+        }
         reporter.stopping(signal: StopSignals.name(signal))
         localRunner?.terminateAll()
         for rank in transport?.workerRanks ?? [] { try transport?.send(.terminate, to: rank) }
@@ -323,8 +331,16 @@ public final class Coordinator {
             let host = rank == 0 ? host : hellos[rank]!.host
             let profile = WorkerProfile(capacity: capacities[rank]!, labels: policy.labels(rank: rank, host: host),
                                         exclusive: rank == 0)
-            return WorkerInfo(id: WorkerID(rank), host: host, profile: profile)
+            return WorkerInfo(id: WorkerID(rank), host: host, profile: profile, pid: rank == 0 ? 0 : Int(hellos[rank]!.pid))
         }
+    }
+
+    /// Worker ranks on this host whose process is gone: when one dies,
+    /// mpirun ends the job with SIGTERM, and the stop should say why.
+    private func deadWorkers() -> [WorkerInfo] {
+        let here = Machine.hostName
+        return workers.values.filter { $0.pid > 0 && $0.host == here && kill(pid_t($0.pid), 0) != 0 && errno == ESRCH }
+            .sorted { $0.id < $1.id }
     }
 
     /// The instance's attempt number over every run: earlier runs' attempts, then this run's.

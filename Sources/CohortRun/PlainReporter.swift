@@ -49,6 +49,10 @@ public final class PlainReporter: RunReporter {
         emit("\(stamp()) retry   \(name)  retry \(retry) of \(retries) (attempt \(attempt) over every run)")
     }
 
+    public func workerDied(_ worker: WorkerInfo) {
+        emit("\(stamp()) died    \(worker.id) on \(worker.host) (pid \(worker.pid)): a worker rank died, so mpirun ends the job; every success is in the journal, run the same command again to carry on")
+    }
+
     public func workerDrained(_ worker: WorkerInfo, reason: String) {
         emit("\(stamp()) drained \(worker.id) (\(worker.host)): \(reason); it gets no more work, the run goes on with the others")
     }

@@ -6,6 +6,8 @@ public struct WorkerInfo: Sendable {
     public var id: WorkerID
     public var host: String
     public var profile: WorkerProfile
+    /// Its process id (0 for rank 0 itself), to tell whether it died.
+    public var pid: Int = 0
 
     public var capacity: Capacity { profile.capacity }
 }
@@ -88,6 +90,8 @@ public protocol RunReporter: AnyObject {
     /// `attempt` is numbered over every run, like the attempt folders.
     func instanceRetrying(_ name: String, retry: Int, of retries: Int, attempt: Int)
     func stopping(signal: String)
+    /// A worker rank died (its process is gone): the MPI job ends.
+    func workerDied(_ worker: WorkerInfo)
     /// A worker gets no more work (see `WorkerHealth`).
     func workerDrained(_ worker: WorkerInfo, reason: String)
     /// A stage is not started for now: its typical duration exceeds the time left.

@@ -115,6 +115,7 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
         self.finished.append(name)
     }
     public func instanceSkipped(_ name: String, because cause: String) { skipped.append(name) }
+    public func workerDied(_ worker: WorkerInfo) { drains.append("\(worker.id) died") }
     public func workerDrained(_ worker: WorkerInfo, reason: String) { drains.append("\(worker.id): \(reason)") }
     public func instanceRetrying(_ name: String, retry: Int, of retries: Int, attempt: Int) { self.retries.append("\(name)#\(attempt)") }
     public func stopping(signal: String) { stopSignals.append(signal) }

@@ -71,7 +71,7 @@ struct DurabilityTests {
         let took = Clock.now - signalled
         #expect(result.code == 143, "\(result.output)")
         #expect(took < 10, "took \(took) s to stop")
-        #expect(result.stdout.contains("Stopped by SIGUSR1"))
+        #expect(result.stdout.contains("Stopped by SIGTERM (sent to mpirun.sh)"), "the signal the user sent is named")
         for pid in Files.read(pids).split(separator: "\n").compactMap({ Int32($0) }) {
             #expect(!ProcessTable.isAlive(pid), "module process \(pid) outlived the run")
         }
@@ -82,6 +82,51 @@ struct DurabilityTests {
         let rerun = try MPIHarness.run(ranks: 3, ["run", job], environment: ["HOLD": "0"])
         #expect(rerun.code == 0, "\(rerun.output)")
         #expect(succeeded(history(job, study: "stop")).count == 6)
+    }
+
+    /// Ctrl-C pressed again and again: every one ends in 130, never in
+    /// OpenMPI's crash (mpirun is never signalled itself).
+    @Test func repeatedInterruptsEndIn130WithoutACrash() throws {
+        let job = try MPIHarness.writeJob("""
+            study: again
+            subjects: [a, b]
+            stages:
+              - {name: long, domain: subject, run: "touch {workdir}/started; trap 'sleep 2; exit 1' TERM; sleep 60 & wait"}
+            """)
+        let run = try ChildProcess([repository + "/mpirun.sh", "-np", "3", job],
+                                   environment: MPIHarness.environment(["COHORT_BIN": MPIHarness.binaryFolder]))
+        #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder(of: job) + "/out/long/b/started") })
+        for _ in 0..<3 {
+            run.signal(SIGINT)
+            Clock.sleep(0.3)
+        }
+        let result = run.wait(timeout: 30)
+        #expect(result.code == 130, "\(result.output)")
+        #expect(!result.output.contains("Segmentation") && !result.output.lowercased().contains("backtrace"), "\(result.output)")
+        #expect(result.stdout.contains("Stopped by SIGINT (sent to mpirun.sh)"), "\(result.stdout)")
+    }
+
+    /// `kill -9` of mpirun.sh (or its terminal closing): its watchdog stops
+    /// the run cleanly instead of leaving it running unseen.
+    @Test func killedLauncherStopsTheRunCleanly() throws {
+        let job = try MPIHarness.writeJob("""
+            study: orphan
+            subjects: [a]
+            stages:
+              - {name: long, domain: subject, run: "touch {workdir}/started; sleep 60"}
+            """)
+        let run = try ChildProcess([repository + "/mpirun.sh", "-np", "2", job],
+                                   environment: MPIHarness.environment(["COHORT_BIN": MPIHarness.binaryFolder]))
+        #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder(of: job) + "/out/long/a/started") })
+        kill(run.pid, SIGKILL)
+        _ = run.wait(timeout: 10)
+        #expect(Clock.waitUntil(timeout: 30) {
+            ProcessTable.processes(matching: ["/cohort", "run", job]).allSatisfy { !ProcessTable.isAlive($0) }
+        }, "the run went on after its launcher was killed")
+        #expect(Clock.waitUntil(timeout: 10) { ProcessTable.processes(matching: ["mpirun.sh", job]).allSatisfy { !ProcessTable.isAlive($0) } },
+                "the launcher's watchdog outlived the run")
+        let journal = Files.read(folder(of: job) + "/.cohort/orphan/journal")
+        #expect(journal.contains("reason=stopped by SIGKILL (sent to mpirun.sh)"), "\(journal)")
     }
 
     @Test func rerunOfACompletedJobRunsNothingAndEnds() throws {

@@ -56,9 +56,13 @@ struct ProcessHygieneTests {
         let supervisor = try #require(ProcessTable.parent(of: main))
         let worker = try #require(ProcessTable.parent(of: supervisor))
         #expect(Files.read("/proc/\(worker)/cmdline").contains("cohort"))
+        let rank = ProcessTable.environment(of: worker)["OMPI_COMM_WORLD_RANK"] ?? "?"
         kill(worker, SIGKILL)
         let result = mpirun.wait(timeout: 30)
         #expect(result.code != 0, "the MPI job ends when a rank dies")
+        #expect(result.stdout.contains("died    rank \(rank) on "), "the dead rank is named: \(result.output)")
+        let journal = Files.read(String(job.dropLast("/job.yml".count)) + "/.cohort/orphans/journal")
+        #expect(journal.contains("\tdrain\trank=\(rank)\t"), "and journaled: \(journal)")
         #expect(Clock.waitUntil(timeout: 10) { !ProcessTable.isAlive(main) && !ProcessTable.isAlive(background) },
                 "module processes \(main) and \(background) outlived their worker")
     }
