@@ -40,6 +40,8 @@ public struct Scheduler: Sendable {
     public private(set) var skipCauses: [InstanceID: InstanceID] = [:]
     /// Attempts started so far, for instances started more than once.
     var extraAttempts: [InstanceID: Int] = [:]
+    /// Attempts lost with their worker: they do not use up retries.
+    var lostAttempts: [InstanceID: Int] = [:]
 
     struct WorkerSlot {
         var id: WorkerID
@@ -157,17 +159,25 @@ public struct Scheduler: Sendable {
         case .succeeded:
             setState(instance, stage: stage, to: .succeeded)
             satisfyDependents(of: instance, makingReady: true)
-        case .failed where !stopping && attempt(of: instance) <= graph.job.stages[stage].retries:
+        case .failed where !stopping && attempt(of: instance) <= graph.job.stages[stage].retries + (lostAttempts[instance] ?? 0):
             extraAttempts[instance, default: 0] += 1
             if let worker { failedOn[instance, default: []].insert(worker) }
             setState(instance, stage: stage, to: .ready)
             retryQueues[stage].append(instance)
             readyCount += 1
             actions.append(.retry(instance, attempt: attempt(of: instance)))
+        case .lost where !stopping:
+            // Its attempt number goes on (its folder is used), its retries stay.
+            extraAttempts[instance, default: 0] += 1
+            lostAttempts[instance, default: 0] += 1
+            if let worker { failedOn[instance, default: []].insert(worker) }
+            setState(instance, stage: stage, to: .ready)
+            retryQueues[stage].append(instance)
+            readyCount += 1
         case .failed:
             setState(instance, stage: stage, to: .failed)
             skipDownstream(of: instance, into: &actions)
-        case .interrupted:
+        case .interrupted, .lost:
             setState(instance, stage: stage, to: .interrupted)
         }
         dispatch(into: &actions)

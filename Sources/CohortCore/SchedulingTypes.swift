@@ -51,6 +51,9 @@ public enum AttemptResult: Sendable, Hashable {
     case failed
     /// Stopped because the run is stopping: neither failed nor retried.
     case interrupted
+    /// Stopped because its worker is leaving the run (a signal to that rank
+    /// alone): started again elsewhere, without using up a retry.
+    case lost
 }
 
 /// What the scheduler asks its loop to carry out.

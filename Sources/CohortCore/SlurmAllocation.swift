@@ -24,7 +24,22 @@ public enum SlurmAllocation {
 
     /// When the allocation ends, in seconds since the epoch (SLURM_JOB_END_TIME).
     public static func endTime(_ environment: [String: String]) -> Double? {
-        guard isInside(environment), let text = environment["SLURM_JOB_END_TIME"],
+        epochSeconds("SLURM_JOB_END_TIME", environment)
+    }
+
+    /// When the allocation started (SLURM_JOB_START_TIME).
+    public static func startTime(_ environment: [String: String]) -> Double? {
+        epochSeconds("SLURM_JOB_START_TIME", environment)
+    }
+
+    /// Seconds before the end when the stop signal comes: COHORT_STOP_LEAD,
+    /// which the wrappers set from their `--signal=B:USR1@SECONDS`; 0 when unset.
+    public static func stopLead(_ environment: [String: String]) -> Double {
+        environment["COHORT_STOP_LEAD"].flatMap { Quantity.integer($0, in: 0...86_400) }.map(Double.init) ?? 0
+    }
+
+    private static func epochSeconds(_ key: String, _ environment: [String: String]) -> Double? {
+        guard isInside(environment), let text = environment[key],
               let value = Quantity.integer(text, in: 1...Int(Int32.max) * 4)
         else { return nil }
         return Double(value)

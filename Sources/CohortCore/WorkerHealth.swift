@@ -48,7 +48,7 @@ extension Scheduler {
             } else if !inService.isEmpty {
                 workers[index].suspect = true
             }
-        case .interrupted:
+        case .interrupted, .lost:
             break
         }
     }

@@ -5,6 +5,7 @@ private enum Kind: UInt8 {
     case run = 3
     case stop = 4
     case terminate = 5
+    case draining = 6
 }
 
 private enum OutcomeKind: UInt8 {
@@ -65,6 +66,10 @@ extension WorkerMessage {
             writer.write(report.peakMemoryKiB)
             writer.write(report.logTail)
             return writer.bytes
+        case .draining(let reason):
+            var writer = header(.draining)
+            writer.write(reason)
+            return writer.bytes
         }
     }
 
@@ -90,6 +95,8 @@ extension WorkerMessage {
             self = .finished(TaskReport(
                 instance: instance, outcome: outcome, wallSeconds: try reader.readDouble(),
                 peakMemoryKiB: try reader.readInt64(), logTail: try reader.readString()))
+        case .draining:
+            self = .draining(try reader.readString())
         case .run, .stop, .terminate:
             throw WireFormatError(reason: "a scheduler message where a worker message was expected")
         }
@@ -145,7 +152,7 @@ extension SchedulerMessage {
             self = .stop
         case .terminate:
             self = .terminate
-        case .hello, .finished:
+        case .hello, .finished, .draining:
             throw WireFormatError(reason: "a worker message where a scheduler message was expected")
         }
         try expectEnd(reader)

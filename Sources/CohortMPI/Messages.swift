@@ -1,6 +1,6 @@
 /// Version of the message encoding; the first byte of every message. Ranks
 /// of one job run one binary, so a mismatch means a broken installation.
-public let wireProtocolVersion: UInt8 = 3
+public let wireProtocolVersion: UInt8 = 4
 
 /// A worker's first message: where it runs and what the machine has.
 public struct WorkerHello: Equatable, Sendable {
@@ -104,6 +104,9 @@ public struct TaskReport: Equatable, Sendable {
 public enum WorkerMessage: Equatable, Sendable {
     case hello(WorkerHello)
     case finished(TaskReport)
+    /// This worker alone was told to stop (a signal to its rank: the node is
+    /// going down): it stops its modules, reports them, and takes no more work.
+    case draining(String)
 }
 
 /// Messages from rank 0 to a worker rank.

@@ -36,6 +36,8 @@ public final class Coordinator {
     private var failedAttempts: [InstanceID: [FailedAttempt]] = [:]
     /// Instances that succeeded after retries in this run.
     private var retried: [RetriedInstance] = []
+    /// Worker ranks that left the run on a signal of their own.
+    private var leaving: Set<WorkerID> = []
     /// Workers drained in this run, and why.
     private var drained: [DrainedWorker] = []
     /// Per stage: wall time and peak memory of the attempts that ended in this run.
@@ -131,7 +133,8 @@ public final class Coordinator {
             retried: retried, drained: drained, resources: resources,
             elapsedSeconds: clock() - startTime,
             workers: joined.sorted { $0.id < $1.id }, jobFile: jobFile, stopSignal: stoppedBy,
-            heldForWalltime: stoppedBy == nil && scheduler.isHoldingWork, stuck: scheduler.stuck)
+            heldForWalltime: stoppedBy == nil && scheduler.isHoldingWork, stuck: scheduler.stuck,
+            tooLongForAnyAllocation: stoppedBy == nil && scheduler.isHoldingWork ? tooLongStages() : [])
     }
 
     private func loop(initial: [SchedulerAction]) throws {
@@ -148,12 +151,21 @@ public final class Coordinator {
                 return
             }
             var reports: [(TaskReport, WorkerID)] = []
+            var drains: [SchedulerAction] = []
             while let (rank, message) = try transport?.poll() {
-                guard case .finished(let report) = message else {
+                switch message {
+                case .finished(let report):
+                    reports.append((report, WorkerID(rank)))
+                case .draining(let reason):
+                    // One rank told to stop (its node is going down): the run goes on without it.
+                    guard stoppedBy == nil else { continue }
+                    leaving.insert(WorkerID(rank))
+                    drains += scheduler.drainWorker(WorkerID(rank), reason: "its rank \(reason); its running instances start again elsewhere")
+                case .hello:
                     throw RunRefused(description: "rank \(rank) said hello twice")
                 }
-                reports.append((report, WorkerID(rank)))
             }
+            if !drains.isEmpty { done = try perform(drains) }
             for report in localRunner?.reapFinished() ?? [] { reports.append((report, Self.localWorker)) }
             if reports.isEmpty {
                 done = try perform(updateHolds())
@@ -166,10 +178,18 @@ public final class Coordinator {
         }
     }
 
+    /// Held stages with work left that would not fit even in a fresh allocation of this length.
+    private func tooLongStages() -> [TooLongStage] {
+        guard let walltime, let start = walltime.start else { return [] }
+        return heldStages.sorted().filter { walltime.neverFits($0) && scheduler.tallies[$0].waiting + scheduler.tallies[$0].ready > 0 }
+            .map { TooLongStage(name: graph.job.stages[$0].name, typicalSeconds: walltime.stageDurations[$0] ?? 0,
+                                allocationSeconds: walltime.usableEnd - start) }
+    }
+
     /// Stages whose typical duration no longer fits before the allocation ends.
     private func updateHolds() -> [SchedulerAction] {
         guard let walltime, stoppedBy == nil else { return [] }
-        let left = walltime.end - wallClock()
+        let left = walltime.usableEnd - wallClock()
         var held: Set<Int> = []
         for (stage, duration) in walltime.stageDurations.enumerated() {
             if let duration, duration > left { held.insert(stage) }
@@ -211,14 +231,15 @@ public final class Coordinator {
                   scheduler.state(of: InstanceID(rawValue: index)) == .running
             else { continue }  // a report for nothing we sent: ignore rather than corrupt state
             let instance = InstanceID(rawValue: index)
-            let result: AttemptResult = report.outcome.succeeded ? .succeeded : stoppedBy != nil ? .interrupted : .failed
+            let result: AttemptResult = report.outcome.succeeded ? .succeeded : stoppedBy != nil ? .interrupted
+                : leaving.contains(worker) ? .lost : .failed
             let attempt = attempt(instance, on: worker)
             let made = result == .succeeded ? lineage.succeeded(instance, attempt: attempt.attempt) : nil
             records.append(.finished(attempt, JournalRecord.Ending(
                 outcome: journalOutcome(report.outcome, result), wallSeconds: report.wallSeconds,
                 peakMemoryKiB: Int(report.peakMemoryKiB), lineage: made)))
             results.append((instance, result, report, worker))
-            if result != .interrupted {
+            if result != .interrupted && result != .lost {
                 resources[graph.stage(of: instance)].add(wallSeconds: report.wallSeconds, peakMemoryKiB: report.peakMemoryKiB)
             }
         }
@@ -232,7 +253,7 @@ public final class Coordinator {
             let attemptFolder = factory.attemptFolder(of: instance, attempt: attemptNumber)
             let next = scheduler.instanceFinished(instance, result: result, wallSeconds: report.wallSeconds)
             let retrying = next.contains { if case .retry(instance, _) = $0 { true } else { false } }
-            if result != .interrupted && !retrying { finishedCount += 1 }
+            if result != .interrupted && result != .lost && !retrying { finishedCount += 1 }
             if result == .failed && !retrying {
                 failures.append(FailureRecord(
                     name: name, outcome: report.outcome, worker: info, logFolder: attemptFolder,
@@ -357,7 +378,7 @@ public final class Coordinator {
     }
 
     private func journalOutcome(_ outcome: TaskOutcome, _ result: AttemptResult) -> JournalRecord.Ending.Outcome {
-        if result == .interrupted { return .interrupted }
+        if result == .interrupted || result == .lost { return .interrupted }
         switch outcome {
         case .exited(0): return .succeeded
         case .exited(let code): return .exited(Int(code))
@@ -382,10 +403,27 @@ public struct Walltime: Sendable {
     public var end: Double
     /// Per stage: median seconds from the journal, nil when unknown (then it is started anyway).
     public var stageDurations: [Double?]
+    /// When the allocation started (seconds since the epoch), if known.
+    public var start: Double?
+    /// Seconds before `end` when the stop signal comes (`--signal=B:USR1@120`):
+    /// work must end by then.
+    public var lead: Double
 
-    public init(end: Double, stageDurations: [Double?]) {
+    public init(end: Double, stageDurations: [Double?], start: Double? = nil, lead: Double = 0) {
         self.end = end
         self.stageDurations = stageDurations
+        self.start = start
+        self.lead = lead
+    }
+
+    /// When work must be done by.
+    public var usableEnd: Double { end - lead }
+
+    /// Whether `stage` typically takes longer than a whole allocation of this
+    /// length: resubmitting the same job would hold it again, for ever.
+    public func neverFits(_ stage: Int) -> Bool {
+        guard let start, let duration = stageDurations[stage] else { return false }
+        return duration > usableEnd - start
     }
 }
 

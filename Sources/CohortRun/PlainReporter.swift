@@ -157,6 +157,11 @@ public enum SummaryText {
         let notRun = all.total - all.succeeded - all.doneEarlier - all.failed - all.skipped - all.unselected
         if let signal = summary.stopSignal {
             lines.append("Stopped by \(StopSignals.name(signal)): \(notRun) not run; run the same command again to carry on.")
+        } else if !summary.tooLongForAnyAllocation.isEmpty {
+            for stage in summary.tooLongForAnyAllocation {
+                lines.append("Stage \(stage.name) typically takes \(duration(stage.typicalSeconds)), more than this job's whole time limit allows (\(duration(stage.allocationSeconds)) before the stop signal): resubmitting cannot help; ask for more time (--time) or split the stage.")
+            }
+            lines.append("Stopped: \(notRun) not run.")
         } else if summary.heldForWalltime {
             lines.append("Stopped: too little walltime left for the rest; \(notRun) not run. Resubmit to carry on.")
         } else if summary.exitCode == 0 {

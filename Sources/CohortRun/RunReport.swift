@@ -12,6 +12,13 @@ public struct WorkerInfo: Sendable {
     public var capacity: Capacity { profile.capacity }
 }
 
+/// A stage whose typical duration exceeds the job's whole time limit.
+public struct TooLongStage: Sendable {
+    public var name: String
+    public var typicalSeconds: Double
+    public var allocationSeconds: Double
+}
+
 /// A worker taken out of the run (a broken node), and why.
 public struct DrainedWorker: Sendable {
     public var worker: WorkerInfo
@@ -69,13 +76,15 @@ public struct RunSummary: Sendable {
     public var heldForWalltime = false
     /// Stages with ready instances that no worker left in the run could start.
     public var stuck: [UnplaceableStage] = []
+    /// Held stages that take longer than a whole allocation: resubmitting cannot help.
+    public var tooLongForAnyAllocation: [TooLongStage] = []
 
     /// DESIGN §2: 130/143 when a signal stopped the run; else 0 when every
     /// selected instance is done (now or earlier), 1 when any failed, was
     /// skipped, or could not run.
     public var exitCode: Int32 {
         if let stopSignal { return StopSignals.exitCode(for: stopSignal) }
-        if heldForWalltime { return 143 }
+        if heldForWalltime { return tooLongForAnyAllocation.isEmpty ? 143 : 1 }
         let allDone = tallies.allSatisfy { $0.succeeded + $0.doneEarlier + $0.unselected == $0.total }
         return allDone ? 0 : 1
     }

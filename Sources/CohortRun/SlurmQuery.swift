@@ -10,8 +10,20 @@ public enum SlurmQuery {
     public static func allocationEnd() -> Double? {
         let environment = currentEnvironment()
         if let end = SlurmAllocation.endTime(environment) { return end }
+        return squeueTime("%e", environment)
+    }
+
+    /// SLURM_JOB_START_TIME, else `squeue -o %S`: with the end, how long a
+    /// whole allocation of this job is.
+    public static func allocationStart() -> Double? {
+        let environment = currentEnvironment()
+        if let start = SlurmAllocation.startTime(environment) { return start }
+        return squeueTime("%S", environment)
+    }
+
+    private static func squeueTime(_ field: String, _ environment: [String: String]) -> Double? {
         guard let job = environment["SLURM_JOB_ID"], job.allSatisfy(\.isNumber), !job.isEmpty else { return nil }
-        guard let pipe = popen("squeue -h -j \(job) -o %e 2>/dev/null", "r") else { return nil }
+        guard let pipe = popen("squeue -h -j \(job) -o \(field) 2>/dev/null", "r") else { return nil }
         var buffer = [CChar](repeating: 0, count: 256)
         let line = fgets(&buffer, Int32(buffer.count), pipe) != nil
             ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""

@@ -27,8 +27,11 @@ public struct WorkerLoop {
             var progressed = false
             // A signal to this rank (mpirun forwards them): stop its modules,
             // report them, and wait for rank 0 to say stop.
-            if !terminating, StopSignals.pending != nil {
+            if !terminating, let signal = StopSignals.pending {
+                // Alone (its node is going down) this rank drains; in a whole
+                // job's stop, rank 0 is stopping anyway and ignores this.
                 terminating = true
+                try communicator.send(WorkerMessage.draining("received \(StopSignals.name(signal))").encoded(), to: .scheduler)
                 runner.terminateAll()
             }
             while let envelope = try communicator.pendingMessage() {

@@ -244,7 +244,15 @@ struct SchedulerRank {
         let outlook = RunOutlook(plan: plan, graph: graph, selection: selection)
         reporter.planned(outlook, history: history, journalPath: state.journal)
         let durations = history.medianDurations(for: job)
-        let walltime = SlurmQuery.allocationEnd().map { Walltime(end: $0, stageDurations: durations) }
+        let walltime = SlurmQuery.allocationEnd().map { end in
+            let start = SlurmQuery.allocationStart()
+            var lead = SlurmAllocation.stopLead(currentEnvironment())
+            if let start, lead > 0, lead * 2 > end - start {
+                writeLine(STDERR_FILENO, "cohort: warning: COHORT_STOP_LEAD=\(Int(lead)) s is more than half this job's time limit; ignored")
+                lead = 0
+            }
+            return Walltime(end: end, stageDurations: durations, start: start, lead: lead)
+        }
         var random = SystemRandomNumberGenerator()
         let coordinator = Coordinator(
             factory: factory, transport: transport, localRunner: runner,

@@ -50,4 +50,24 @@ import Testing
         #expect(run.drained == [])
         #expect(run.failed == 8)
     }
+
+    /// An attempt lost with its leaving worker starts again elsewhere and
+    /// uses up no retry (here there are none).
+    @Test func aLostAttemptStartsAgainElsewhere() throws {
+        let job = JobFixtures.job([("a", .study, [])])
+        var scheduler = Scheduler(graph: try InstanceGraph(job: job))
+        let one = WorkerProfile(capacity: Capacity(cpus: 1, memory: 1 << 30))
+        var actions = scheduler.workerJoined(WorkerID(1), profile: one)
+        actions += scheduler.workerJoined(WorkerID(2), profile: one)
+        actions += scheduler.allWorkersJoined()
+        let instance = InstanceID(0)
+        #expect(actions.contains(.start(instance, on: WorkerID(1))))
+        actions = scheduler.drainWorker(WorkerID(1), reason: "its rank received SIGTERM")
+        #expect(actions.contains(.drain(WorkerID(1), reason: "its rank received SIGTERM")))
+        actions = scheduler.instanceFinished(instance, result: .lost)
+        #expect(actions.contains(.start(instance, on: WorkerID(2))))
+        actions = scheduler.instanceFinished(instance, result: .succeeded)
+        #expect(scheduler.state(of: instance) == .succeeded)
+        #expect(scheduler.isFinished)
+    }
 }

@@ -25,7 +25,7 @@ import Testing
         let report = TaskReport(instance: Int64(Int32.max), outcome: outcome, wallSeconds: 12.5,
                                 peakMemoryKiB: 1 << 40, logTail: "line 1\nline 2")
         let hello = WorkerHello(host: "node07", pid: 4242, machineCores: 128, machineMemory: 512 << 30)
-        for message in [WorkerMessage.finished(report), .hello(hello)] {
+        for message in [WorkerMessage.finished(report), .hello(hello), .draining("received SIGTERM")] {
             #expect(try WorkerMessage(decoding: message.encoded()) == message)
         }
     }

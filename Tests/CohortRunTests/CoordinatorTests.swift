@@ -128,6 +128,41 @@ import Testing
         #expect(cluster.stopped == [1])
     }
 
+    /// `--signal=B:USR1@50`: the run is stopped 50 s before the end, so work
+    /// must end by then; here `quick` (60 s) no longer fits 100 - 50 s.
+    @Test func holdsCountTheStopSignalsLead() throws {
+        let job = JobFixtures.job([("quick", .subject, []), ("slow", .subject, [0])])
+        let graph = try InstanceGraph(job: job)
+        let clock = ManualClock(now: 0)
+        let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 8)], duration: { _ in 60 })
+        let coordinator = Coordinator(
+            factory: TaskFactory(graph: graph, jobFolder: "/j"), transport: cluster, localRunner: nil,
+            policy: WorkerPolicy(), reporter: RecordingReporter(),
+            walltime: Walltime(end: 100, stageDurations: [60, 60], start: -1000, lead: 50), clock: clock.read, wallClock: clock.read)
+        let summary = try coordinator.run()
+        #expect(summary.tallies.map(\.succeeded) == [0, 0])
+        #expect(summary.exitCode == 143, "a fresh allocation of 1100 s fits it: resubmit")
+    }
+
+    /// A stage that takes longer than the job's whole time limit: the run
+    /// says so and exits 1, so a resubmitting wrapper stops instead of
+    /// holding it again in every job.
+    @Test func aStageLongerThanAWholeAllocationEndsTheChain() throws {
+        let job = JobFixtures.job([("quick", .subject, []), ("slow", .subject, [0])])
+        let graph = try InstanceGraph(job: job)
+        let clock = ManualClock(now: 0)
+        let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 8)], duration: { _ in 60 })
+        let coordinator = Coordinator(
+            factory: TaskFactory(graph: graph, jobFolder: "/j"), transport: cluster, localRunner: nil,
+            policy: WorkerPolicy(), reporter: RecordingReporter(),
+            walltime: Walltime(end: 100, stageDurations: [60, 500], start: -20, lead: 10), clock: clock.read, wallClock: clock.read)
+        let summary = try coordinator.run()
+        #expect(summary.tallies.map(\.succeeded) == [3, 0])
+        #expect(summary.tooLongForAnyAllocation.map(\.name) == ["slow"])
+        #expect(summary.exitCode == 1)
+        #expect(SummaryText.render(summary).contains("Stage slow typically takes 8m20s, more than this job's whole time limit allows (1m50s before the stop signal): resubmitting cannot help"))
+    }
+
     @Test func unknownDurationsAreStartedAnyway() throws {
         let job = JobFixtures.job([("quick", .subject, []), ("slow", .subject, [0])])
         let graph = try InstanceGraph(job: job)

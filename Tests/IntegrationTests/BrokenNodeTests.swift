@@ -1,5 +1,8 @@
 import CohortTesting
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Broken nodes are drained, not fed (issue 9), under mpirun.
 @Suite(.serialized, .enabled(if: MPIHarness.shouldRun, "mpirun not found"))
@@ -21,5 +24,33 @@ struct BrokenNodeTests {
         #expect(result.stdout.contains("Drained workers (1): no more work went there"))
         let journal = Files.read(String(job.dropLast("/job.yml".count)) + "/.cohort/broken/journal")
         #expect(journal.contains("\tdrain\trank=2\t"))
+    }
+}
+
+extension BrokenNodeTests {
+    /// SIGTERM to one worker rank alone (its node is being shut down): it
+    /// drains, what ran there starts again on the others, and the run ends done.
+    @Test func aWorkerThatAloneIsSignalledDrains() throws {
+        let job = try MPIHarness.writeJob("""
+            study: leaving
+            subjects: [a, b, c, d, e, f]
+            stages:
+              - {name: work, domain: subject, run: "echo $COHORT_RANK >> {workdir}/../ranks; touch {workdir}/../started-$COHORT_RANK; sleep 2"}
+            """)
+        let folder = String(job.dropLast("/job.yml".count))
+        let run = try MPIHarness.start(ranks: 4, ["run", job, "--slots", "1"])
+        #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder + "/out/work/started-2") })
+        let rankTwo = ProcessTable.processes(matching: ["/cohort", "run", job])
+            .filter { ProcessTable.environment(of: $0)["OMPI_COMM_WORLD_RANK"] == "2" }
+        #expect(rankTwo.count == 1)
+        for pid in rankTwo { kill(pid, SIGTERM) }
+        let result = run.wait(timeout: 60)
+        #expect(result.code == 0, "\(result.output)")
+        #expect(result.stdout.contains("All 6 instances done."))
+        #expect(result.stdout.contains("drained rank 2 ("), "\(result.stdout)")
+        #expect(result.stdout.contains("its rank received SIGTERM"))
+        let ranks = Files.read(folder + "/out/work/ranks").split(separator: "\n")
+        #expect(ranks.filter { $0 == "2" }.count == 1, "rank 2 took nothing after its signal: \(ranks)")
+        #expect(Files.read(folder + "/.cohort/leaving/journal").contains("\tdrain\trank=2\t"))
     }
 }

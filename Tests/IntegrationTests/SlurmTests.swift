@@ -44,7 +44,7 @@ struct SlurmTests {
         let options = ["--nodes=2", "--cpus-per-task=4", "--mem=1G", "--time=1", "--signal=B:USR1@10"]
         let run = try slurm.submitDemo(
             script: "resubmit.sbatch", options: options, arguments: ["--force", "convert"], delay: "16",
-            successorOptions: options, extra: ["COHORT_MAX_SUBMISSIONS": "10"], timeout: 900,
+            successorOptions: options, extra: ["COHORT_MAX_SUBMISSIONS": "10", "COHORT_STOP_LEAD": "10"], timeout: 900,
             prepare: { job in
                 let first = try ChildProcess.run([MPIHarness.cohort, "run", job], environment: ["DEMO_DELAY": "0"], timeout: 120)
                 #expect(first.code == 0, "\(first.output)")
@@ -58,6 +58,26 @@ struct SlurmTests {
         #expect(run.output.contains("queued"))
         #expect(run.output.contains("the chain ends here"))
         print("Slurm resubmission test took \(Int(Clock.now - started)) s over \(run.jobs) jobs")
+    }
+
+    /// A rank that dies in every job (a broken node): the wrapper carries on
+    /// after the first loss (exit 137 is not the end of a chain), and ends
+    /// the chain after two submissions in a row that finished nothing new.
+    @Test func resubmittingWrapperStopsAfterTwoJobsThatFinishNothing() throws {
+        let slurm = try SlurmHarness.up()
+        defer { slurm.down() }
+        let options = ["--nodes=1", "--cpus-per-task=2", "--mem=500M", "--time=5"]
+        let run = try slurm.submitDemo(
+            script: "resubmit.sbatch", options: options, successorOptions: options, extra: ["COHORT_MAX_SUBMISSIONS": "5"],
+            timeout: 300, jobText: """
+                study: lost
+                subjects: [a]
+                stages:
+                  - {name: die, domain: subject, run: "kill -9 $(cut -d' ' -f4 /proc/$PPID/stat); sleep 5"}
+                """)
+        #expect(run.jobs == 2, "\(run.output)")
+        #expect(run.output.contains("stopped before the end (exit "), "\(run.output)")
+        #expect(run.output.contains("two submissions in a row finished nothing new"), "\(run.output)")
     }
 }
 
@@ -93,8 +113,9 @@ struct SlurmHarness {
     /// Copies the demo, submits `script` from its folder and waits until no job of it is left.
     func submitDemo(script: String, options: [String], arguments: [String] = [], delay: String = "0.05",
                     successorOptions: [String]? = nil, extra: [String: String] = [:], timeout: Double = 300,
-                    prepare: (String) throws -> Void = { _ in }) throws -> Outcome {
+                    jobText: String? = nil, prepare: (String) throws -> Void = { _ in }) throws -> Outcome {
         let job = try MPIHarness.copyJob("demo", repository: repository)
+        if let jobText { Files.write(job, jobText) }
         try prepare(job)
         let folder = String(job.dropLast("/job.yml".count))
         let output = "--output=\(folder)/slurm-%j.out"
