@@ -109,18 +109,22 @@ import Testing
 
 /// Walltime awareness: what cannot finish before the allocation ends is not started.
 @Suite struct WalltimeTests {
-    @Test func stagesThatWouldOverrunAreHeldAndTheRunEndsResumable() throws {
+    /// `quick` then `slow`, three subjects, each instance 60 s, on one 8-cpu worker, from time 0.
+    func run(_ walltime: Walltime, reporter: RecordingReporter = RecordingReporter()) throws -> (RunSummary, FakeCluster) {
         let job = JobFixtures.job([("quick", .subject, []), ("slow", .subject, [0])])
         let graph = try InstanceGraph(job: job)
         let clock = ManualClock(now: 0)
-        // Each instance takes 60 s; the allocation ends 100 s from now.
         let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 8)], duration: { _ in 60 })
-        let reporter = RecordingReporter()
         let coordinator = Coordinator(
             factory: TaskFactory(graph: graph, jobFolder: "/j"), transport: cluster, localRunner: nil,
-            policy: WorkerPolicy(), reporter: reporter,
-            walltime: Walltime(end: 100, stageDurations: [60, 60]), clock: clock.read, wallClock: clock.read)
-        let summary = try coordinator.run()
+            policy: WorkerPolicy(), reporter: reporter, walltime: walltime, clock: clock.read, wallClock: clock.read)
+        return (try coordinator.run(), cluster)
+    }
+
+    @Test func stagesThatWouldOverrunAreHeldAndTheRunEndsResumable() throws {
+        let reporter = RecordingReporter()
+        // The allocation ends 100 s from now.
+        let (summary, cluster) = try run(Walltime(end: 100, stageDurations: [60, 60]), reporter: reporter)
         #expect(summary.tallies.map(\.succeeded) == [3, 0], "quick ran at 0 s; slow would end at 120 s > 100 s")
         #expect(reporter.held == ["slow"])
         #expect(summary.heldForWalltime)
@@ -131,15 +135,7 @@ import Testing
     /// `--signal=B:USR1@50`: the run is stopped 50 s before the end, so work
     /// must end by then; here `quick` (60 s) no longer fits 100 - 50 s.
     @Test func holdsCountTheStopSignalsLead() throws {
-        let job = JobFixtures.job([("quick", .subject, []), ("slow", .subject, [0])])
-        let graph = try InstanceGraph(job: job)
-        let clock = ManualClock(now: 0)
-        let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 8)], duration: { _ in 60 })
-        let coordinator = Coordinator(
-            factory: TaskFactory(graph: graph, jobFolder: "/j"), transport: cluster, localRunner: nil,
-            policy: WorkerPolicy(), reporter: RecordingReporter(),
-            walltime: Walltime(end: 100, stageDurations: [60, 60], start: -1000, lead: 50), clock: clock.read, wallClock: clock.read)
-        let summary = try coordinator.run()
+        let (summary, _) = try run(Walltime(end: 100, stageDurations: [60, 60], start: -1000, lead: 50))
         #expect(summary.tallies.map(\.succeeded) == [0, 0])
         #expect(summary.exitCode == 143, "a fresh allocation of 1100 s fits it: resubmit")
     }
@@ -148,15 +144,7 @@ import Testing
     /// says so and exits 1, so a resubmitting wrapper stops instead of
     /// holding it again in every job.
     @Test func aStageLongerThanAWholeAllocationEndsTheChain() throws {
-        let job = JobFixtures.job([("quick", .subject, []), ("slow", .subject, [0])])
-        let graph = try InstanceGraph(job: job)
-        let clock = ManualClock(now: 0)
-        let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 8)], duration: { _ in 60 })
-        let coordinator = Coordinator(
-            factory: TaskFactory(graph: graph, jobFolder: "/j"), transport: cluster, localRunner: nil,
-            policy: WorkerPolicy(), reporter: RecordingReporter(),
-            walltime: Walltime(end: 100, stageDurations: [60, 500], start: -20, lead: 10), clock: clock.read, wallClock: clock.read)
-        let summary = try coordinator.run()
+        let (summary, _) = try run(Walltime(end: 100, stageDurations: [60, 500], start: -20, lead: 10))
         #expect(summary.tallies.map(\.succeeded) == [3, 0])
         #expect(summary.tooLongForAnyAllocation.map(\.name) == ["slow"])
         #expect(summary.exitCode == 1)
@@ -164,14 +152,6 @@ import Testing
     }
 
     @Test func unknownDurationsAreStartedAnyway() throws {
-        let job = JobFixtures.job([("quick", .subject, []), ("slow", .subject, [0])])
-        let graph = try InstanceGraph(job: job)
-        let clock = ManualClock(now: 0)
-        let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 8)], duration: { _ in 60 })
-        let coordinator = Coordinator(
-            factory: TaskFactory(graph: graph, jobFolder: "/j"), transport: cluster, localRunner: nil,
-            policy: WorkerPolicy(), reporter: RecordingReporter(),
-            walltime: Walltime(end: 100, stageDurations: [nil, nil]), clock: clock.read, wallClock: clock.read)
-        #expect(try coordinator.run().exitCode == 0)
+        #expect(try run(Walltime(end: 100, stageDurations: [nil, nil])).0.exitCode == 0)
     }
 }
