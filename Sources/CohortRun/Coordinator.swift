@@ -165,7 +165,7 @@ public final class Coordinator {
                     throw RunRefused(description: "rank \(rank) said hello twice")
                 }
             }
-            if !drains.isEmpty { done = try perform(drains) }
+            if !drains.isEmpty, try perform(drains) { break }
             for report in localRunner?.reapFinished() ?? [] { reports.append((report, Self.localWorker)) }
             if reports.isEmpty {
                 done = try perform(updateHolds())
@@ -394,36 +394,6 @@ public final class Coordinator {
 
     private func stopAllWorkers() {
         for rank in transport?.workerRanks ?? [] { try? transport?.send(.stop, to: rank) }
-    }
-}
-
-/// The allocation's end and how long each stage typically takes.
-public struct Walltime: Sendable {
-    /// Seconds since the epoch.
-    public var end: Double
-    /// Per stage: median seconds from the journal, nil when unknown (then it is started anyway).
-    public var stageDurations: [Double?]
-    /// When the allocation started (seconds since the epoch), if known.
-    public var start: Double?
-    /// Seconds before `end` when the stop signal comes (`--signal=B:USR1@120`):
-    /// work must end by then.
-    public var lead: Double
-
-    public init(end: Double, stageDurations: [Double?], start: Double? = nil, lead: Double = 0) {
-        self.end = end
-        self.stageDurations = stageDurations
-        self.start = start
-        self.lead = lead
-    }
-
-    /// When work must be done by.
-    public var usableEnd: Double { end - lead }
-
-    /// Whether `stage` typically takes longer than a whole allocation of this
-    /// length: resubmitting the same job would hold it again, for ever.
-    public func neverFits(_ stage: Int) -> Bool {
-        guard let start, let duration = stageDurations[stage] else { return false }
-        return duration > usableEnd - start
     }
 }
 
