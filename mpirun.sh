@@ -40,7 +40,9 @@ if [ $# -lt 1 ]; then
     echo "usage: ./mpirun.sh [-np N] JOB.yml [cohort run options...]" >&2
     exit 2
 fi
-cores=$(nproc)
+# GNU nproc honours OMP_NUM_THREADS and OMP_THREAD_LIMIT (a login shell's
+# OMP_NUM_THREADS=64 would claim 64 cores): count without them.
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 in_slurm=""
 if [ -n "${SLURM_JOB_ID:-}" ] && [ -n "${SLURM_NNODES:-}" ]; then in_slurm=1; fi
 if [ -n "$in_slurm" ]; then
@@ -86,7 +88,8 @@ elif [ -z "${COHORT_BIN:-}" ]; then
     fi
 fi
 
-flags=(--bind-to none --stdin none -q)
+# Not -q: mpirun's own messages name a rank that died, or why it cannot start.
+flags=(--bind-to none --stdin none)
 if [ -n "$in_slurm" ]; then
     flags+=(--map-by node --oversubscribe)
 elif [ "$ranks" -gt "$cores" ]; then

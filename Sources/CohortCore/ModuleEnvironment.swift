@@ -18,6 +18,8 @@ public enum ModuleEnvironment {
         "OMPI_COMMAND", "OMPI_ARGV", "OMPI_FILE_LOCATION", "OMPI_FIRST_RANKS", "OMPI_NUM_APP_CTX",
         "OMPI_UNIVERSE_SIZE", "OMPI_MCA_initial_wdir", "OMPI_MCA_shmem_RUNTIME_QUERY_hint",
         "OMPI_MCA_mpi_oversubscribe", "OMPI_MCA_mpi_yield_when_idle",
+        // From the launch's own flags (`--oversubscribe`, `--bind-to none`).
+        "OMPI_MCA_rmaps_base_oversubscribe", "OMPI_MCA_hwloc_base_binding_policy",
     ]
 
     /// Whether the MPI launcher put `name` into the worker rank's environment.

@@ -48,10 +48,8 @@ public struct Scheduler: Sendable {
         var profile: WorkerProfile
         var free: Capacity
         var running = 0
-        /// Failures in a row that came quickly (see `WorkerHealth`).
-        var quickFailures = 0
-        /// Whether its last attempt that ended succeeded.
-        var lastSucceeded = false
+        /// Stages of its failures in a row that came quickly (see `WorkerHealth`).
+        var quickFailures: [Int] = []
         /// It gets no more work (a broken node, or told to).
         var drained = false
         /// No new work until another worker reports (see `WorkerHealth`).
@@ -62,6 +60,8 @@ public struct Scheduler: Sendable {
     var retryQueues: [[InstanceID]]
     /// Workers each instance failed on in this run.
     var failedOn: [InstanceID: Set<WorkerID>] = [:]
+    /// Workers each stage succeeded on in this run (see `WorkerHealth`).
+    var stageSucceededOn: [Int: Set<WorkerID>] = [:]
     let health: WorkerHealth
 
     /// `doneEarlier` tells which instances an earlier run completed (see
@@ -154,7 +154,7 @@ public struct Scheduler: Sendable {
         var actions: [SchedulerAction] = []
         let worker = runningOn[instance]
         release(instance, stage: stage)
-        if let worker { noteOutcome(result, wallSeconds: wallSeconds, on: worker, into: &actions) }
+        if let worker { noteOutcome(result, stage: stage, wallSeconds: wallSeconds, on: worker, into: &actions) }
         switch result {
         case .succeeded:
             setState(instance, stage: stage, to: .succeeded)

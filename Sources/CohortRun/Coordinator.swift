@@ -17,6 +17,8 @@ public final class Coordinator {
     public static let localWorker = WorkerID(0)
     /// How long a stopping run waits for its modules' reports before leaving anyway.
     public static let stopDeadline = 9.0
+    /// How long a run whose workers left on signals waits for its own stop signal.
+    static let stopFollowsDrainWait = 2.0
 
     let factory: TaskFactory
     let transport: (any SchedulerTransport)?
@@ -123,6 +125,14 @@ public final class Coordinator {
             stopAllWorkers()
             throw error
         }
+        if stoppedBy == nil && !leaving.isEmpty && !scheduler.stuck.isEmpty {
+            // Workers left on signals and what remains cannot run: the signal
+            // to this rank is usually a moment behind theirs (scancel).
+            let waitStarted = clock()
+            while stoppedBy == nil && clock() - waitStarted < Self.stopFollowsDrainWait {
+                if let signal = stopSignal() { stoppedBy = signal } else { usleep(20_000) }
+            }
+        }
         let reason = stoppedBy.map { "stopped by \(StopSignals.name($0))" }
             ?? (scheduler.isHoldingWork ? "stopped: too little walltime left"
                 : scheduler.stuck.isEmpty ? "finished" : "stuck: " + scheduler.stuck.map(\.description).joined(separator: "; "))
@@ -133,7 +143,7 @@ public final class Coordinator {
             retried: retried, drained: drained, resources: resources,
             elapsedSeconds: clock() - startTime,
             workers: joined.sorted { $0.id < $1.id }, jobFile: jobFile, stopSignal: stoppedBy,
-            heldForWalltime: stoppedBy == nil && scheduler.isHoldingWork, stuck: scheduler.stuck,
+            heldForWalltime: stoppedBy == nil && scheduler.isHoldingWork, stuck: stoppedBy == nil ? scheduler.stuck : [],
             tooLongForAnyAllocation: stoppedBy == nil && scheduler.isHoldingWork ? tooLongStages() : [])
     }
 
@@ -147,6 +157,7 @@ public final class Coordinator {
             }
             // A second stop signal: stop now, without waiting for the modules' reports.
             if stoppedBy != nil, clock() - stopStarted > Self.stopDeadline || StopSignals.count > 1 {
+                if StopSignals.count > 1 { localRunner?.killAllNow() }
                 stopAllWorkers()  // modules that ignore SIGTERM get SIGKILL from their supervisors
                 return
             }
@@ -160,7 +171,13 @@ public final class Coordinator {
                     // One rank told to stop (its node is going down): the run goes on without it.
                     guard stoppedBy == nil else { continue }
                     leaving.insert(WorkerID(rank))
-                    drains += scheduler.drainWorker(WorkerID(rank), reason: "its rank \(reason); its running instances start again elsewhere")
+                    if leaving.count == transport?.workerRanks.count {
+                        // Every worker was told to stop (scancel, preemption): the whole run stops.
+                        done = try beginStop(SIGTERM)
+                        if done { return }
+                        continue
+                    }
+                    drains += scheduler.drainWorker(WorkerID(rank), reason: "its rank \(reason); its running instances start again on the others")
                 case .hello:
                     throw RunRefused(description: "rank \(rank) said hello twice")
                 }
@@ -265,7 +282,7 @@ public final class Coordinator {
             } else if let earlier = failedAttempts.removeValue(forKey: instance), result == .succeeded {
                 retried.append(RetriedInstance(name: name, failedAttempts: earlier))
             }
-            reporter.instanceFinished(name, report: report, on: info, interrupted: result == .interrupted,
+            reporter.instanceFinished(name, report: report, on: info, interrupted: result == .interrupted || result == .lost,
                                       finished: finishedCount, total: toRunCount)
             actions += next
         }

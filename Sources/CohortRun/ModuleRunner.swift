@@ -100,6 +100,11 @@ public final class ModuleRunner {
         for pid in running.keys { kill(pid, SIGTERM) }
     }
 
+    /// Stops every running module at once (SIGKILL, no grace): the user asked twice.
+    public func killAllNow() {
+        for pid in running.keys { kill(pid, SIGUSR1) }
+    }
+
     /// Stops attempts that ran past their deadline; they end as `.timedOut`.
     private func stopOverdue(now: Double) {
         for (pid, module) in running where !module.timedOut {
@@ -129,12 +134,18 @@ struct LogPaths {
     }
 
     /// The last lines of stderr, else of stdout: what a user needs to see first.
-    func failureTail(lines: Int = 5, maxBytes: Int = 2048) -> String {
+    func failureTail(lines: Int = 5, maxBytes: Int = 16384) -> String {
         for path in [stderr, stdout] {
             var text = readTail(path, maxBytes: maxBytes)
-            // Read from the middle of the file: its first line is a piece of one.
-            if text.utf8.count >= maxBytes, let newline = text.firstIndex(of: "\n") {
-                text = String(text[text.index(after: newline)...])
+            // Read from the middle of the file: its first line is a piece of
+            // one; dropped when whole lines follow, else marked.
+            if text.utf8.count >= maxBytes {
+                let body = text.hasSuffix("\n") ? text.dropLast() : Substring(text)
+                if let newline = body.firstIndex(of: "\n") {
+                    text = String(body[body.index(after: newline)...])
+                } else {
+                    text = "… " + body
+                }
             }
             let kept = text.split(separator: "\n", omittingEmptySubsequences: true).suffix(lines)
             if !kept.isEmpty { return kept.joined(separator: "\n") }

@@ -21,6 +21,8 @@ public struct WorkerLoop {
         try communicator.send(WorkerMessage.hello(hello).encoded(), to: .scheduler)
         var stopping = false
         var terminating = false
+        /// A second signal: modules are killed without their grace period.
+        var hurried = false
         var backoff = IdleBackoff()
         StopSignals.install()
         while true {
@@ -33,6 +35,10 @@ public struct WorkerLoop {
                 terminating = true
                 try communicator.send(WorkerMessage.draining("received \(StopSignals.name(signal))").encoded(), to: .scheduler)
                 runner.terminateAll()
+            }
+            if !hurried, StopSignals.count > 1 {
+                hurried = true
+                runner.killAllNow()
             }
             while let envelope = try communicator.pendingMessage() {
                 progressed = true

@@ -7,7 +7,7 @@
 // children (NOTES-MPI). This process carries PR_SET_PDEATHSIG, runs the
 // module in a process group of its own, and when the worker dies or asks it
 // to stop (SIGTERM/SIGINT), sends SIGTERM to that whole group and to every
-// other descendant, then SIGKILL after GRACE_SECONDS.
+// other descendant, then SIGKILL after GRACE_SECONDS (at once on SIGUSR1).
 //
 // Nothing a module starts outlives it: this process is a child subreaper,
 // so descendants that left the module's group or session (`setsid`, a
@@ -16,8 +16,8 @@
 //
 // Memory is measured where it is spent: the module tree's peak, the larger
 // of the largest single process's peak RSS (exact, from the kernel, for
-// every process reaped) and the highest sum of the tree's RSS sampled each
-// second. It is written to USAGE_FILE as `peak_rss_kib N`.
+// every process reaped) and the highest sum of the tree's RSS sampled five
+// times a second. It is written to USAGE_FILE as `peak_rss_kib N`.
 //
 // It exits with the module's exit status, or dies of the module's signal.
 #define _GNU_SOURCE
@@ -154,6 +154,7 @@ int main(int argc, char **argv) {
     sigaddset(&handled, SIGTERM);
     sigaddset(&handled, SIGINT);
     sigaddset(&handled, SIGHUP);
+    sigaddset(&handled, SIGUSR1);  // from the worker: stop everything now, no grace
     sigprocmask(SIG_BLOCK, &handled, &original);
 
     // If the worker dies, we get SIGTERM. If it died before this line, we
@@ -191,7 +192,7 @@ int main(int argc, char **argv) {
     struct timespec deadline = {0, 0};
     while (!module_done) {
         struct timespec wait = {0, 100000000};  // re-check the deadline while stopping
-        if (!stopping) wait.tv_sec = 1, wait.tv_nsec = 0;
+        if (!stopping) wait.tv_sec = 0, wait.tv_nsec = 200000000;
         if (stopping) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
@@ -202,7 +203,7 @@ int main(int argc, char **argv) {
         siginfo_t info;
         int sig = sigtimedwait(&handled, &info, &wait);
         if (sig == SIGCHLD || sig < 0) {
-            if (seconds_now() - last_sample >= 1) {
+            if (seconds_now() - last_sample >= 0.2) {
                 last_sample = seconds_now();
                 long pages = 0;
                 for_each_child(getpid(), add_tree_rss, &pages);
@@ -220,6 +221,7 @@ int main(int argc, char **argv) {
             continue;
         }
         // SIGTERM, SIGINT or SIGHUP: the worker stops the module, or died.
+        // SIGUSR1: the user asked twice; no grace.
         if (!stopping) {
             stopping = 1;
             signal_everything(module, SIGTERM);
@@ -227,6 +229,7 @@ int main(int argc, char **argv) {
             clock_gettime(CLOCK_MONOTONIC, &deadline);
             deadline.tv_sec += grace;
         }
+        if (sig == SIGUSR1) clock_gettime(CLOCK_MONOTONIC, &deadline);
     }
     // Whatever the module left running, in its group or escaped from it:
     // kill it, reap it, and again for what was handed over meanwhile.

@@ -89,8 +89,9 @@ struct LivenessRun {
     var retries: [(worker: WorkerID, failedOn: Set<WorkerID>)] = []
 
     /// `broken` workers fail every attempt, quickly (a stale mount).
+    /// `failingStages` fail on every worker (a broken module).
     init(job: Job, workers: [WorkerProfile], seed: UInt64, failureRate: Double, stopRate: Double, holdRate: Double = 0,
-         broken: Set<WorkerID> = []) throws {
+         broken: Set<WorkerID> = [], failingStages: Set<Int> = []) throws {
         let graph = try InstanceGraph(job: job)
         var random = SplitMix(seed: seed &+ 0x5eed)
         var scheduler = Scheduler(graph: graph, policy: random.chance(0.5) ? .criticalPath() : .firstComeFirstServed)
@@ -165,7 +166,8 @@ struct LivenessRun {
             running[next.key] = nil
             now = next.value.end
             let result: AttemptResult = stopped ? .interrupted
-                : broken.contains(next.value.worker) || random.chance(failureRate) ? .failed : .succeeded
+                : broken.contains(next.value.worker) || failingStages.contains(graph.stage(of: next.key)) || random.chance(failureRate)
+                    ? .failed : .succeeded
             if result == .succeeded { succeeded += 1 }
             if result == .failed { failedOn[next.key, default: []].insert(next.value.worker) }
             apply(scheduler.instanceFinished(next.key, result: result, wallSeconds: 1))  // attempts last 1-5 s: quick

@@ -32,6 +32,31 @@ import Testing
         #expect(run.drained == [WorkerID(2)])
     }
 
+    /// A broken module fails everywhere, beside stages that work: the
+    /// module is at fault, not the nodes, and nobody is drained.
+    @Test func aStageThatFailsEverywhereDrainsNobody() throws {
+        var job = JobFixtures.job([("good", .subject, []), ("bad", .subject, []), ("good2", .subject, [0])],
+                                  subjects: JobFixtures.subjects(10, sessions: 0))
+        job.stages[1].retries = 1
+        job.stages[1].command = "exit 1"
+        let run = try LivenessRun(job: job, workers: workers, seed: 11, failureRate: 0, stopRate: 0, failingStages: [1])
+        #expect(run.violations == [])
+        #expect(run.drained == [], "healthy workers drained over a broken module")
+        #expect(run.failed == 10)
+    }
+
+    /// The only worker with a label is never drained: its stage could not run anywhere else.
+    @Test func theOnlyWorkerForAStageIsNeverDrained() throws {
+        var job = JobFixtures.job([("cpu", .subject, []), ("gpu", .subject, [])], subjects: JobFixtures.subjects(8, sessions: 0))
+        job.stages[1].on = "gpu"
+        var profiles = workers
+        profiles[0].labels = ["gpu"]
+        let run = try LivenessRun(job: job, workers: profiles, seed: 2, failureRate: 0, stopRate: 0, broken: [WorkerID(1)])
+        #expect(run.violations == [])
+        #expect(run.drained == [])
+        #expect(run.stuck.isEmpty)
+    }
+
     @Test func aRetryGoesToAnotherWorkerWhenOneCanTakeIt() throws {
         var job = JobFixtures.job([("flaky", .subject, [])], subjects: JobFixtures.subjects(6, sessions: 0))
         job.stages[0].retries = 1

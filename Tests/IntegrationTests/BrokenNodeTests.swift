@@ -54,3 +54,28 @@ extension BrokenNodeTests {
         #expect(Files.read(folder + "/.cohort/leaving/journal").contains("\tdrain\trank=2\t"))
     }
 }
+
+extension BrokenNodeTests {
+    /// scancel signals every process of the job within milliseconds, in no
+    /// order: every worker rank leaving is a stop of the run (143), not a
+    /// failure that would end a resubmission chain.
+    @Test func everyWorkerSignalledIsAStopNotAFailure() throws {
+        let job = try MPIHarness.writeJob("""
+            study: cancelled
+            subjects: [a, b, c, d]
+            stages:
+              - {name: work, domain: subject, run: "touch {workdir}/started; sleep 20"}
+            """)
+        let folder = String(job.dropLast("/job.yml".count))
+        let run = try MPIHarness.start(ranks: 3, ["run", job, "--slots", "1"])
+        #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder + "/out/work/a/started") && Files.exists(folder + "/out/work/b/started") })
+        let ranks = ProcessTable.processes(matching: ["/cohort", "run", job]).filter { !Files.read("/proc/\($0)/cmdline").hasPrefix("mpirun") }
+        let byRank = Dictionary(ranks.map { (ProcessTable.environment(of: $0)["OMPI_COMM_WORLD_RANK"] ?? "?", $0) }) { a, _ in a }
+        for rank in ["1", "2"] { if let pid = byRank[rank] { kill(pid, SIGTERM) } }
+        Clock.sleep(0.3)
+        if let zero = byRank["0"] { kill(zero, SIGTERM) }
+        let result = run.wait(timeout: 60)
+        #expect(result.code == 143, "\(result.output)")
+        #expect(!result.stdout.contains("Could not start"), "\(result.stdout)")
+    }
+}

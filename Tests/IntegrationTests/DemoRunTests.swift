@@ -93,6 +93,7 @@ struct DemoRunTests {
             stages:
               - {name: loud, domain: study, after: [], run: "printf '\\\\033[31mred\\\\007\\\\n'; head -c 400 /dev/zero | tr '\\\\0' x; exit 3"}
               - {name: quiet, domain: study, after: [], run: "exit 4"}
+              - {name: long, domain: study, after: [], run: "echo ERROR: disk quota exceeded >&2; head -c 5000 /dev/zero | tr '\\\\0' y >&2; echo >&2; exit 5"}
             """)
         let result = try ChildProcess.run([MPIHarness.cohort, "run", job], timeout: 60)
         #expect(result.code == 1)
@@ -101,6 +102,8 @@ struct DemoRunTests {
         #expect(result.stdout.contains("… (cut: 160 more characters)"))
         #expect(result.stdout.contains("quiet: exit status 4"))
         #expect(result.stdout.contains("    | (empty)"))
+        #expect(result.stdout.contains("| ERROR: disk quota exceeded"), "the line before a long one is kept: \(result.stdout)")
+        #expect(result.stdout.contains("… (cut: 4760 more characters)"), "a long last line is shown cut, not as empty")
     }
 
     @Test func missingCommandFailsWithItsMessage() throws {
