@@ -104,21 +104,31 @@ fi
 # mpirun forwards only SIGUSR1/SIGUSR2 to the ranks; the signal the user
 # really sent is noted here for Cohort's messages (COHORT_STOP_NOTE).
 note=$(mktemp "${TMPDIR:-/tmp}/cohort-stop.XXXXXX")
+# mpirun's notices of a rank that died, to journal after the job (rank 0
+# cannot see a rank die on another node).
+deaths=$(mktemp "${TMPDIR:-/tmp}/cohort-deaths.XXXXXX")
 watchdog=""
-trap 'rm -f "$note"; [ -z "$watchdog" ] || kill "$watchdog" 2>/dev/null || true' EXIT
+trap 'rm -f "$note" "$deaths"; [ -z "$watchdog" ] || kill "$watchdog" 2>/dev/null || true' EXIT
+watch_deaths() {
+    trap '' INT TERM HUP
+    while IFS= read -r line; do
+        printf '%s\n' "$line" >&2
+        case "$line" in *"noticed that process rank "*) printf '%s\n' "$line" >> "$deaths" ;; esac
+    done
+}
 
 set -m  # mpirun gets its own process group
-COHORT_STOP_NOTE="$note" mpirun -np "$ranks" "${flags[@]}" -x COHORT_STOP_NOTE "$bin/cohort" run "$@" &
+COHORT_STOP_NOTE="$note" mpirun -np "$ranks" "${flags[@]}" -x COHORT_STOP_NOTE "$bin/cohort" run "$@" 2> >(watch_deaths) &
 mpirun_pid=$!
 # If this script is killed (kill -9, a closed terminal), stop the run
 # cleanly rather than leave it running unseen.
 script_pid=$$
 ( trap '' INT HUP
   while kill -0 "$script_pid" 2>/dev/null; do sleep 1; done
-  kill -0 "$mpirun_pid" 2>/dev/null || exit 0
+  kill -0 "$mpirun_pid" 2>/dev/null || { rm -f "$note" "$deaths"; exit 0; }
   echo SIGKILL > "$note"; kill -s USR1 "$mpirun_pid" 2>/dev/null
   while kill -0 "$mpirun_pid" 2>/dev/null; do sleep 1; done
-  rm -f "$note" ) </dev/null >/dev/null 2>&1 &
+  rm -f "$note" "$deaths" ) </dev/null >/dev/null 2>&1 &
 watchdog=$!
 set +m
 stops=0
@@ -143,6 +153,13 @@ while :; do
     if [ "$status" -gt 128 ] && kill -0 "$mpirun_pid" 2>/dev/null; then continue; fi
     break
 done
+sleep 0.2  # mpirun's last words through watch_deaths
+if [ -s "$deaths" ]; then
+    sed -n 's/.*process rank \([0-9][0-9]*\) with PID [0-9]* on node \([^ ]*\) \(.*\)\.$/\1 \2 \3/p' "$deaths" |
+    while read -r dead_rank dead_host what; do
+        "$bin/cohort" note-lost-rank "$1" --rank "$dead_rank" --host "$dead_host" --why "$what" || true
+    done
+fi
 case "$status" in
     0|1|2|3|130|143) ;;
     *) echo "mpirun.sh: the MPI job ended abnormally (mpirun exit $status: a rank died, was killed or lost its node; mpirun's message above names it); every success is in the journal: run the same command again to carry on" >&2 ;;

@@ -120,8 +120,9 @@ struct DurabilityTests {
             stages:
               - {name: long, domain: subject, run: "touch {workdir}/started; sleep 60"}
             """)
+        let temporary = try TemporaryFolder.make(prefix: "launcher-tmp")
         let run = try ChildProcess([repository + "/mpirun.sh", "-np", "2", job],
-                                   environment: MPIHarness.environment(["COHORT_BIN": MPIHarness.binaryFolder]))
+                                   environment: MPIHarness.environment(["COHORT_BIN": MPIHarness.binaryFolder, "TMPDIR": temporary]))
         #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder(of: job) + "/out/long/a/started") })
         kill(run.pid, SIGKILL)
         _ = run.wait(timeout: 10)
@@ -132,6 +133,32 @@ struct DurabilityTests {
                 "the launcher's watchdog outlived the run")
         let journal = Files.read(folder(of: job) + "/.cohort/orphan/journal")
         #expect(journal.contains("reason=stopped by SIGKILL (sent to mpirun.sh)"), "\(journal)")
+        let left = try ChildProcess.run(["sh", "-c", "ls -A \"$0\"", temporary], timeout: 10).stdout
+        #expect(left.isEmpty, "mpirun.sh left files behind: \(left)")
+    }
+
+    /// A rank that dies where rank 0 cannot see it (here rank 0 itself, as
+    /// a rank on a lost node): mpirun's notice is journaled by mpirun.sh.
+    @Test func aRankMpirunSawDieIsJournaled() throws {
+        let job = try MPIHarness.writeJob("""
+            study: lostrank
+            subjects: [a]
+            stages:
+              - {name: long, domain: subject, run: "touch {workdir}/started; sleep 60"}
+            """)
+        let run = try ChildProcess([repository + "/mpirun.sh", "-np", "2", job],
+                                   environment: MPIHarness.environment(["COHORT_BIN": MPIHarness.binaryFolder]))
+        #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder(of: job) + "/out/long/a/started") })
+        let rankZero = ProcessTable.processes(matching: ["/cohort", "run", job])
+            .filter { ProcessTable.environment(of: $0)["OMPI_COMM_WORLD_RANK"] == "0" }
+        #expect(rankZero.count == 1)
+        for pid in rankZero { kill(pid, SIGKILL) }
+        let result = run.wait(timeout: 60)
+        #expect(result.code != 0)
+        #expect(result.stderr.contains("noticed that process rank 0"), "mpirun's own notice is shown: \(result.stderr)")
+        let journal = Files.read(folder(of: job) + "/.cohort/lostrank/journal")
+        #expect(journal.contains("\tdrain\trank=0\t"), "\(journal)")
+        #expect(journal.contains("mpirun: exited on signal 9"))
     }
 
     @Test func rerunOfACompletedJobRunsNothingAndEnds() throws {
