@@ -109,16 +109,37 @@ note=$(mktemp "${TMPDIR:-/tmp}/cohort-stop.XXXXXX")
 deaths=$(mktemp "${TMPDIR:-/tmp}/cohort-deaths.XXXXXX")
 watchdog=""
 trap 'rm -f "$note" "$deaths"; [ -z "$watchdog" ] || kill "$watchdog" 2>/dev/null || true' EXIT
+# mpirun's stderr passes through here: its notices of a dead rank are kept,
+# and its banners after any non-zero exit of rank 0 ("Primary job terminated
+# normally … aborted", "exited with non-zero status": an instance failed,
+# Ctrl-C), which Cohort's own summary already explains, are left out.
 watch_deaths() {
     trap '' INT TERM HUP
+    local block="" in_block=""
     while IFS= read -r line; do
-        printf '%s\n' "$line" >&2
-        case "$line" in *"noticed that process rank "*) printf '%s\n' "$line" >> "$deaths" ;; esac
+        case "$line" in
+            ----------*)
+                if [ -n "$in_block" ]; then
+                    case "$block" in
+                        *"Primary job"*"terminated normally"* | *"exited with non-zero status"*) ;;
+                        *) printf '%s\n%s%s\n' "$line" "$block" "$line" >&2 ;;
+                    esac
+                    block="" in_block=""
+                else
+                    in_block=1
+                fi ;;
+            *)
+                case "$line" in *"noticed that process rank "*) printf '%s\n' "$line" >> "$deaths" ;; esac
+                if [ -n "$in_block" ]; then block+="$line"$'\n'; else printf '%s\n' "$line" >&2; fi ;;
+        esac
     done
+    [ -z "$in_block" ] || printf '%s' "$block" >&2
 }
 
 set -m  # mpirun gets its own process group
-COHORT_STOP_NOTE="$note" mpirun -np "$ranks" "${flags[@]}" -x COHORT_STOP_NOTE "$bin/cohort" run "$@" 2> >(watch_deaths) &
+exec {mpirun_err}> >(watch_deaths)
+watcher=$!
+COHORT_STOP_NOTE="$note" mpirun -np "$ranks" "${flags[@]}" -x COHORT_STOP_NOTE "$bin/cohort" run "$@" 2>&"$mpirun_err" &
 mpirun_pid=$!
 # If this script is killed (kill -9, a closed terminal), stop the run
 # cleanly rather than leave it running unseen.
@@ -128,8 +149,9 @@ script_pid=$$
   kill -0 "$mpirun_pid" 2>/dev/null || { rm -f "$note" "$deaths"; exit 0; }
   echo SIGKILL > "$note"; kill -s USR1 "$mpirun_pid" 2>/dev/null
   while kill -0 "$mpirun_pid" 2>/dev/null; do sleep 1; done
-  rm -f "$note" "$deaths" ) </dev/null >/dev/null 2>&1 &
+  rm -f "$note" "$deaths" ) </dev/null >/dev/null 2>&1 {mpirun_err}>&- &
 watchdog=$!
+exec {mpirun_err}>&-  # mpirun holds it now: watch_deaths ends when mpirun does
 set +m
 stops=0
 forward() {
@@ -153,7 +175,8 @@ while :; do
     if [ "$status" -gt 128 ] && kill -0 "$mpirun_pid" 2>/dev/null; then continue; fi
     break
 done
-sleep 0.2  # mpirun's last words through watch_deaths
+# mpirun's last words through watch_deaths (it ends when mpirun's stderr closes).
+for _ in $(seq 50); do kill -0 "$watcher" 2>/dev/null || break; sleep 0.1; done
 if [ -s "$deaths" ]; then
     sed -n 's/.*process rank \([0-9][0-9]*\) with PID [0-9]* on node \([^ ]*\) \(.*\)\.$/\1 \2 \3/p' "$deaths" |
     while read -r dead_rank dead_host what; do

@@ -60,8 +60,8 @@ public struct Scheduler: Sendable {
     var retryQueues: [[InstanceID]]
     /// Workers each instance failed on in this run.
     var failedOn: [InstanceID: Set<WorkerID>] = [:]
-    /// Workers each stage succeeded on in this run (see `WorkerHealth`).
-    var stageSucceededOn: [Int: Set<WorkerID>] = [:]
+    /// Per stage and worker: successes and failures in this run (see `WorkerHealth`).
+    var stageOutcomes: [Int: [WorkerID: (succeeded: Int, failed: Int)]] = [:]
     let health: WorkerHealth
 
     /// `doneEarlier` tells which instances an earlier run completed (see

@@ -17,10 +17,14 @@
 public struct WorkerHealth: Sendable {
     public var quickFailuresToDrain: Int
     public var quickFailureSeconds: Double
+    /// A stage "works elsewhere" after this many successes on other workers
+    /// in service, with at most one failure there in ten attempts.
+    public var successesElsewhere: Int
 
-    public init(quickFailuresToDrain: Int = 3, quickFailureSeconds: Double = 60) {
+    public init(quickFailuresToDrain: Int = 3, quickFailureSeconds: Double = 60, successesElsewhere: Int = 5) {
         self.quickFailuresToDrain = quickFailuresToDrain
         self.quickFailureSeconds = quickFailureSeconds
+        self.successesElsewhere = successesElsewhere
     }
 }
 
@@ -33,12 +37,14 @@ extension Scheduler {
         case .succeeded:
             workers[index].quickFailures = []
             workers[index].suspect = false
-            stageSucceededOn[stage, default: []].insert(worker)
-            // The stage works here: a suspect that failed at it is broken.
-            for other in workers.indices where workers[other].suspect && workers[other].quickFailures.contains(stage) {
-                drainIfNotLast(other, reason: "its last \(workers[other].quickFailures.count) attempts failed within \(Int(health.quickFailureSeconds)) s each, at stages that succeed on \(worker)", into: &actions)
+            stageOutcomes[stage, default: [:]][worker, default: (0, 0)].succeeded += 1
+            // The stage works here: a suspect that failed at it may be broken.
+            for other in workers.indices where workers[other].suspect && workers[other].quickFailures.contains(stage)
+            && blameTheNode(of: other) {
+                drainIfNotLast(other, reason: "its last \(workers[other].quickFailures.count) attempts failed within \(Int(health.quickFailureSeconds)) s each, at stages that succeed on other workers", into: &actions)
             }
         case .failed:
+            stageOutcomes[stage, default: [:]][worker, default: (0, 0)].failed += 1
             if wallSeconds < health.quickFailureSeconds {
                 workers[index].quickFailures.append(stage)
             } else {
@@ -50,14 +56,10 @@ extension Scheduler {
                 workers[other].quickFailures = []
             }
             guard !workers[index].drained, workers[index].quickFailures.count >= health.quickFailuresToDrain else { break }
-            let failedStages = Set(workers[index].quickFailures)
-            let worksElsewhere = failedStages.contains { failed in
-                (stageSucceededOn[failed] ?? []).contains { $0 != worker && workerIndex[$0].map { !workers[$0].drained } ?? false }
-            }
-            let provenAnywhere = failedStages.contains { !(stageSucceededOn[$0] ?? []).isEmpty }
-            if worksElsewhere {
+            let provenAnywhere = workers[index].quickFailures.contains { stageOutcomes[$0]?.values.contains { $0.succeeded > 0 } ?? false }
+            if blameTheNode(of: index) {
                 drainIfNotLast(index, reason: "its last \(workers[index].quickFailures.count) attempts failed within \(Int(health.quickFailureSeconds)) s each, at stages that succeed on other workers", into: &actions)
-            } else if !provenAnywhere && workers.indices.contains(where: { $0 != index && !workers[$0].drained }) {
+            } else if !provenAnywhere && !isLastFor(index) && workers.indices.contains(where: { $0 != index && !workers[$0].drained }) {
                 workers[index].suspect = true
             }
         case .interrupted, .lost:
@@ -65,19 +67,42 @@ extension Scheduler {
         }
     }
 
+    /// Whether every stage of the worker's run of failures works on the
+    /// other workers in service: succeeded there `successesElsewhere` times,
+    /// failing at most one attempt in ten (a stage failing for most
+    /// subjects fails everywhere: the data or the module, not the node).
+    private func blameTheNode(of index: Int) -> Bool {
+        let worker = workers[index].id
+        return Set(workers[index].quickFailures).allSatisfy { stage in
+            var succeeded = 0, failed = 0
+            for (other, outcomes) in stageOutcomes[stage] ?? [:] where other != worker {
+                guard let slot = workerIndex[other], !workers[slot].drained else { continue }
+                succeeded += outcomes.succeeded
+                failed += outcomes.failed
+            }
+            return succeeded >= health.successesElsewhere && failed * 10 <= succeeded + failed
+        }
+    }
+
     /// Drains the worker unless it is the last in service able to run a
     /// stage that still has work (then it keeps working, and failing).
     private mutating func drainIfNotLast(_ index: Int, reason: String, into actions: inout [SchedulerAction]) {
+        if isLastFor(index) {
+            workers[index].suspect = false
+        } else {
+            drain(index, reason: reason, into: &actions)
+        }
+    }
+
+    /// Whether the worker is the last in service able to run a stage that still has work.
+    private func isLastFor(_ index: Int) -> Bool {
         let others = workers.indices.filter { $0 != index && !workers[$0].drained }
-        for stage in graph.job.stages.indices where tallies[stage].waiting + tallies[stage].ready + tallies[stage].running > 0 {
+        return graph.job.stages.indices.contains { stage in
+            guard tallies[stage].waiting + tallies[stage].ready + tallies[stage].running > 0 else { return false }
             let definition = graph.job.stages[stage]
             let canRun = { (slot: WorkerSlot) in slot.profile.takes(definition) && slot.profile.capacity.fits(definition.demand) }
-            if canRun(workers[index]) && !others.contains(where: { canRun(workers[$0]) }) {
-                workers[index].suspect = false
-                return
-            }
+            return canRun(workers[index]) && !others.contains(where: { canRun(workers[$0]) })
         }
-        drain(index, reason: reason, into: &actions)
     }
 
     /// The worker gets no more work; what runs there finishes.

@@ -128,10 +128,8 @@ public final class Coordinator {
         if stoppedBy == nil && !leaving.isEmpty && !scheduler.stuck.isEmpty {
             // Workers left on signals and what remains cannot run: the signal
             // to this rank is usually a moment behind theirs (scancel).
-            let waitStarted = clock()
-            while stoppedBy == nil && clock() - waitStarted < Self.stopFollowsDrainWait {
-                if let signal = stopSignal() { stoppedBy = signal } else { usleep(20_000) }
-            }
+            let signal = awaitOwnStopSignal(fallback: 0)
+            if signal != 0 { stoppedBy = signal }
         }
         let reason = stoppedBy.map { "stopped by \(StopSignals.name($0))" }
             ?? (scheduler.isHoldingWork ? "stopped: too little walltime left"
@@ -140,7 +138,9 @@ public final class Coordinator {
         return RunSummary(
             study: graph.job.study, stageNames: graph.job.stages.map(\.name),
             tallies: scheduler.tallies, failures: failures,
-            retried: retried, drained: drained, resources: resources,
+            // Workers that left on a signal that was the whole run's stop were not broken.
+            retried: retried, drained: stoppedBy == nil ? drained : drained.filter { !leaving.contains($0.worker.id) },
+            resources: resources,
             elapsedSeconds: clock() - startTime,
             workers: joined.sorted { $0.id < $1.id }, jobFile: jobFile, stopSignal: stoppedBy,
             heldForWalltime: stoppedBy == nil && scheduler.isHoldingWork, stuck: stoppedBy == nil ? scheduler.stuck : [],
@@ -172,8 +172,10 @@ public final class Coordinator {
                     guard stoppedBy == nil else { continue }
                     leaving.insert(WorkerID(rank))
                     if leaving.count == transport?.workerRanks.count {
-                        // Every worker was told to stop (scancel, preemption): the whole run stops.
-                        done = try beginStop(SIGTERM)
+                        // Every worker was told to stop (scancel, preemption, a
+                        // Ctrl-C forwarded): the whole run stops, by this rank's
+                        // own signal when it follows in a moment.
+                        done = try beginStop(awaitOwnStopSignal(fallback: SIGTERM))
                         if done { return }
                         continue
                     }
@@ -193,6 +195,17 @@ public final class Coordinator {
             let holds = updateHolds()  // before the reports free room for new starts
             done = try perform(holds + (try handle(reports)))
         }
+    }
+
+    /// This rank's own stop signal, waited for a moment: signals reach the
+    /// ranks of a job in no fixed order. `fallback` when none comes.
+    private func awaitOwnStopSignal(fallback: Int32) -> Int32 {
+        let waitStarted = clock()
+        while clock() - waitStarted < Self.stopFollowsDrainWait {
+            if let signal = stopSignal() { return signal }
+            usleep(20_000)
+        }
+        return fallback
     }
 
     /// Held stages with work left that would not fit even in a fresh allocation of this length.

@@ -45,6 +45,18 @@ import Testing
         #expect(run.failed == 10)
     }
 
+    /// A stage that fails for most subjects (bad data) fails on every
+    /// worker: no node is blamed, even though some subjects succeed.
+    @Test func aStageFailingForMostSubjectsDrainsNobody() throws {
+        var job = JobFixtures.job([("fit", .subject, [])], subjects: JobFixtures.subjects(12, sessions: 0))
+        job.stages[0].retries = 1
+        for seed in UInt64(0)..<20 {
+            let run = try LivenessRun(job: job, workers: workers, seed: seed, failureRate: 0.7, stopRate: 0)
+            #expect(run.violations == [])
+            #expect(run.drained == [], "seed \(seed): drained \(run.drained)")
+        }
+    }
+
     /// The only worker with a label is never drained: its stage could not run anywhere else.
     @Test func theOnlyWorkerForAStageIsNeverDrained() throws {
         var job = JobFixtures.job([("cpu", .subject, []), ("gpu", .subject, [])], subjects: JobFixtures.subjects(8, sessions: 0))

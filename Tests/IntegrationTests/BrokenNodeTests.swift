@@ -56,10 +56,12 @@ extension BrokenNodeTests {
 }
 
 extension BrokenNodeTests {
-    /// scancel signals every process of the job within milliseconds, in no
-    /// order: every worker rank leaving is a stop of the run (143), not a
-    /// failure that would end a resubmission chain.
-    @Test func everyWorkerSignalledIsAStopNotAFailure() throws {
+    /// scancel (or a forwarded Ctrl-C) reaches every rank of the job within
+    /// milliseconds, in no order: every worker rank leaving is a stop of the
+    /// run by that signal (143, or 130), not a failure that would end a
+    /// resubmission chain, and no worker is called broken.
+    @Test(arguments: [(SIGTERM, Int32(143)), (SIGUSR2, Int32(130))])
+    func everyWorkerSignalledIsAStopNotAFailure(_ signal: Int32, _ code: Int32) throws {
         let job = try MPIHarness.writeJob("""
             study: cancelled
             subjects: [a, b, c, d]
@@ -71,11 +73,12 @@ extension BrokenNodeTests {
         #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder + "/out/work/a/started") && Files.exists(folder + "/out/work/b/started") })
         let ranks = ProcessTable.processes(matching: ["/cohort", "run", job]).filter { !Files.read("/proc/\($0)/cmdline").hasPrefix("mpirun") }
         let byRank = Dictionary(ranks.map { (ProcessTable.environment(of: $0)["OMPI_COMM_WORLD_RANK"] ?? "?", $0) }) { a, _ in a }
-        for rank in ["1", "2"] { if let pid = byRank[rank] { kill(pid, SIGTERM) } }
+        for rank in ["1", "2"] { if let pid = byRank[rank] { kill(pid, signal) } }
         Clock.sleep(0.3)
-        if let zero = byRank["0"] { kill(zero, SIGTERM) }
+        if let zero = byRank["0"] { kill(zero, signal) }
         let result = run.wait(timeout: 60)
-        #expect(result.code == 143, "\(result.output)")
+        #expect(result.code == code, "stopped by the signal sent, as a stop: \(result.output)")
         #expect(!result.stdout.contains("Could not start"), "\(result.stdout)")
+        #expect(!result.stdout.contains("Drained workers"), "workers stopped with the run are not broken: \(result.stdout)")
     }
 }

@@ -109,6 +109,8 @@ struct DurabilityTests {
         #expect(result.code == 130, "\(result.output)")
         #expect(!result.output.contains("Segmentation") && !result.output.lowercased().contains("backtrace"), "\(result.output)")
         #expect(result.stdout.contains("Stopped by SIGINT (sent to mpirun.sh)"), "\(result.stdout)")
+        #expect(!result.stderr.contains("Primary job") && !result.stderr.contains("exited with non-zero status"),
+                "OpenMPI's banners after an ordinary stop are left out: \(result.stderr)")
     }
 
     /// `kill -9` of mpirun.sh (or its terminal closing): its watchdog stops
