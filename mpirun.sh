@@ -130,6 +130,7 @@ watch_deaths() {
                 fi ;;
             *)
                 case "$line" in *"noticed that process rank "*) printf '%s\n' "$line" >> "$deaths" ;; esac
+                case "$line" in *"Forwarding signal"*) continue ;; esac  # this script said so already
                 if [ -n "$in_block" ]; then block+="$line"$'\n'; else printf '%s\n' "$line" >&2; fi ;;
         esac
     done
