@@ -1,0 +1,135 @@
+import CohortCore
+import CohortMPI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reports in, actions out: the journal records first, then the effects.
+extension Coordinator {
+    /// Records a batch of reports (one fsync for all successes), then tells the scheduler.
+    func handle(_ reports: [(TaskReport, WorkerID)]) throws -> [SchedulerAction] {
+        var records: [JournalRecord] = []
+        var results: [(InstanceID, AttemptResult, TaskReport, WorkerID)] = []
+        for (report, worker) in reports {
+            guard let index = Int32(exactly: report.instance), index >= 0, Int(index) < graph.instanceCount,
+                  scheduler.state(of: InstanceID(rawValue: index)) == .running
+            else { continue }  // a report for nothing we sent: ignore rather than corrupt state
+            let instance = InstanceID(rawValue: index)
+            let result: AttemptResult = report.outcome.succeeded ? .succeeded : stoppedBy != nil ? .interrupted
+                : leaving.contains(worker) ? .lost : .failed
+            let attempt = attempt(instance, on: worker)
+            let made = result == .succeeded ? lineage.succeeded(instance, attempt: attempt.attempt) : nil
+            records.append(.finished(attempt, JournalRecord.Ending(
+                outcome: journalOutcome(report.outcome, result), wallSeconds: report.wallSeconds,
+                peakMemoryKiB: Int(report.peakMemoryKiB), lineage: made)))
+            results.append((instance, result, report, worker))
+            if result != .interrupted && result != .lost {
+                resources[graph.stage(of: instance)].add(wallSeconds: report.wallSeconds, peakMemoryKiB: report.peakMemoryKiB)
+            }
+        }
+        // A success counts only once it is on disk.
+        try record(records, durable: results.contains { $0.1 == .succeeded })
+        var actions: [SchedulerAction] = []
+        for (instance, result, report, worker) in results {
+            let name = graph.name(of: instance)
+            let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
+            let attemptNumber = attemptNumber(of: instance)
+            let attemptFolder = factory.attemptFolder(of: instance, attempt: attemptNumber)
+            let next = scheduler.instanceFinished(instance, result: result, wallSeconds: report.wallSeconds)
+            let retrying = next.contains { if case .retry(instance, _) = $0 { true } else { false } }
+            if result != .interrupted && result != .lost && !retrying { finishedCount += 1 }
+            if result == .failed && !retrying {
+                failures.append(FailureRecord(
+                    name: name, outcome: report.outcome, worker: info, logFolder: attemptFolder,
+                    logTail: report.logTail, wallSeconds: report.wallSeconds, attempt: attemptNumber,
+                    earlierAttempts: failedAttempts.removeValue(forKey: instance) ?? []))
+            } else if retrying {
+                failedAttempts[instance, default: []].append(
+                    FailedAttempt(attempt: attemptNumber, outcome: report.outcome, logFolder: attemptFolder))
+            } else if let earlier = failedAttempts.removeValue(forKey: instance), result == .succeeded {
+                retried.append(RetriedInstance(name: name, failedAttempts: earlier))
+            }
+            reporter.instanceFinished(name, report: report, on: info, interrupted: result == .interrupted || result == .lost,
+                                      finished: finishedCount, total: toRunCount)
+            actions += next
+        }
+        return actions
+    }
+
+    /// Carries out actions; true once the scheduler says the run is finished.
+    func perform(_ actions: [SchedulerAction]) throws -> Bool {
+        var records: [JournalRecord] = []
+        for action in actions {
+            switch action {
+            case .start(let instance, let worker):
+                records.append(.started(attempt(instance, on: worker, logs: true)))
+            case .skip(let instance, let cause):
+                records.append(.skipped(instance: graph.name(of: instance), cause: graph.name(of: cause), time: epochSeconds()))
+            case .drain(let worker, let reason):
+                records.append(.drained(rank: worker.rawValue, host: workers[worker]?.host ?? "?", reason: reason, time: epochSeconds()))
+            case .retry, .stopWorker, .finish:
+                break
+            }
+        }
+        try record(records, durable: false)
+        var finished = false
+        var immediate: [(TaskReport, WorkerID)] = []
+        for action in actions {
+            switch action {
+            case .start(let instance, let worker):
+                let order = factory.order(for: instance, attempt: attemptNumber(of: instance))
+                if let info = workers[worker] { reporter.instanceStarted(order.name, on: info) }
+                if worker == Self.localWorker, let localRunner {
+                    if let report = localRunner.start(order) { immediate.append((report, worker)) }
+                } else {
+                    try transport?.send(.run(order), to: worker.rawValue)
+                }
+            case .skip(let instance, let cause):
+                finishedCount += 1
+                reporter.instanceSkipped(graph.name(of: instance), because: graph.name(of: cause))
+            case .retry(let instance, let attempt):
+                reporter.instanceRetrying(graph.name(of: instance), retry: attempt - 1,
+                                          of: graph.job.stages[graph.stage(of: instance)].retries,
+                                          attempt: attemptNumber(of: instance))
+            case .stopWorker(let worker):
+                if worker != Self.localWorker { try transport?.send(.stop, to: worker.rawValue) }
+            case .drain(let worker, let reason):
+                let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
+                drained.append(DrainedWorker(worker: info, reason: reason))
+                reporter.workerDrained(info, reason: reason)
+            case .finish:
+                finished = true
+            }
+        }
+        if !immediate.isEmpty { finished = try perform(try handle(immediate)) || finished }
+        return finished
+    }
+
+    /// The instance's attempt number over every run: earlier runs' attempts, then this run's.
+    func attemptNumber(of instance: InstanceID) -> Int {
+        (history[graph.name(of: instance)]?.attempts ?? 0) + scheduler.attempt(of: instance)
+    }
+
+    func attempt(_ instance: InstanceID, on worker: WorkerID, logs: Bool = false) -> JournalRecord.Attempt {
+        let number = attemptNumber(of: instance)
+        return JournalRecord.Attempt(
+            instance: graph.name(of: instance), attempt: number, rank: worker.rawValue,
+            host: workers[worker]?.host ?? "?", time: epochSeconds(),
+            logs: logs ? factory.display(factory.attemptFolder(of: instance, attempt: number)) : nil)
+    }
+
+    func journalOutcome(_ outcome: TaskOutcome, _ result: AttemptResult) -> JournalRecord.Ending.Outcome {
+        if result == .interrupted || result == .lost { return .interrupted }
+        switch outcome {
+        case .exited(0): return .succeeded
+        case .exited(let code): return .exited(Int(code))
+        case .signaled(let signal): return .signaled(Int(signal))
+        case .timedOut: return .timedOut
+        case .couldNotStart(let reason): return .couldNotStart(reason)
+        }
+    }
+
+    func record(_ records: [JournalRecord], durable: Bool) throws {
+        try journal?.append(records, durable: durable)
+    }
+}
