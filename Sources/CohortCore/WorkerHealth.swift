@@ -126,7 +126,4 @@ extension Scheduler {
         workers[index].drained = true
         actions.append(.drain(workers[index].id, reason: reason))
     }
-
-    /// Workers drained so far.
-    public var drainedWorkers: [WorkerID] { workers.filter(\.drained).map(\.id) }
 }

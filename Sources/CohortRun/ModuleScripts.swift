@@ -29,7 +29,7 @@ public enum ModuleScripts {
     public static func earlierDigests(job: Job, jobFolder: String) -> [UInt64?] {
         job.stages.map { stage in
             guard let script = ScriptReference.pathAsReadBefore(in: stage.command) else { return nil }
-            return (try? digest(of: script.hasPrefix("/") ? script : jobFolder + "/" + script)) ?? nil
+            return (try? digest(of: resolved(script, in: jobFolder))) ?? nil
         }
     }
 
@@ -52,7 +52,7 @@ public enum ModuleScripts {
         for stage in job.stages {
             var combined: [UInt64] = []
             for script in ScriptReference.analyse(stage.command).scripts {
-                let path = script.path.hasPrefix("/") ? script.path : jobFolder + "/" + script.path
+                let path = resolved(script.path, in: jobFolder)
                 let digest: UInt64?
                 if let known = cache[path] {
                     digest = known

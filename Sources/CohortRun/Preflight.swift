@@ -12,7 +12,7 @@ public enum Preflight {
         var problems: [String] = []
         for (index, stage) in job.stages.enumerated() {
             for script in ScriptReference.analyse(stage.command).scripts {
-                let path = script.path.hasPrefix("/") ? script.path : factory.jobFolder + "/" + script.path
+                let path = resolved(script.path, in: factory.jobFolder)
                 let place = "\(jobFile):\(stage.runLine): stages[\(index)].run"
                 var info = stat()
                 if stat(path, &info) != 0 {
@@ -46,13 +46,13 @@ public enum Preflight {
     /// new attempt would move them aside.
     static func filesInStageFolders(job: Job, jobFile: String, factory: TaskFactory) -> [String] {
         let jobPath = jobFile.hasPrefix("/") ? jobFile : factory.jobFolder + "/" + (jobFile.split(separator: "/").last.map(String.init) ?? jobFile)
-        var ours = [lexical(jobPath)]
+        var ours = [normalized(jobPath)]
         for stage in job.stages {
             for script in ScriptReference.analyse(stage.command).scripts {
-                ours.append(lexical(script.path.hasPrefix("/") ? script.path : factory.jobFolder + "/" + script.path))
+                ours.append(normalized(resolved(script.path, in: factory.jobFolder)))
             }
         }
-        let workdir = lexical(factory.workdir) + "/"
+        let workdir = factory.workdir + "/"
         var problems: [String] = []
         var reported: Set<Int> = []
         for path in ours where path.hasPrefix(workdir) {
@@ -73,17 +73,6 @@ public enum Preflight {
             problems.append("\(jobFile):\(stage.line): stages[\(index)].name: an instance folder of stage \(stage.name) holds \(path), which a new attempt would move aside; rename the stage or choose another workdir")
         }
         return problems
-    }
-
-    /// `path` with `.` and `..` components resolved by text.
-    static func lexical(_ path: String) -> String {
-        var parts: [Substring] = []
-        for part in path.split(separator: "/") {
-            if part == "." { continue }
-            if part == ".." { _ = parts.popLast(); continue }
-            parts.append(part)
-        }
-        return "/" + parts.joined(separator: "/")
     }
 
     /// Why `folder` could not be created or written, without creating it.

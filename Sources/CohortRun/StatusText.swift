@@ -41,7 +41,7 @@ public enum StatusText {
         if !status.failures.isEmpty {
             lines.append("Failed (\(status.failures.count)):")
             for failure in status.failures {
-                let logs = failure.logs.map { $0.hasPrefix("/") ? $0 : factory.jobFolder + "/" + $0 }
+                let logs = failure.logs.map { resolved($0, in: factory.jobFolder) }
                     ?? factory.instanceFolder(of: failure.instance)
                 lines.append("  \(graph.name(of: failure.instance)): \(failure.outcome.text) (attempt \(failure.attempt))")
                 lines.append("    logs: \(logs)/stderr.log, stdout.log")

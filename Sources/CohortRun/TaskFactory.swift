@@ -20,7 +20,7 @@ public struct TaskFactory: Sendable {
         self.jobFolder = jobFolder
         self.jobHash = jobHash
         let workdir = graph.job.workdir
-        self.workdir = normalized(workdir.hasPrefix("/") ? workdir : jobFolder + "/" + workdir)
+        self.workdir = normalized(resolved(workdir, in: jobFolder))
     }
 
     /// `workdir/stage[/subject[/session]]`: stage first, so that no subject
@@ -89,6 +89,11 @@ public struct TaskFactory: Sendable {
             attemptFolder: attemptFolder(of: instance, attempt: attempt), asideFolder: aside,
             environment: environment, cpus: Int64(stage.cpus), timeoutSeconds: stage.timeout ?? 0)
     }
+}
+
+/// `path` as it stands, if absolute; else relative to `folder` (the job file's, for paths the job names).
+func resolved(_ path: String, in folder: String) -> String {
+    path.hasPrefix("/") ? path : folder + "/" + path
 }
 
 /// `path` without `.` components, repeated or trailing slashes.

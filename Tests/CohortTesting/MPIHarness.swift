@@ -105,6 +105,12 @@ public enum ProcessTable {
         return stat[stat.index(after: close)...].split(separator: " ")
     }
 
+    /// The processes of MPI rank `rank` of the `cohort run` of `job` (one,
+    /// unless something is wrong), found by the rank mpirun gave them.
+    public static func ranks(_ rank: Int, of job: String) -> [Int32] {
+        processes(matching: ["/cohort", "run", job]).filter { environment(of: $0)["OMPI_COMM_WORLD_RANK"] == String(rank) }
+    }
+
     /// Processes whose command line contains every one of `words`.
     public static func processes(matching words: [String]) -> [Int32] {
         guard let directory = opendir("/proc") else { return [] }

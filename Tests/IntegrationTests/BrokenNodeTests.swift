@@ -40,8 +40,7 @@ extension BrokenNodeTests {
         let folder = String(job.dropLast("/job.yml".count))
         let run = try MPIHarness.start(ranks: 4, ["run", job, "--slots", "1"])
         #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder + "/out/work/started-2") })
-        let rankTwo = ProcessTable.processes(matching: ["/cohort", "run", job])
-            .filter { ProcessTable.environment(of: $0)["OMPI_COMM_WORLD_RANK"] == "2" }
+        let rankTwo = ProcessTable.ranks(2, of: job)
         #expect(rankTwo.count == 1)
         for pid in rankTwo { kill(pid, SIGTERM) }
         let result = run.wait(timeout: 60)
@@ -71,11 +70,9 @@ extension BrokenNodeTests {
         let folder = String(job.dropLast("/job.yml".count))
         let run = try MPIHarness.start(ranks: 3, ["run", job, "--slots", "1"])
         #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder + "/out/work/a/started") && Files.exists(folder + "/out/work/b/started") })
-        let ranks = ProcessTable.processes(matching: ["/cohort", "run", job]).filter { !Files.read("/proc/\($0)/cmdline").hasPrefix("mpirun") }
-        let byRank = Dictionary(ranks.map { (ProcessTable.environment(of: $0)["OMPI_COMM_WORLD_RANK"] ?? "?", $0) }) { a, _ in a }
-        for rank in ["1", "2"] { if let pid = byRank[rank] { kill(pid, signal) } }
+        for pid in ProcessTable.ranks(1, of: job) + ProcessTable.ranks(2, of: job) { kill(pid, signal) }
         Clock.sleep(0.3)
-        if let zero = byRank["0"] { kill(zero, signal) }
+        for pid in ProcessTable.ranks(0, of: job) { kill(pid, signal) }
         let result = run.wait(timeout: 60)
         #expect(result.code == code, "stopped by the signal sent, as a stop: \(result.output)")
         #expect(!result.stdout.contains("Could not start"), "\(result.stdout)")

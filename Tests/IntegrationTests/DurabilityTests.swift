@@ -151,8 +151,7 @@ struct DurabilityTests {
         let run = try ChildProcess([repository + "/mpirun.sh", "-np", "2", job],
                                    environment: MPIHarness.environment(["COHORT_BIN": MPIHarness.binaryFolder]))
         #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder(of: job) + "/out/long/a/started") })
-        let rankZero = ProcessTable.processes(matching: ["/cohort", "run", job])
-            .filter { ProcessTable.environment(of: $0)["OMPI_COMM_WORLD_RANK"] == "0" }
+        let rankZero = ProcessTable.ranks(0, of: job)
         #expect(rankZero.count == 1)
         for pid in rankZero { kill(pid, SIGKILL) }
         let result = run.wait(timeout: 60)
@@ -344,9 +343,7 @@ struct DeadWorkerTests {
         let environment = ["DEMO_LEDGER": ledgerPath, "DEMO_DELAY": "0.4"]
         let first = try MPIHarness.start(ranks: 3, ["run", job], environment: environment)
         #expect(Clock.waitUntil(timeout: 30) { Ledger(path: ledgerPath).events.filter { !$0.begin }.count >= 4 })
-        let worker = try #require(ProcessTable.processes(matching: ["/cohort", "run", job]).first { pid in
-            ProcessTable.environment(of: pid)["OMPI_COMM_WORLD_RANK"] == "2"
-        })
+        let worker = try #require(ProcessTable.ranks(2, of: job).first)
         kill(worker, SIGKILL)
         let killed = Clock.now
         let result = first.wait(timeout: 30)

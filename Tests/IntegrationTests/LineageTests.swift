@@ -90,8 +90,7 @@ struct LineageTests {
             let forced = try MPIHarness.start(ranks: 3, ["run", study.job, "--slots", "1", "--force", "a"],
                                               environment: ["LEDGER": study.ledger, "DELAY": "0.6"])
             #expect(Clock.waitUntil(timeout: 30) { !redoneSinceForce(study).isEmpty })
-            let workers = ProcessTable.processes(matching: ["/cohort", "run", study.job])
-                .filter { ProcessTable.environment(of: $0)["OMPI_COMM_WORLD_RANK"] == "2" }
+            let workers = ProcessTable.ranks(2, of: study.job)
             #expect(workers.count == 1)
             for worker in workers { kill(worker, SIGKILL) }
             let result = forced.wait(timeout: 30)
