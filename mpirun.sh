@@ -74,6 +74,7 @@ elif [ -z "${COHORT_BIN:-}" ]; then
         echo "mpirun.sh: building Cohort (release; a few minutes the first time)..." >&2
     elif [ -n "$(find "$here/Sources" "$here/Package.swift" -newer "$bin/cohort" -print -quit 2>/dev/null)" ]; then
         stale=1
+        echo "mpirun.sh: sources changed since the last build; rebuilding Cohort (release)..." >&2
     fi
     if [ -n "$stale" ]; then
         mkdir -p "$here/.build"
