@@ -37,7 +37,7 @@ let package = Package(
         // The only Swift target that imports CMPI: communicator, typed messages, errors.
         .target(
             name: "CohortMPI",
-            dependencies: ["CMPI"],
+            dependencies: ["CMPI", "CohortCore"],
             swiftSettings: strictSettings
         ),
         // Rank-0 loop, worker loop, process runner.
@@ -91,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CohortMPITests",
-            dependencies: ["CohortMPI"],
+            dependencies: ["CohortMPI", "CohortCore"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -127,23 +127,23 @@ public enum JournalFormat {
          ("host", attempt.host), ("time", timeText(attempt.time))]
     }
 
-    private static func outcomeText(_ outcome: JournalRecord.Ending.Outcome) -> String {
+    private static func outcomeText(_ outcome: AttemptOutcome) -> String {
         switch outcome {
         case .succeeded: "ok"
         case .exited(let code): "exit:\(code)"
         case .signaled(let signal): "signal:\(signal)"
         case .timedOut: "timeout"
         case .couldNotStart(let reason): "nostart:\(reason)"
-        case .interrupted: "interrupted"
+        case .interrupted, .lost: "interrupted"
         }
     }
 
-    private static func outcome(_ text: String) throws(Damage) -> JournalRecord.Ending.Outcome {
+    private static func outcome(_ text: String) throws(Damage) -> AttemptOutcome {
         if text == "ok" { return .succeeded }
         if text == "timeout" { return .timedOut }
         if text == "interrupted" { return .interrupted }
-        if text.hasPrefix("exit:"), let code = Int(text.dropFirst(5)) { return .exited(code) }
-        if text.hasPrefix("signal:"), let signal = Int(text.dropFirst(7)) { return .signaled(signal) }
+        if text.hasPrefix("exit:"), let code = Int32(text.dropFirst(5)), code != 0 { return .exited(code) }
+        if text.hasPrefix("signal:"), let signal = Int32(text.dropFirst(7)) { return .signaled(signal) }
         if text.hasPrefix("nostart:") { return .couldNotStart(String(text.dropFirst(8))) }
         throw Damage(description: "bad outcome \(text)")
     }

@@ -9,7 +9,7 @@ public struct JournalHistory: Sendable {
         /// it and no `--force` covered it since.
         public var success: Success?
         /// The last ending recorded (success or not).
-        public var lastOutcome: JournalRecord.Ending.Outcome?
+        public var lastOutcome: AttemptOutcome?
         /// Started but no ending recorded after it (the run died).
         public var unfinished = false
         public var skipped = false

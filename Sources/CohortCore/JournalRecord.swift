@@ -59,23 +59,15 @@ public enum JournalRecord: Equatable, Sendable {
     }
 
     public struct Ending: Equatable, Sendable {
-        public enum Outcome: Equatable, Sendable {
-            case succeeded
-            case exited(Int)
-            case signaled(Int)
-            case timedOut
-            case couldNotStart(String)
-            case interrupted
-        }
-
-        public var outcome: Outcome
+        /// `.lost` is written as `interrupted`: both mean the attempt did not finish.
+        public var outcome: AttemptOutcome
         public var wallSeconds: Double
         public var peakMemoryKiB: Int
         /// For a success: what it was made from. It counts only while its
         /// definition and its inputs are those of the instance now.
         public var lineage: SuccessLineage?
 
-        public init(outcome: Outcome, wallSeconds: Double, peakMemoryKiB: Int, lineage: SuccessLineage? = nil) {
+        public init(outcome: AttemptOutcome, wallSeconds: Double, peakMemoryKiB: Int, lineage: SuccessLineage? = nil) {
             self.outcome = outcome
             self.wallSeconds = wallSeconds
             self.peakMemoryKiB = peakMemoryKiB

@@ -42,6 +42,8 @@ public struct Scheduler: Sendable {
     var extraAttempts: [InstanceID: Int] = [:]
     /// Attempts lost with their worker: they do not use up retries.
     var lostAttempts: [InstanceID: Int] = [:]
+    /// Workers leaving the run on a signal of their own (their node is going down).
+    public internal(set) var leaving: Set<WorkerID> = []
 
     struct WorkerSlot {
         var id: WorkerID
@@ -143,29 +145,34 @@ public struct Scheduler: Sendable {
     /// failure is retried while the stage's `retries` allow, then skips
     /// everything downstream of it.
     public mutating func instanceFinished(_ instance: InstanceID, succeeded: Bool) -> [SchedulerAction] {
-        instanceFinished(instance, result: succeeded ? .succeeded : .failed)
+        instanceFinished(instance, outcome: succeeded ? .succeeded : .exited(1))
+    }
+
+    /// What a worker's report of `instance` means for this run: a module
+    /// stopped because the run is stopping was interrupted, one stopped
+    /// because its worker is leaving was lost; otherwise as reported.
+    /// The outcome to journal; `instanceFinished` settles it the same way.
+    public func settled(_ reported: AttemptOutcome, of instance: InstanceID) -> AttemptOutcome {
+        if reported.succeeded { return .succeeded }
+        if stopping { return .interrupted }
+        if let worker = runningOn[instance], leaving.contains(worker) { return .lost }
+        return reported
     }
 
     /// `wallSeconds`: how long the attempt ran; failures that come quickly,
     /// one after another on one worker, drain it (see `WorkerHealth`).
-    public mutating func instanceFinished(_ instance: InstanceID, result: AttemptResult, wallSeconds: Double = 0) -> [SchedulerAction] {
+    public mutating func instanceFinished(_ instance: InstanceID, outcome reported: AttemptOutcome, wallSeconds: Double = 0) -> [SchedulerAction] {
         precondition(states[instance.index] == .running, "instance \(instance.rawValue) finished but was not running")
+        let outcome = settled(reported, of: instance)
         let stage = graph.stage(of: instance)
         var actions: [SchedulerAction] = []
         let worker = runningOn[instance]
         release(instance, stage: stage)
-        if let worker { noteOutcome(result, stage: stage, wallSeconds: wallSeconds, on: worker, into: &actions) }
-        switch result {
+        if let worker { noteOutcome(outcome, stage: stage, wallSeconds: wallSeconds, on: worker, into: &actions) }
+        switch outcome {
         case .succeeded:
             setState(instance, stage: stage, to: .succeeded)
             satisfyDependents(of: instance, makingReady: true)
-        case .failed where !stopping && attempt(of: instance) <= graph.job.stages[stage].retries + (lostAttempts[instance] ?? 0):
-            extraAttempts[instance, default: 0] += 1
-            if let worker { failedOn[instance, default: []].insert(worker) }
-            setState(instance, stage: stage, to: .ready)
-            retryQueues[stage].append(instance)
-            readyCount += 1
-            actions.append(.retry(instance, attempt: attempt(of: instance)))
         case .lost where !stopping:
             // Its attempt number goes on (its folder is used), its retries stay.
             extraAttempts[instance, default: 0] += 1
@@ -174,11 +181,18 @@ public struct Scheduler: Sendable {
             setState(instance, stage: stage, to: .ready)
             retryQueues[stage].append(instance)
             readyCount += 1
-        case .failed:
-            setState(instance, stage: stage, to: .failed)
-            skipDownstream(of: instance, into: &actions)
         case .interrupted, .lost:
             setState(instance, stage: stage, to: .interrupted)
+        case _ where !stopping && attempt(of: instance) <= graph.job.stages[stage].retries + (lostAttempts[instance] ?? 0):
+            extraAttempts[instance, default: 0] += 1
+            if let worker { failedOn[instance, default: []].insert(worker) }
+            setState(instance, stage: stage, to: .ready)
+            retryQueues[stage].append(instance)
+            readyCount += 1
+            actions.append(.retry(instance, attempt: attempt(of: instance)))
+        default:
+            setState(instance, stage: stage, to: .failed)
+            skipDownstream(of: instance, into: &actions)
         }
         dispatch(into: &actions)
         finishIfDone(into: &actions)

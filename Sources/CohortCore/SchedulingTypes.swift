@@ -44,18 +44,6 @@ public enum InstanceState: UInt8, Sendable {
     public var isFinal: Bool { self == .succeeded || self == .failed || self == .skipped || self == .doneEarlier }
 }
 
-/// How an attempt ended, as far as scheduling cares.
-public enum AttemptResult: Sendable, Hashable {
-    case succeeded
-    /// Failed (exit status, signal, timeout, could not start): retried while tries remain.
-    case failed
-    /// Stopped because the run is stopping: neither failed nor retried.
-    case interrupted
-    /// Stopped because its worker is leaving the run (a signal to that rank
-    /// alone): started again elsewhere, without using up a retry.
-    case lost
-}
-
 /// What the scheduler asks its loop to carry out.
 public enum SchedulerAction: Hashable, Sendable {
     /// Run the instance on the worker (the scheduler has reserved its capacity).

@@ -12,7 +12,7 @@ public struct StudyStatus: Sendable {
 
     public struct Failure: Sendable, Equatable {
         public var instance: InstanceID
-        public var outcome: JournalRecord.Ending.Outcome
+        public var outcome: AttemptOutcome
         /// Its last attempt, counted over every run.
         public var attempt: Int
         /// That attempt's folder as the journal names it (nil in journals of older versions).

@@ -30,10 +30,10 @@ public struct WorkerHealth: Sendable {
 
 extension Scheduler {
     /// Keeps each worker's record of outcomes, and drains one that looks broken.
-    mutating func noteOutcome(_ result: AttemptResult, stage: Int, wallSeconds: Double, on worker: WorkerID,
+    mutating func noteOutcome(_ outcome: AttemptOutcome, stage: Int, wallSeconds: Double, on worker: WorkerID,
                               into actions: inout [SchedulerAction]) {
         guard let index = workerIndex[worker] else { return }
-        switch result {
+        switch outcome {
         case .succeeded:
             workers[index].quickFailures = []
             workers[index].suspect = false
@@ -43,7 +43,7 @@ extension Scheduler {
             && blameTheNode(of: other) {
                 drainIfNotLast(other, reason: "its last \(workers[other].quickFailures.count) attempts failed within \(Int(health.quickFailureSeconds)) s each, at stages that succeed on other workers", into: &actions)
             }
-        case .failed:
+        case .exited, .signaled, .timedOut, .couldNotStart:
             stageOutcomes[stage, default: [:]][worker, default: (0, 0)].failed += 1
             if wallSeconds < health.quickFailureSeconds {
                 workers[index].quickFailures.append(stage)
@@ -103,6 +103,14 @@ extension Scheduler {
             let canRun = { (slot: WorkerSlot) in slot.profile.takes(definition) && slot.profile.capacity.fits(definition.demand) }
             return canRun(workers[index]) && !others.contains(where: { canRun(workers[$0]) })
         }
+    }
+
+    /// The worker's rank was told to stop on its own (its node is going
+    /// down): it gets no more work, and what it was running ends `lost`,
+    /// to start again elsewhere without using up a retry.
+    public mutating func workerLeaving(_ worker: WorkerID, reason: String) -> [SchedulerAction] {
+        leaving.insert(worker)
+        return drainWorker(worker, reason: reason)
     }
 
     /// The worker gets no more work; what runs there finishes.

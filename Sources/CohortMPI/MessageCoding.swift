@@ -1,3 +1,5 @@
+public import CohortCore
+
 /// Kind bytes; each message is `[version][kind][fields...]`.
 private enum Kind: UInt8 {
     case hello = 1
@@ -13,6 +15,9 @@ private enum OutcomeKind: UInt8 {
     case signaled = 1
     case couldNotStart = 2
     case timedOut = 3
+    case succeeded = 4
+    case interrupted = 5
+    case lost = 6
 }
 
 private func header(_ kind: Kind) -> WireWriter {
@@ -36,34 +41,66 @@ private func expectEnd(_ reader: WireReader) throws(WireFormatError) {
     guard reader.isAtEnd else { throw WireFormatError(reason: "trailing bytes") }
 }
 
+/// A varint that must fit the narrower integer type it stands for.
+private func read<T: FixedWidthInteger>(_ type: T.Type, _ what: String, _ reader: inout WireReader) throws(WireFormatError) -> T {
+    let value = try reader.readInt64()
+    guard let narrow = T(exactly: value) else { throw WireFormatError(reason: "\(what) \(value) out of range") }
+    return narrow
+}
+
+private func readInstance(_ reader: inout WireReader) throws(WireFormatError) -> InstanceID {
+    let index = try read(Int32.self, "instance", &reader)
+    guard index >= 0 else { throw WireFormatError(reason: "instance \(index) out of range") }
+    return InstanceID(rawValue: index)
+}
+
+private func write(_ outcome: AttemptOutcome, to writer: inout WireWriter) {
+    switch outcome {
+    case .succeeded: writer.write(OutcomeKind.succeeded.rawValue)
+    case .exited(let code):
+        writer.write(OutcomeKind.exited.rawValue)
+        writer.write(Int64(code))
+    case .signaled(let signal):
+        writer.write(OutcomeKind.signaled.rawValue)
+        writer.write(Int64(signal))
+    case .couldNotStart(let reason):
+        writer.write(OutcomeKind.couldNotStart.rawValue)
+        writer.write(reason)
+    case .timedOut: writer.write(OutcomeKind.timedOut.rawValue)
+    case .interrupted: writer.write(OutcomeKind.interrupted.rawValue)
+    case .lost: writer.write(OutcomeKind.lost.rawValue)
+    }
+}
+
+private func readOutcome(_ reader: inout WireReader) throws(WireFormatError) -> AttemptOutcome {
+    switch OutcomeKind(rawValue: try reader.readByte()) {
+    case .succeeded: return .succeeded
+    case .exited: return .exited(try read(Int32.self, "status", &reader))
+    case .signaled: return .signaled(try read(Int32.self, "signal", &reader))
+    case .couldNotStart: return .couldNotStart(try reader.readString())
+    case .timedOut: return .timedOut
+    case .interrupted: return .interrupted
+    case .lost: return .lost
+    case nil: throw WireFormatError(reason: "unknown outcome kind")
+    }
+}
+
 extension WorkerMessage {
     public func encoded() -> [UInt8] {
         switch self {
         case .hello(let hello):
             var writer = header(.hello)
             writer.write(hello.host)
-            writer.write(hello.pid)
-            writer.write(hello.machineCores)
+            writer.write(Int64(hello.pid))
+            writer.write(Int64(hello.machineCores))
             writer.write(hello.machineMemory)
             return writer.bytes
         case .finished(let report):
             var writer = header(.finished)
-            writer.write(report.instance)
-            switch report.outcome {
-            case .exited(let code):
-                writer.write(OutcomeKind.exited.rawValue)
-                writer.write(Int64(code))
-            case .signaled(let signal):
-                writer.write(OutcomeKind.signaled.rawValue)
-                writer.write(Int64(signal))
-            case .couldNotStart(let reason):
-                writer.write(OutcomeKind.couldNotStart.rawValue)
-                writer.write(reason)
-            case .timedOut:
-                writer.write(OutcomeKind.timedOut.rawValue)
-            }
+            writer.write(Int64(report.instance.rawValue))
+            write(report.outcome, to: &writer)
             writer.write(report.wallSeconds)
-            writer.write(report.peakMemoryKiB)
+            writer.write(Int64(report.peakMemoryKiB))
             writer.write(report.logTail)
             return writer.bytes
         case .draining(let reason):
@@ -79,34 +116,19 @@ extension WorkerMessage {
         case .hello:
             self = .hello(WorkerHello(
                 host: try reader.readString(),
-                pid: try reader.readInt64(),
-                machineCores: try reader.readInt64(),
+                pid: try read(Int.self, "pid", &reader),
+                machineCores: try read(Int.self, "cores", &reader),
                 machineMemory: try reader.readInt64()))
         case .finished:
-            let instance = try reader.readInt64()
-            let outcome: TaskOutcome
-            switch OutcomeKind(rawValue: try reader.readByte()) {
-            case .exited: outcome = .exited(try Self.readInt32(&reader))
-            case .signaled: outcome = .signaled(try Self.readInt32(&reader))
-            case .couldNotStart: outcome = .couldNotStart(try reader.readString())
-            case .timedOut: outcome = .timedOut
-            case nil: throw WireFormatError(reason: "unknown outcome kind")
-            }
             self = .finished(TaskReport(
-                instance: instance, outcome: outcome, wallSeconds: try reader.readDouble(),
-                peakMemoryKiB: try reader.readInt64(), logTail: try reader.readString()))
+                instance: try readInstance(&reader), outcome: try readOutcome(&reader), wallSeconds: try reader.readDouble(),
+                peakMemoryKiB: try read(Int.self, "peak memory", &reader), logTail: try reader.readString()))
         case .draining:
             self = .draining(try reader.readString())
         case .run, .stop, .terminate:
             throw WireFormatError(reason: "a scheduler message where a worker message was expected")
         }
         try expectEnd(reader)
-    }
-
-    private static func readInt32(_ reader: inout WireReader) throws(WireFormatError) -> Int32 {
-        let value = try reader.readInt64()
-        guard let narrow = Int32(exactly: value) else { throw WireFormatError(reason: "status \(value) out of range") }
-        return narrow
     }
 }
 
@@ -115,7 +137,7 @@ extension SchedulerMessage {
         switch self {
         case .run(let order):
             var writer = header(.run)
-            writer.write(order.instance)
+            writer.write(Int64(order.instance.rawValue))
             writer.write(order.name)
             writer.write(order.command)
             writer.write(order.directory)
@@ -123,7 +145,7 @@ extension SchedulerMessage {
             writer.write(order.attemptFolder)
             writer.write(order.asideFolder)
             writer.write(order.environment.map { ($0.name, $0.value) })
-            writer.write(order.cpus)
+            writer.write(Int64(order.cpus))
             writer.write(order.timeoutSeconds)
             return writer.bytes
         case .stop:
@@ -138,15 +160,15 @@ extension SchedulerMessage {
         switch try readHeader(&reader) {
         case .run:
             self = .run(TaskOrder(
-                instance: try reader.readInt64(),
+                instance: try readInstance(&reader),
                 name: try reader.readString(),
                 command: try reader.readString(),
                 directory: try reader.readString(),
                 instanceFolder: try reader.readString(),
                 attemptFolder: try reader.readString(),
                 asideFolder: try reader.readString(),
-                environment: try reader.readPairs().map { TaskOrder.Variable(name: $0.0, value: $0.1) },
-                cpus: try reader.readInt64(),
+                environment: try reader.readPairs().map { EnvironmentVariable(name: $0.0, value: $0.1) },
+                cpus: try read(Int.self, "cpus", &reader),
                 timeoutSeconds: try reader.readDouble()))
         case .stop:
             self = .stop

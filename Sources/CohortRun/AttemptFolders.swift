@@ -1,4 +1,4 @@
-public import CohortMPI
+public import CohortCore
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,4 @@
 public import CohortCore
-import CohortMPI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,8 +37,6 @@ public final class Coordinator {
     var failedAttempts: [InstanceID: [FailedAttempt]] = [:]
     /// Instances that succeeded after retries in this run.
     var retried: [RetriedInstance] = []
-    /// Worker ranks that left the run on a signal of their own.
-    var leaving: Set<WorkerID> = []
     /// Workers drained in this run, and why.
     var drained: [DrainedWorker] = []
     /// Per stage: wall time and peak memory of the attempts that ended in this run.
@@ -125,7 +122,7 @@ public final class Coordinator {
             stopAllWorkers()
             throw error
         }
-        if stoppedBy == nil && !leaving.isEmpty && !scheduler.stuck.isEmpty {
+        if stoppedBy == nil && !scheduler.leaving.isEmpty && !scheduler.stuck.isEmpty {
             // Workers left on signals and what remains cannot run: the signal
             // to this rank is usually a moment behind theirs (scancel).
             let signal = awaitOwnStopSignal(fallback: 0)
@@ -139,7 +136,7 @@ public final class Coordinator {
             study: graph.job.study, stageNames: graph.job.stages.map(\.name),
             tallies: scheduler.tallies, failures: failures,
             // Workers that left on a signal that was the whole run's stop were not broken.
-            retried: retried, drained: stoppedBy == nil ? drained : drained.filter { !leaving.contains($0.worker.id) },
+            retried: retried, drained: stoppedBy == nil ? drained : drained.filter { !scheduler.leaving.contains($0.worker.id) },
             resources: resources,
             elapsedSeconds: clock() - startTime,
             workers: joined.sorted { $0.id < $1.id }, jobFile: jobFile, stopSignal: stoppedBy,
@@ -170,8 +167,7 @@ public final class Coordinator {
                 case .draining(let reason):
                     // One rank told to stop (its node is going down): the run goes on without it.
                     guard stoppedBy == nil else { continue }
-                    leaving.insert(WorkerID(rank))
-                    if leaving.count == transport?.workerRanks.count {
+                    if scheduler.leaving.union([WorkerID(rank)]).count == transport?.workerRanks.count {
                         // Every worker was told to stop (scancel, preemption, a
                         // Ctrl-C forwarded): the whole run stops, by this rank's
                         // own signal when it follows in a moment.
@@ -179,7 +175,7 @@ public final class Coordinator {
                         if done { return }
                         continue
                     }
-                    drains += scheduler.drainWorker(WorkerID(rank), reason: "its rank \(reason); its running instances start again on the others")
+                    drains += scheduler.workerLeaving(WorkerID(rank), reason: "its rank \(reason); its running instances start again on the others")
                 case .hello:
                     throw RunRefused(description: "rank \(rank) said hello twice")
                 }

@@ -1,5 +1,4 @@
 import CohortCore
-import CohortMPI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,47 +8,44 @@ extension Coordinator {
     /// Records a batch of reports (one fsync for all successes), then tells the scheduler.
     func handle(_ reports: [(TaskReport, WorkerID)]) throws -> [SchedulerAction] {
         var records: [JournalRecord] = []
-        var results: [(InstanceID, AttemptResult, TaskReport, WorkerID)] = []
+        var results: [(InstanceID, AttemptOutcome, TaskReport, WorkerID)] = []
         for (report, worker) in reports {
-            guard let index = Int32(exactly: report.instance), index >= 0, Int(index) < graph.instanceCount,
-                  scheduler.state(of: InstanceID(rawValue: index)) == .running
+            let instance = report.instance
+            guard instance.index < graph.instanceCount, scheduler.state(of: instance) == .running
             else { continue }  // a report for nothing we sent: ignore rather than corrupt state
-            let instance = InstanceID(rawValue: index)
-            let result: AttemptResult = report.outcome.succeeded ? .succeeded : stoppedBy != nil ? .interrupted
-                : leaving.contains(worker) ? .lost : .failed
+            let outcome = scheduler.settled(report.outcome, of: instance)
             let attempt = attempt(instance, on: worker)
-            let made = result == .succeeded ? lineage.succeeded(instance, attempt: attempt.attempt) : nil
+            let made = outcome.succeeded ? lineage.succeeded(instance, attempt: attempt.attempt) : nil
             records.append(.finished(attempt, JournalRecord.Ending(
-                outcome: journalOutcome(report.outcome, result), wallSeconds: report.wallSeconds,
-                peakMemoryKiB: Int(report.peakMemoryKiB), lineage: made)))
-            results.append((instance, result, report, worker))
-            if result != .interrupted && result != .lost {
-                resources[graph.stage(of: instance)].add(wallSeconds: report.wallSeconds, peakMemoryKiB: report.peakMemoryKiB)
+                outcome: outcome, wallSeconds: report.wallSeconds, peakMemoryKiB: report.peakMemoryKiB, lineage: made)))
+            results.append((instance, outcome, report, worker))
+            if !outcome.isStoppedEarly {
+                resources[graph.stage(of: instance)].add(wallSeconds: report.wallSeconds, peakMemoryKiB: Int64(report.peakMemoryKiB))
             }
         }
         // A success counts only once it is on disk.
-        try record(records, durable: results.contains { $0.1 == .succeeded })
+        try record(records, durable: results.contains { $0.1.succeeded })
         var actions: [SchedulerAction] = []
-        for (instance, result, report, worker) in results {
+        for (instance, outcome, report, worker) in results {
             let name = graph.name(of: instance)
             let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
             let attemptNumber = attemptNumber(of: instance)
             let attemptFolder = factory.attemptFolder(of: instance, attempt: attemptNumber)
-            let next = scheduler.instanceFinished(instance, result: result, wallSeconds: report.wallSeconds)
+            let next = scheduler.instanceFinished(instance, outcome: outcome, wallSeconds: report.wallSeconds)
             let retrying = next.contains { if case .retry(instance, _) = $0 { true } else { false } }
-            if result != .interrupted && result != .lost && !retrying { finishedCount += 1 }
-            if result == .failed && !retrying {
+            if !outcome.isStoppedEarly && !retrying { finishedCount += 1 }
+            if outcome.isFailure && !retrying {
                 failures.append(FailureRecord(
-                    name: name, outcome: report.outcome, worker: info, logFolder: attemptFolder,
+                    name: name, outcome: outcome, worker: info, logFolder: attemptFolder,
                     logTail: report.logTail, wallSeconds: report.wallSeconds, attempt: attemptNumber,
                     earlierAttempts: failedAttempts.removeValue(forKey: instance) ?? []))
             } else if retrying {
                 failedAttempts[instance, default: []].append(
-                    FailedAttempt(attempt: attemptNumber, outcome: report.outcome, logFolder: attemptFolder))
-            } else if let earlier = failedAttempts.removeValue(forKey: instance), result == .succeeded {
+                    FailedAttempt(attempt: attemptNumber, outcome: outcome, logFolder: attemptFolder))
+            } else if let earlier = failedAttempts.removeValue(forKey: instance), outcome.succeeded {
                 retried.append(RetriedInstance(name: name, failedAttempts: earlier))
             }
-            reporter.instanceFinished(name, report: report, on: info, interrupted: result == .interrupted || result == .lost,
+            reporter.instanceFinished(name, report: report, on: info, interrupted: outcome.isStoppedEarly,
                                       finished: finishedCount, total: toRunCount)
             actions += next
         }
@@ -116,17 +112,6 @@ extension Coordinator {
             instance: graph.name(of: instance), attempt: number, rank: worker.rawValue,
             host: workers[worker]?.host ?? "?", time: epochSeconds(),
             logs: logs ? factory.display(factory.attemptFolder(of: instance, attempt: number)) : nil)
-    }
-
-    func journalOutcome(_ outcome: TaskOutcome, _ result: AttemptResult) -> JournalRecord.Ending.Outcome {
-        if result == .interrupted || result == .lost { return .interrupted }
-        switch outcome {
-        case .exited(0): return .succeeded
-        case .exited(let code): return .exited(Int(code))
-        case .signaled(let signal): return .signaled(Int(signal))
-        case .timedOut: return .timedOut
-        case .couldNotStart(let reason): return .couldNotStart(reason)
-        }
     }
 
     func record(_ records: [JournalRecord], durable: Bool) throws {

@@ -1,5 +1,4 @@
 import CohortCore
-import CohortMPI
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,4 @@
 import CohortCore
-import CohortMPI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +10,7 @@ extension Coordinator {
     func gatherWorkers() throws -> [WorkerInfo] {
         let host = Machine.hostName
         let offer = Machine.offer
-        let here = WorkerHello(host: host, pid: 0, machineCores: Int64(offer.cores), machineMemory: offer.memory)
+        let here = WorkerHello(host: host, pid: 0, machineCores: offer.cores, machineMemory: offer.memory)
         guard let transport, !transport.workerRanks.isEmpty else {
             let capacity = policy.capacities(for: [(0, here)])[0]!
             let profile = WorkerProfile(capacity: capacity, labels: policy.labels(rank: 0, host: host))
@@ -37,7 +36,7 @@ extension Coordinator {
             let host = rank == 0 ? host : hellos[rank]!.host
             let profile = WorkerProfile(capacity: capacities[rank]!, labels: policy.labels(rank: rank, host: host),
                                         exclusive: rank == 0)
-            return WorkerInfo(id: WorkerID(rank), host: host, profile: profile, pid: rank == 0 ? 0 : Int(hellos[rank]!.pid))
+            return WorkerInfo(id: WorkerID(rank), host: host, profile: profile, pid: rank == 0 ? 0 : hellos[rank]!.pid)
         }
     }
 }

@@ -1,5 +1,4 @@
-import CohortCore
-public import CohortMPI
+public import CohortCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -83,8 +82,8 @@ public final class ModuleRunner {
         for pid in Array(running.keys) {
             var status: Int32 = 0
             guard waitpid(pid, &status, WNOHANG) == pid, let module = running.removeValue(forKey: pid) else { continue }
-            let outcome: TaskOutcome = module.timedOut ? .timedOut
-                : exitedNormally(status) ? .exited(exitCode(status)) : .signaled(termSignal(status))
+            let outcome: AttemptOutcome = module.timedOut ? .timedOut
+                : exitedNormally(status) ? AttemptOutcome(exitStatus: exitCode(status)) : .signaled(termSignal(status))
             let tail = outcome.succeeded ? "" : LogPaths(folder: module.order.attemptFolder).failureTail()
             reports.append(TaskReport(
                 instance: module.order.instance, outcome: outcome,
@@ -127,10 +126,10 @@ struct LogPaths {
     /// The module tree's peak memory as the supervisor wrote it; nil if it
     /// could not (killed before the end). The worker's own view, wait4's
     /// maximum, would count the worker's memory before the supervisor's exec.
-    var peakMemoryKiB: Int64? {
+    var peakMemoryKiB: Int? {
         let text = readTail(usage, maxBytes: 256)
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("peak_rss_kib ") }) else { return nil }
-        return Int64(line.dropFirst("peak_rss_kib ".count))
+        return Int(line.dropFirst("peak_rss_kib ".count))
     }
 
     /// The last lines of stderr, else of stdout: what a user needs to see first.

@@ -1,5 +1,4 @@
 public import CohortCore
-public import CohortMPI
 #if canImport(Glibc)
 import Glibc
 #endif

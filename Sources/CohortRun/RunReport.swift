@@ -1,5 +1,4 @@
 public import CohortCore
-public import CohortMPI
 
 /// A worker as rank 0 sees it.
 public struct WorkerInfo: Sendable {
@@ -28,7 +27,7 @@ public struct DrainedWorker: Sendable {
 /// One instance that failed, with what a user needs to act on it.
 public struct FailureRecord: Sendable {
     public var name: String
-    public var outcome: TaskOutcome
+    public var outcome: AttemptOutcome
     public var worker: WorkerInfo
     /// The last attempt's folder: its logs.
     public var logFolder: String
@@ -44,7 +43,7 @@ public struct FailureRecord: Sendable {
 public struct FailedAttempt: Sendable {
     /// Counted over every run.
     public var attempt: Int
-    public var outcome: TaskOutcome
+    public var outcome: AttemptOutcome
     public var logFolder: String
 }
 
@@ -106,22 +105,4 @@ public protocol RunReporter: AnyObject {
     /// A stage is not started for now: its typical duration exceeds the time left.
     func holding(stage: String, typicalSeconds: Double, secondsLeft: Double)
     func runFinished(_ summary: RunSummary)
-}
-
-extension TaskOutcome {
-    /// "exit status 3", "killed by signal 9 (SIGKILL)", ...
-    public var text: String {
-        switch self {
-        case .exited(let code): "exit status \(code)"
-        case .signaled(let signal): "killed by signal \(signal)\(signalName(signal).map { " (\($0))" } ?? "")"
-        case .couldNotStart(let reason): "could not start: \(reason)"
-        case .timedOut: "timed out"
-        }
-    }
-}
-
-func signalName(_ signal: Int32) -> String? {
-    let names: [Int32: String] = [1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 6: "SIGABRT", 9: "SIGKILL",
-                                  11: "SIGSEGV", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 24: "SIGXCPU"]
-    return names[signal]
 }

@@ -1,3 +1,4 @@
+public import CohortCore
 public import CohortMPI
 
 /// How rank 0 talks to its worker ranks. MPI in a run; an in-memory fake in tests.

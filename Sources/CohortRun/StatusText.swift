@@ -1,5 +1,4 @@
 public import CohortCore
-import CohortMPI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,18 +59,4 @@ public func localTime(_ epochSeconds: Double) -> String {
     var buffer = [CChar](repeating: 0, count: 64)
     let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
     return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
-extension JournalRecord.Ending.Outcome {
-    /// The same words as a live run's summary uses (`TaskOutcome.text`).
-    public var text: String {
-        switch self {
-        case .succeeded: "done"
-        case .exited(let code): TaskOutcome.exited(Int32(clamping: code)).text
-        case .signaled(let signal): TaskOutcome.signaled(Int32(clamping: signal)).text
-        case .timedOut: TaskOutcome.timedOut.text
-        case .couldNotStart(let reason): TaskOutcome.couldNotStart(reason).text
-        case .interrupted: "interrupted"
-        }
-    }
 }

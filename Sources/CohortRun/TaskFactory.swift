@@ -1,5 +1,4 @@
 public import CohortCore
-public import CohortMPI
 
 /// Turns an instance into the self-contained order a worker runs: command
 /// with placeholders substituted, folders, environment (DESIGN §2).
@@ -69,7 +68,7 @@ public struct TaskFactory: Sendable {
         }
         // Thread counts first: the job's env and --export override them.
         let threads = ModuleEnvironment.threadDefaults(cpus: stage.cpus, jobEnvironment: graph.job.environment)
-        var environment = (threads + graph.job.environment + exported).map { TaskOrder.Variable(name: $0.name, value: $0.value) }
+        var environment = (threads + graph.job.environment + exported)
         environment += [
             .init(name: "COHORT_STUDY", value: graph.job.study),
             .init(name: "COHORT_SUBJECT", value: labels.subject),
@@ -84,10 +83,10 @@ public struct TaskFactory: Sendable {
         // the first recorded attempt, into "0" (files of unknown origin).
         let aside = attemptFolder(of: instance, attempt: max(0, attempt - 1)) + "/files"
         return TaskOrder(
-            instance: Int64(instance.rawValue), name: graph.name(of: instance), command: graph.job.script(for: stage, command: command),
+            instance: instance, name: graph.name(of: instance), command: graph.job.script(for: stage, command: command),
             directory: jobFolder, instanceFolder: folder,
             attemptFolder: attemptFolder(of: instance, attempt: attempt), asideFolder: aside,
-            environment: environment, cpus: Int64(stage.cpus), timeoutSeconds: stage.timeout ?? 0)
+            environment: environment, cpus: stage.cpus, timeoutSeconds: stage.timeout ?? 0)
     }
 }
 

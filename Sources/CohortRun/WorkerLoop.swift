@@ -1,4 +1,5 @@
 public import CohortMPI
+import CohortCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,8 +17,8 @@ public struct WorkerLoop {
 
     public func run() throws {
         let offer = Machine.offer
-        let hello = WorkerHello(host: Machine.hostName, pid: Int64(getpid()),
-                                machineCores: Int64(offer.cores), machineMemory: offer.memory)
+        let hello = WorkerHello(host: Machine.hostName, pid: Int(getpid()),
+                                machineCores: offer.cores, machineMemory: offer.memory)
         try communicator.send(WorkerMessage.hello(hello).encoded(), to: .scheduler)
         var stopping = false
         var terminating = false

@@ -1,4 +1,3 @@
-public import CohortMPI
 public import CohortCore
 
 /// How workers are sized and labelled: `--slots`/`--memory`, else the
@@ -31,10 +30,10 @@ public struct WorkerPolicy: Sendable {
         for (_, hello) in hellos { perHost[hello.host, default: 0] += 1 }
         var result: [Int: Capacity] = [:]
         for (rank, hello) in hellos {
-            let sharing = Int64(perHost[hello.host] ?? 1)
+            let sharing = perHost[hello.host] ?? 1
             result[rank] = Capacity(
-                cpus: slots ?? max(1, Int(hello.machineCores / sharing)),
-                memory: memory ?? hello.machineMemory / sharing)
+                cpus: slots ?? max(1, hello.machineCores / sharing),
+                memory: memory ?? hello.machineMemory / Int64(sharing))
         }
         return result
     }

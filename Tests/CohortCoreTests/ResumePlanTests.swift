@@ -203,7 +203,7 @@ import Testing
         var running = scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 8, memory: 0))
             .compactMap { if case .start(let id, _) = $0 { id } else { nil } }
         #expect(running.map(graph.name(of:)) == ["realign:sub-02:ses-1"])
-        let next = scheduler.instanceFinished(running.removeFirst(), result: .succeeded)
+        let next = scheduler.instanceFinished(running.removeFirst(), outcome: .succeeded)
         #expect(next.compactMap { if case .start(let id, _) = $0 { graph.name(of: id) } else { nil } } == ["first:sub-02"])
         #expect(scheduler.tallies[1].doneEarlier == 5)
     }
@@ -267,7 +267,7 @@ import Testing
         while !running.isEmpty {
             let instance = running.removeFirst()
             ran.append(graph.name(of: instance))
-            let actions = scheduler.instanceFinished(instance, result: .succeeded)
+            let actions = scheduler.instanceFinished(instance, outcome: .succeeded)
             running += actions.compactMap { if case .start(let id, _) = $0 { id } else { nil } }
             finished = actions.contains(.finish)
         }

@@ -165,12 +165,12 @@ struct LivenessRun {
             }
             running[next.key] = nil
             now = next.value.end
-            let result: AttemptResult = stopped ? .interrupted
+            let outcome: AttemptOutcome = stopped ? .interrupted
                 : broken.contains(next.value.worker) || failingStages.contains(graph.stage(of: next.key)) || random.chance(failureRate)
-                    ? .failed : .succeeded
-            if result == .succeeded { succeeded += 1 }
-            if result == .failed { failedOn[next.key, default: []].insert(next.value.worker) }
-            apply(scheduler.instanceFinished(next.key, result: result, wallSeconds: 1))  // attempts last 1-5 s: quick
+                    ? .exited(1) : .succeeded
+            if outcome == .succeeded { succeeded += 1 }
+            if outcome.isFailure { failedOn[next.key, default: []].insert(next.value.worker) }
+            apply(scheduler.instanceFinished(next.key, outcome: outcome, wallSeconds: 1))  // attempts last 1-5 s: quick
         }
         if !running.isEmpty { violations.append("finished with \(running.count) running") }
         stuck = scheduler.stuck

@@ -143,12 +143,12 @@ import Testing
         var scheduler = Scheduler(graph: graph)
         var current = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0)))[0]
         for attempt in 2...3 {
-            let actions = scheduler.instanceFinished(current, result: .failed)
+            let actions = scheduler.instanceFinished(current, outcome: .exited(1))
             #expect(actions.contains(.retry(current, attempt: attempt)))
             #expect(scheduler.attempt(of: current) == attempt)
             current = started(actions)[0]
         }
-        let last = scheduler.instanceFinished(current, result: .failed)
+        let last = scheduler.instanceFinished(current, outcome: .exited(1))
         #expect(last.contains(.skip(InstanceID(1), because: InstanceID(0))))
         #expect(last.contains(.finish))
         #expect(scheduler.tallies[0].failed == 1)
@@ -160,9 +160,9 @@ import Testing
         let graph = try InstanceGraph(job: job)
         var scheduler = Scheduler(graph: graph)
         let first = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0)))[0]
-        let again = started(scheduler.instanceFinished(first, result: .failed))
+        let again = started(scheduler.instanceFinished(first, outcome: .exited(1)))
         #expect(again == [first])
-        #expect(started(scheduler.instanceFinished(first, result: .succeeded)) == [InstanceID(1)])
+        #expect(started(scheduler.instanceFinished(first, outcome: .succeeded)) == [InstanceID(1)])
     }
 
     @Test func interruptedIsNeitherFailedNorRetried() throws {
@@ -172,10 +172,32 @@ import Testing
         var scheduler = Scheduler(graph: graph)
         let running = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 2, memory: 0)))
         #expect(scheduler.stopRequested().isEmpty)
-        #expect(scheduler.instanceFinished(running[0], result: .interrupted).isEmpty)
-        // A failure while stopping is not retried either.
-        #expect(scheduler.instanceFinished(running[1], result: .failed) == [.stopWorker(WorkerID(1)), .finish])
-        #expect(scheduler.tallies[0].interrupted == 1)
-        #expect(scheduler.tallies[0].failed == 1)
+        #expect(scheduler.instanceFinished(running[0], outcome: .interrupted).isEmpty)
+        // A module that fails while the run stops was stopped by it (its
+        // SIGTERM): interrupted too, neither failed nor retried.
+        #expect(scheduler.settled(.exited(1), of: running[1]) == .interrupted)
+        #expect(scheduler.settled(.succeeded, of: running[1]) == .succeeded)
+        #expect(scheduler.instanceFinished(running[1], outcome: .exited(1)) == [.stopWorker(WorkerID(1)), .finish])
+        #expect(scheduler.tallies[0].interrupted == 2)
+        #expect(scheduler.tallies[0].failed == 0)
+    }
+
+    @Test func attemptsOnALeavingWorkerAreLostNotFailed() throws {
+        var job = JobFixtures.job([("long", .subject, [])], subjects: Array(JobFixtures.raggedSubjects.prefix(2)))
+        job.stages[0].retries = 0
+        let graph = try InstanceGraph(job: job)
+        var scheduler = Scheduler(graph: graph)
+        let onOne = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0)))
+        let onTwo = started(scheduler.workerJoined(WorkerID(2), capacity: Capacity(cpus: 1, memory: 0)))
+        #expect(scheduler.settled(.signaled(15), of: onOne[0]) == .signaled(15))
+        let drains = scheduler.workerLeaving(WorkerID(1), reason: "received SIGTERM")
+        #expect(drains == [.drain(WorkerID(1), reason: "received SIGTERM")])
+        // Its module, stopped with its rank, was lost: it starts again on the
+        // other worker once that has room, with no retries to spare.
+        #expect(scheduler.settled(.signaled(15), of: onOne[0]) == .lost)
+        #expect(scheduler.settled(.signaled(15), of: onTwo[0]) == .signaled(15))
+        #expect(started(scheduler.instanceFinished(onOne[0], outcome: .signaled(15))).isEmpty)
+        #expect(started(scheduler.instanceFinished(onTwo[0], outcome: .succeeded)) == onOne)
+        #expect(scheduler.tallies[0].failed == 0)
     }
 }

@@ -101,9 +101,9 @@ import Testing
         #expect(actions.contains(.start(instance, on: WorkerID(1))))
         actions = scheduler.drainWorker(WorkerID(1), reason: "its rank received SIGTERM")
         #expect(actions.contains(.drain(WorkerID(1), reason: "its rank received SIGTERM")))
-        actions = scheduler.instanceFinished(instance, result: .lost)
+        actions = scheduler.instanceFinished(instance, outcome: .lost)
         #expect(actions.contains(.start(instance, on: WorkerID(2))))
-        actions = scheduler.instanceFinished(instance, result: .succeeded)
+        actions = scheduler.instanceFinished(instance, outcome: .succeeded)
         #expect(scheduler.state(of: instance) == .succeeded)
         #expect(scheduler.isFinished)
     }

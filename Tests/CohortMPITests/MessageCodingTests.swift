@@ -1,10 +1,11 @@
+import CohortCore
 import CohortMPI
 import Testing
 
 /// The binary message encoding, without MPI: round trips and hostile bytes.
 @Suite struct MessageCodingTests {
     let order = TaskOrder(
-        instance: 123_456, name: "realign:sub-01:ses-pre", command: "sh modules/realign.sh 'a b'",
+        instance: InstanceID(123_456), name: "realign:sub-01:ses-pre", command: "sh modules/realign.sh 'a b'",
         directory: "/data/job", instanceFolder: "/data/job/out/realign/sub-01/ses-pre",
         attemptFolder: "/data/job/out/.attempts/realign/sub-01/ses-pre/3",
         asideFolder: "/data/job/out/.attempts/realign/sub-01/ses-pre/2/files",
@@ -19,10 +20,11 @@ import Testing
     }
 
     @Test(arguments: [
-        TaskOutcome.exited(0), .exited(127), .exited(-1), .signaled(9), .timedOut, .couldNotStart("cannot create folder /x: Permission denied"),
+        AttemptOutcome.succeeded, .exited(127), .exited(-1), .signaled(9), .timedOut,
+        .couldNotStart("cannot create folder /x: Permission denied"), .interrupted, .lost,
     ])
-    func workerMessagesRoundTrip(_ outcome: TaskOutcome) throws {
-        let report = TaskReport(instance: Int64(Int32.max), outcome: outcome, wallSeconds: 12.5,
+    func workerMessagesRoundTrip(_ outcome: AttemptOutcome) throws {
+        let report = TaskReport(instance: InstanceID(rawValue: Int32.max), outcome: outcome, wallSeconds: 12.5,
                                 peakMemoryKiB: 1 << 40, logTail: "line 1\nline 2")
         let hello = WorkerHello(host: "node07", pid: 4242, machineCores: 128, machineMemory: 512 << 30)
         for message in [WorkerMessage.finished(report), .hello(hello), .draining("received SIGTERM")] {
@@ -52,6 +54,20 @@ import Testing
         #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: [wireProtocolVersion, 200]) }
         #expect(throws: WireFormatError.self) { try WorkerMessage(decoding: SchedulerMessage.stop.encoded()) }
         #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: SchedulerMessage.stop.encoded() + [0]) }
+    }
+
+    @Test func instancesOutsideTheCoreRangeAreRejected() {
+        // The core numbers instances with Int32 from 0: anything else on the wire is damage.
+        for instance: Int64 in [-1, Int64(Int32.max) + 1, .max] {
+            var writer = WireWriter()
+            writer.write(wireProtocolVersion)
+            writer.write(UInt8(2))
+            writer.write(instance)
+            let valid = WorkerMessage.finished(TaskReport(instance: InstanceID(0), outcome: .succeeded, wallSeconds: 1,
+                                                          peakMemoryKiB: 1, logTail: "")).encoded()
+            let bytes = writer.bytes + valid.dropFirst(3)
+            #expect(throws: WireFormatError.self) { try WorkerMessage(decoding: bytes) }
+        }
     }
 
     @Test func hugeLengthsDoNotAllocate() {

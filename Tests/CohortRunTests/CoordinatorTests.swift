@@ -60,7 +60,7 @@ import Testing
         let capacities = reporter.workers.map(\.capacity)
         #expect(capacities == [Capacity(cpus: 4, memory: 32 << 30), Capacity(cpus: 4, memory: 32 << 30), Capacity(cpus: 2, memory: 64 << 30)])
         for (rank, capacity) in zip(1...3, capacities) {
-            #expect(cluster.peakCPUs(rank: rank) <= Int64(capacity.cpus))
+            #expect(cluster.peakCPUs(rank: rank) <= capacity.cpus)
         }
     }
 
@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func parallelismShortensTheRunByTheManualClock() throws {
-        func makespan(cores: Int64) throws -> Double {
+        func makespan(cores: Int) throws -> Double {
             let clock = ManualClock(now: 0)
             let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: cores)])
             return try coordinator(cluster).run().elapsedSeconds
@@ -86,7 +86,7 @@ import Testing
     @Test func failureIsReportedAndSkipsDownstream() throws {
         let clock = ManualClock()
         let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 4)], outcome: { order in
-            order.name == "realign:sub-01:ses-2" ? .exited(3) : .exited(0)
+            order.name == "realign:sub-01:ses-2" ? .exited(3) : .succeeded
         })
         let reporter = RecordingReporter()
         let summary = try coordinator(cluster, reporter: reporter).run()

@@ -1,4 +1,4 @@
-public import CohortMPI
+public import CohortCore
 public import CohortRun
 
 /// A clock moved by hand.
@@ -18,9 +18,9 @@ public final class ManualClock: @unchecked Sendable {
 public final class FakeCluster: SchedulerTransport, @unchecked Sendable {
     public struct Machine {
         public var host: String
-        public var cores: Int64
+        public var cores: Int
         public var memory: Int64
-        public init(host: String, cores: Int64, memory: Int64 = 64 << 30) {
+        public init(host: String, cores: Int, memory: Int64 = 64 << 30) {
             self.host = host
             self.cores = cores
             self.memory = memory
@@ -39,7 +39,7 @@ public final class FakeCluster: SchedulerTransport, @unchecked Sendable {
     public let workerRanks: [Int]
     private let machines: [Int: Machine]
     private let duration: (TaskOrder) -> Double
-    private let outcome: (TaskOrder) -> TaskOutcome
+    private let outcome: (TaskOrder) -> AttemptOutcome
     private var inbox: [(rank: Int, message: WorkerMessage, at: Double)] = []
     public private(set) var executions: [Execution] = []
     public private(set) var stopped: Set<Int> = []
@@ -48,7 +48,7 @@ public final class FakeCluster: SchedulerTransport, @unchecked Sendable {
     public init(
         clock: ManualClock, machines: [Machine],
         duration: @escaping (TaskOrder) -> Double = { _ in 1 },
-        outcome: @escaping (TaskOrder) -> TaskOutcome = { _ in .exited(0) }
+        outcome: @escaping (TaskOrder) -> AttemptOutcome = { _ in .succeeded }
     ) {
         self.clock = clock
         self.workerRanks = Array(1...machines.count)
@@ -59,7 +59,7 @@ public final class FakeCluster: SchedulerTransport, @unchecked Sendable {
         self.outcome = outcome
         for rank in workerRanks {
             let machine = byRank[rank]!
-            inbox.append((rank, .hello(WorkerHello(host: machine.host, pid: Int64(rank), machineCores: machine.cores,
+            inbox.append((rank, .hello(WorkerHello(host: machine.host, pid: rank, machineCores: machine.cores,
                                                    machineMemory: machine.memory)), clock.now))
         }
     }
@@ -88,7 +88,7 @@ public final class FakeCluster: SchedulerTransport, @unchecked Sendable {
     }
 
     /// Largest number of cpus in use at once on `rank`, by the orders' cpus.
-    public func peakCPUs(rank: Int) -> Int64 {
+    public func peakCPUs(rank: Int) -> Int {
         let mine = executions.filter { $0.rank == rank }
         return mine.map { probe in
             mine.filter { $0.start <= probe.start && probe.start < $0.end }.reduce(0) { $0 + $1.order.cpus }

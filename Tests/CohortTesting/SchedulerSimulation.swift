@@ -34,7 +34,7 @@ public struct SchedulerSimulation {
             let event = running.remove(at: next)
             now = event.end
             executions.append(Execution(instance: event.instance, worker: event.worker, start: event.start, end: event.end))
-            apply(scheduler.instanceFinished(event.instance, result: .succeeded))
+            apply(scheduler.instanceFinished(event.instance, outcome: .succeeded))
         }
         precondition(scheduler.isFinished, "simulation stalled with work left")
         makespan = now

@@ -38,7 +38,7 @@ public struct StudySimulation {
             let instance = running.removeFirst()
             if let stopAfter, succeeded.count >= stopAfter {
                 apply(.finished(attempt(instance, graph), .init(outcome: .interrupted, wallSeconds: 1, peakMemoryKiB: 0)))
-                _ = scheduler.instanceFinished(instance, result: .interrupted)
+                _ = scheduler.instanceFinished(instance, outcome: .interrupted)
                 continue
             }
             let number = history[graph.name(of: instance)]?.attempts ?? 1
@@ -47,7 +47,7 @@ public struct StudySimulation {
                 lineage: lineage.succeeded(instance, attempt: number))))
             succeeded.append(graph.name(of: instance))
             if let stopAfter, succeeded.count == stopAfter { _ = scheduler.stopRequested() }
-            started(scheduler.instanceFinished(instance, result: .succeeded))
+            started(scheduler.instanceFinished(instance, outcome: .succeeded))
         }
         return succeeded
     }

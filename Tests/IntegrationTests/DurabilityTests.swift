@@ -289,13 +289,16 @@ struct DurabilityTests {
     }
 
     @Test func secondRunIsRefusedWhileTheFirstHoldsTheLock() throws {
-        let job = try MPIHarness.writeJob("study: locked\nstages:\n  - {name: wait, domain: study, run: 'touch {workdir}/started; sleep 3'}\n")
+        // The first run's module waits for the test, however slowly the second starts.
+        let job = try MPIHarness.writeJob("study: locked\nstages:\n  - {name: wait, domain: study, run: 'touch {workdir}/started; while [ ! -e release ]; do sleep 0.1; done'}\n")
         let first = try MPIHarness.start(ranks: 2, ["run", job])
+        defer { Files.write(folder(of: job) + "/release", "") }
         #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder(of: job) + "/out/wait/started") })
         let second = try MPIHarness.run(ranks: 1, ["run", job])
         #expect(second.code == 3)
         #expect(second.stderr.contains("another run holds this study's state (host "))
         #expect(second.stderr.contains(", pid "))
+        Files.write(folder(of: job) + "/release", "")
         #expect(first.wait(timeout: 30).code == 0)
     }
 

@@ -1,0 +1,37 @@
+/// The messages between rank 0 and its worker ranks. The transport
+/// (`CohortMPI`) only encodes, decodes and moves them.
+
+/// A worker's first message: where it runs and what the machine has.
+public struct WorkerHello: Equatable, Sendable {
+    public var host: String
+    public var pid: Int
+    /// Online cores of the worker's machine (not divided among ranks).
+    public var machineCores: Int
+    /// Physical memory of the worker's machine in bytes.
+    public var machineMemory: Int64
+
+    public init(host: String, pid: Int, machineCores: Int, machineMemory: Int64) {
+        self.host = host
+        self.pid = pid
+        self.machineCores = machineCores
+        self.machineMemory = machineMemory
+    }
+}
+
+/// Messages from a worker rank to rank 0.
+public enum WorkerMessage: Equatable, Sendable {
+    case hello(WorkerHello)
+    case finished(TaskReport)
+    /// This worker alone was told to stop (a signal to its rank: the node is
+    /// going down): it stops its modules, reports them, and takes no more work.
+    case draining(String)
+}
+
+/// Messages from rank 0 to a worker rank.
+public enum SchedulerMessage: Equatable, Sendable {
+    case run(TaskOrder)
+    /// No more work: finish running modules' reports and leave.
+    case stop
+    /// The run is stopping (a signal): stop every running module now and report each.
+    case terminate
+}

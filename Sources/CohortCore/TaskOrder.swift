@@ -1,0 +1,41 @@
+/// One attempt of an instance to run: everything a worker needs, so
+/// workers never read the job file (it may change, or not be visible,
+/// while the job runs).
+public struct TaskOrder: Equatable, Sendable {
+    public var instance: InstanceID
+    /// `stage:subject:session`, for messages.
+    public var name: String
+    /// The `run` line with its placeholders substituted.
+    public var command: String
+    /// Working directory: the job file's folder.
+    public var directory: String
+    /// The instance's own folder (`COHORT_WORKDIR`), where its results go;
+    /// the attempt starts with it empty.
+    public var instanceFolder: String
+    /// This attempt's own folder: its logs. Never reused.
+    public var attemptFolder: String
+    /// Where what an earlier attempt left in `instanceFolder` is moved before this one starts.
+    public var asideFolder: String
+    /// Added to the worker's own environment.
+    public var environment: [EnvironmentVariable]
+    public var cpus: Int
+    /// Seconds the attempt may run; 0 for no limit.
+    public var timeoutSeconds: Double
+
+    public init(
+        instance: InstanceID, name: String, command: String, directory: String,
+        instanceFolder: String, attemptFolder: String, asideFolder: String,
+        environment: [EnvironmentVariable], cpus: Int, timeoutSeconds: Double = 0
+    ) {
+        self.attemptFolder = attemptFolder
+        self.asideFolder = asideFolder
+        self.timeoutSeconds = timeoutSeconds
+        self.instance = instance
+        self.name = name
+        self.command = command
+        self.directory = directory
+        self.instanceFolder = instanceFolder
+        self.environment = environment
+        self.cpus = cpus
+    }
+}
