@@ -35,6 +35,10 @@ public struct Scheduler: Sendable {
     public private(set) var stuck: [UnplaceableStage] = []
     /// Stages not started for now (too little walltime left for them).
     var held: Set<Int> = []
+    /// When the allocation ends and what each stage typically takes; nil outside one.
+    let walltime: Walltime?
+    /// Held stages already announced (`holdStarted`).
+    var announcedHolds: Set<Int> = []
     public private(set) var tallies: [StageTally]
     /// The failed instance each skipped instance waited for.
     public private(set) var skipCauses: [InstanceID: InstanceID] = [:]
@@ -72,9 +76,11 @@ public struct Scheduler: Sendable {
     /// waits for good (the run ends without it).
     public init(
         graph: InstanceGraph, doneEarlier: (InstanceID) -> Bool = { _ in false },
-        selection: Selection = .everything, policy: SchedulingPolicy = .criticalPath(), health: WorkerHealth = WorkerHealth()
+        selection: Selection = .everything, policy: SchedulingPolicy = .criticalPath(), health: WorkerHealth = WorkerHealth(),
+        walltime: Walltime? = nil
     ) {
         self.graph = graph
+        self.walltime = walltime
         self.health = health
         retryQueues = Array(repeating: [], count: graph.job.stages.count)
         self.policy = policy

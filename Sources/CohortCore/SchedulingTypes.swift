@@ -56,6 +56,9 @@ public enum SchedulerAction: Hashable, Sendable {
     case stopWorker(WorkerID)
     /// The worker gets no more work for the rest of the run, and why (a broken node).
     case drain(WorkerID, reason: String)
+    /// The stage is not started for now: its typical duration exceeds the
+    /// time left in the allocation (said once per stage, to tell the user).
+    case holdStarted(stage: Int, typicalSeconds: Double, secondsLeft: Double)
     /// Nothing is running and nothing more will start.
     case finish
 }

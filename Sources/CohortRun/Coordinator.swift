@@ -44,14 +44,10 @@ public final class Coordinator {
     /// The progress total: what this run will try.
     let toRunCount: Int
     let stopSignal: () -> Int32?
-    /// When the allocation ends (seconds since the epoch), if known, and each
-    /// stage's typical duration: what would not finish in time is not started.
-    let walltime: Walltime?
+    /// Read for walltime holds (the scheduler decides them).
     let wallClock: () -> Double
     /// As the user gave it, for the summary's rerun commands.
     let jobFile: String
-    var heldStages: Set<Int> = []
-    var announcedHolds: Set<Int> = []
 
     var scheduler: Scheduler
     var workers: [WorkerID: WorkerInfo] = [:]
@@ -72,7 +68,6 @@ public final class Coordinator {
         clock: @escaping () -> Double = monotonicSeconds, wallClock: @escaping () -> Double = epochSeconds,
         stopSignal: @escaping () -> Int32? = { StopSignals.pending }
     ) {
-        self.walltime = walltime
         self.wallClock = wallClock
         self.jobFile = jobFile
         self.factory = factory
@@ -91,7 +86,8 @@ public final class Coordinator {
         self.toRunCount = (outlook ?? RunOutlook(plan: plan, graph: factory.graph, selection: selection)).toRunCount
         self.stopSignal = stopSignal
         self.resources = Array(repeating: StageResources(), count: factory.graph.job.stages.count)
-        self.scheduler = Scheduler(graph: factory.graph, doneEarlier: plan.isDone, selection: selection, policy: scheduling)
+        self.scheduler = Scheduler(graph: factory.graph, doneEarlier: plan.isDone, selection: selection, policy: scheduling,
+                                   walltime: walltime)
     }
 
     /// Runs the job to the end (or to a stop signal) and returns its summary.
@@ -107,7 +103,7 @@ public final class Coordinator {
                                       ranks: (transport?.workerRanks.count ?? 0) + 1, time: epochSeconds()))]
                    + (force.map { [.forced($0, time: epochSeconds())] } ?? []), durable: true)
         reporter.runStarted(study: graph.job.study, instances: graph.instanceCount, workers: joined)
-        var pending = updateHolds()
+        var pending = scheduler.timePassed(now: wallClock())
         for worker in joined {
             workers[worker.id] = worker
             pending += scheduler.workerJoined(worker.id, profile: worker.profile)
@@ -141,7 +137,7 @@ public final class Coordinator {
             elapsedSeconds: clock() - startTime,
             workers: joined.sorted { $0.id < $1.id }, jobFile: jobFile, stopSignal: stoppedBy,
             heldForWalltime: stoppedBy == nil && scheduler.isHoldingWork, stuck: stoppedBy == nil ? scheduler.stuck : [],
-            tooLongForAnyAllocation: stoppedBy == nil && scheduler.isHoldingWork ? tooLongStages() : [])
+            tooLongForAnyAllocation: stoppedBy == nil && scheduler.isHoldingWork ? scheduler.tooLongForAnyAllocation : [])
     }
 
     func loop(initial: [SchedulerAction]) throws {
@@ -183,12 +179,12 @@ public final class Coordinator {
             if !drains.isEmpty, try perform(drains) { break }
             for report in localRunner?.reapFinished() ?? [] { reports.append((report, Self.localWorker)) }
             if reports.isEmpty {
-                done = try perform(updateHolds())
+                done = try perform(scheduler.timePassed(now: wallClock()))
                 backoff.pause()
                 continue
             }
             backoff.reset()
-            let holds = updateHolds()  // before the reports free room for new starts
+            let holds = scheduler.timePassed(now: wallClock())  // before the reports free room for new starts
             done = try perform(holds + (try handle(reports)))
         }
     }

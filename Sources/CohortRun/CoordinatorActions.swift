@@ -63,7 +63,7 @@ extension Coordinator {
                 records.append(.skipped(instance: graph.name(of: instance), cause: graph.name(of: cause), time: epochSeconds()))
             case .drain(let worker, let reason):
                 records.append(.drained(rank: worker.rawValue, host: workers[worker]?.host ?? "?", reason: reason, time: epochSeconds()))
-            case .retry, .stopWorker, .finish:
+            case .retry, .stopWorker, .holdStarted, .finish:
                 break
             }
         }
@@ -93,6 +93,8 @@ extension Coordinator {
                 let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
                 drained.append(DrainedWorker(worker: info, reason: reason))
                 reporter.workerDrained(info, reason: reason)
+            case .holdStarted(let stage, let typicalSeconds, let secondsLeft):
+                reporter.holding(stage: graph.job.stages[stage].name, typicalSeconds: typicalSeconds, secondsLeft: secondsLeft)
             case .finish:
                 finished = true
             }

@@ -11,13 +11,6 @@ public struct WorkerInfo: Sendable {
     public var capacity: Capacity { profile.capacity }
 }
 
-/// A stage whose typical duration exceeds the job's whole time limit.
-public struct TooLongStage: Sendable {
-    public var name: String
-    public var typicalSeconds: Double
-    public var allocationSeconds: Double
-}
-
 /// A worker taken out of the run (a broken node), and why.
 public struct DrainedWorker: Sendable {
     public var worker: WorkerInfo
