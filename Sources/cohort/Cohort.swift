@@ -52,8 +52,3 @@ struct Cohort: ParsableCommand {
         return String(cString: rank) == "0"
     }
 }
-
-/// One line to `fd` in a single write.
-func writeLine(_ fd: Int32, _ text: String) {
-    writeAll(fd, text + "\n")
-}

@@ -15,33 +15,24 @@ struct Status: ParsableCommand {
     var jobFile: String
 
     func run() throws {
-        let job: Job
-        let graph: InstanceGraph
+        let study = try Study.opened(jobFile)
+        let report = study.statusReport()
+        for warning in report.warnings { writeLine(STDERR_FILENO, warning) }
+        writeLine(STDOUT_FILENO, report.text)
+    }
+}
+
+extension Study {
+    /// The study of `jobFile`, or exit 2 with its problems on stderr.
+    static func opened(_ jobFile: String) throws -> Study {
         do {
-            job = try JobFileReader.load(path: jobFile)
-            graph = try InstanceGraph(job: job)
+            return try Study(jobFile: jobFile)
         } catch let error as JobFileError {
             writeLine(STDERR_FILENO, error.description)
             throw ExitCode(2)
+        } catch {
+            writeLine(STDERR_FILENO, "\(jobFile): \(error)")
+            throw ExitCode(2)
         }
-        let jobFolder = JobFileReader.folder(of: jobFile)
-        let state = StateFolder(jobFolder: jobFolder, study: job.study)
-        let text = JobFileReader.readOptional(state.journal)
-        guard let text else {
-            writeLine(STDOUT_FILENO, "study \(job.study): no run yet (no journal at \(state.journal)); \(graph.instanceCount) instances to do")
-            return
-        }
-        let history = JournalHistory(text: text)
-        let note = JobFileReader.readOptional(state.lock)?.trimmingTrailingNewlines() ?? ""
-        let live = RunLock.isHeld(path: state.lock)
-        let (scripts, unreadable) = ModuleScripts.digestsOfWhatCanBeRead(job: job, jobFolder: jobFolder)
-        for problem in unreadable { writeLine(STDERR_FILENO, "cohort: warning: \(problem); its stage is shown as changed") }
-        let definitions = Definitions(graph: graph, scriptDigests: scripts,
-                                      earlierScriptDigests: ModuleScripts.earlierDigests(job: job, jobFolder: jobFolder))
-        let plan = ResumePlan(graph: graph, history: history, definitions: definitions)
-        writeLine(STDOUT_FILENO, StatusText.render(
-            StudyStatus(graph: graph, history: history, plan: plan, runIsLive: live), history: history,
-            factory: TaskFactory(graph: graph, jobFolder: jobFolder), journalPath: state.journal,
-            run: live ? .live(note) : history.lastRunEnded ? .none : .died(note, lastRecord: history.lastRecordTime)))
     }
 }

@@ -16,25 +16,13 @@ struct Validate: ParsableCommand {
     var jobFile: String
 
     func run() throws {
-        do {
-            let job = try JobFileReader.load(path: jobFile)
-            let graph = try InstanceGraph(job: job)
-            let factory = TaskFactory(graph: graph, jobFolder: JobFileReader.folder(of: jobFile))
-            let problems = Preflight.problems(job: job, jobFile: jobFile, factory: factory, createWorkdir: false)
-            guard problems.isEmpty else {
-                writeLine(STDERR_FILENO, problems.joined(separator: "\n"))
-                throw ExitCode(2)
-            }
-            for warning in Preflight.untrackedScripts(job: job, jobFile: jobFile) { writeLine(STDERR_FILENO, warning) }
-            writeLine(STDOUT_FILENO, "\(jobFile): valid: study \(job.study), \(job.subjects.count) subjects, \(graph.sessionCount) sessions, \(job.stages.count) stages, \(graph.instanceCount) instances")
-        } catch let exit as ExitCode {
-            throw exit
-        } catch let error as JobFileError {
-            writeLine(STDERR_FILENO, error.description)
-            throw ExitCode(2)
-        } catch {
-            writeLine(STDERR_FILENO, "\(jobFile): \(error)")
+        let study = try Study.opened(jobFile)
+        let problems = study.problemsBeforeRunning(createWorkdir: false)
+        guard problems.isEmpty else {
+            writeLine(STDERR_FILENO, problems.joined(separator: "\n"))
             throw ExitCode(2)
         }
+        for warning in study.untrackedScriptWarnings { writeLine(STDERR_FILENO, warning) }
+        writeLine(STDOUT_FILENO, "\(jobFile): valid: \(study.summaryLine)")
     }
 }

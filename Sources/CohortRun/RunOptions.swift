@@ -1,0 +1,30 @@
+public import CohortCore
+
+/// What `cohort run` was asked to do, parsed and checked by the CLI.
+public struct RunOptions: Sendable {
+    /// The job file as the user named it.
+    public var jobFile: String
+    /// Sizes and labels for workers.
+    public var policy: WorkerPolicy
+    /// `--force`: stages to rerun with everything downstream.
+    public var forcedStages: [String]
+    /// Names the `--force` request, so a requeued job forces once.
+    public var forceID: String?
+    /// `--only`: stages or single instances.
+    public var only: [String]
+    /// `--subjects`.
+    public var subjects: [String]
+    /// `--export` variables with their values (resolved on rank 0).
+    public var exported: [EnvironmentVariable]
+
+    public init(jobFile: String, policy: WorkerPolicy = WorkerPolicy(), forcedStages: [String] = [], forceID: String? = nil,
+                only: [String] = [], subjects: [String] = [], exported: [EnvironmentVariable] = []) {
+        self.jobFile = jobFile
+        self.policy = policy
+        self.forcedStages = forcedStages
+        self.forceID = forceID
+        self.only = only
+        self.subjects = subjects
+        self.exported = exported
+    }
+}

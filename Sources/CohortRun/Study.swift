@@ -1,0 +1,116 @@
+public import CohortCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A job file and its study's state folder, opened: what every command
+/// asks (`run`, `status`, `validate`, and next `plan` and `report`) — the
+/// job, its instance graph, its journal history, its resume plan.
+public struct Study: Sendable {
+    /// The job file as the user named it: for messages and rerun commands.
+    public let jobFile: String
+    /// Absolute folder of the job file: modules' working directory, and
+    /// what every relative path in the job is relative to.
+    public let jobFolder: String
+    public let job: Job
+    /// Hash of the job file's text, recorded with each run.
+    public let jobHash: String
+    public let graph: InstanceGraph
+    /// `.cohort/<study>/` beside the job file: the journal and the run lock.
+    public let state: StateFolder
+
+    /// Reads and checks the job file and expands its instances. Throws a
+    /// `JobFileError` naming each problem's place, or the graph's error.
+    public init(jobFile: String) throws {
+        let (job, hash) = try JobFileReader.loadWithHash(path: jobFile)
+        self.jobFile = jobFile
+        self.job = job
+        self.jobHash = hash
+        self.graph = try InstanceGraph(job: job)
+        self.jobFolder = JobFileReader.folder(of: jobFile)
+        self.state = StateFolder(jobFolder: jobFolder, study: job.study)
+    }
+
+    /// "study S, N subjects, N sessions, N stages, N instances".
+    public var summaryLine: String {
+        "study \(job.study), \(job.subjects.count) subjects, \(graph.sessionCount) sessions, \(job.stages.count) stages, \(graph.instanceCount) instances"
+    }
+
+    /// What the journal says so far; nil before the first run. Reads only.
+    public func history() -> JournalHistory? {
+        JobFileReader.readOptional(state.journal).map { JournalHistory(text: $0) }
+    }
+
+    /// How each instance is defined now, for a run: a module script that
+    /// cannot be read refuses the run.
+    public func definitions() throws(ModuleScripts.Unreadable) -> Definitions {
+        Definitions(graph: graph, scriptDigests: try ModuleScripts.digests(job: job, jobFolder: jobFolder),
+                    earlierScriptDigests: ModuleScripts.earlierDigests(job: job, jobFolder: jobFolder))
+    }
+
+    /// How each instance is defined now, for a report: a script that cannot
+    /// be read makes its stage show as changed, with a warning.
+    public func definitionsForReading() -> (definitions: Definitions, warnings: [String]) {
+        let (scripts, unreadable) = ModuleScripts.digestsOfWhatCanBeRead(job: job, jobFolder: jobFolder)
+        let definitions = Definitions(graph: graph, scriptDigests: scripts,
+                                      earlierScriptDigests: ModuleScripts.earlierDigests(job: job, jobFolder: jobFolder))
+        return (definitions, unreadable.map { "cohort: warning: \($0); its stage is shown as changed" })
+    }
+
+    /// What is done and current, and what a run would redo and why.
+    public func plan(history: JournalHistory, definitions: Definitions) -> ResumePlan {
+        ResumePlan(graph: graph, history: history, definitions: definitions)
+    }
+
+    /// Orders for workers; `exported` are `--export` variables.
+    public func taskFactory(exported: [EnvironmentVariable] = []) -> TaskFactory {
+        TaskFactory(graph: graph, jobFolder: jobFolder, jobHash: jobHash, exported: exported)
+    }
+
+    /// Everything on disk that would refuse a run (missing scripts, an
+    /// unwritable workdir), one located line each. With `createWorkdir`
+    /// and no other problem, the workdir is created.
+    public func problemsBeforeRunning(createWorkdir: Bool) -> [String] {
+        Preflight.problems(job: job, jobFile: jobFile, factory: taskFactory(), createWorkdir: createWorkdir)
+    }
+
+    /// Stages whose module script Cohort cannot name, one located warning each.
+    public var untrackedScriptWarnings: [String] { Preflight.untrackedScripts(job: job, jobFile: jobFile) }
+
+    /// Whether a run works on the study now, decided by probing its lock.
+    public func runState(history: JournalHistory) -> StatusText.RunState {
+        let note = JobFileReader.readOptional(state.lock)?.trimmingTrailingNewlines() ?? ""
+        if RunLock.isHeld(path: state.lock) { return .live(note) }
+        return history.lastRunEnded ? .none : .died(note, lastRecord: history.lastRecordTime)
+    }
+
+    /// `cohort status`: the report, and warnings for stderr. Takes no lock.
+    public func statusReport() -> (text: String, warnings: [String]) {
+        guard let history = history() else {
+            return ("study \(job.study): no run yet (no journal at \(state.journal)); \(graph.instanceCount) instances to do", [])
+        }
+        let (definitions, warnings) = definitionsForReading()
+        let plan = plan(history: history, definitions: definitions)
+        let state = runState(history: history)
+        let isLive = if case .live = state { true } else { false }
+        let text = StatusText.render(StudyStatus(graph: graph, history: history, plan: plan, runIsLive: isLive),
+                                     history: history, factory: taskFactory(), journalPath: self.state.journal, run: state)
+        return (text, warnings)
+    }
+
+    /// Journals that a rank died, as mpirun reported it after the MPI job
+    /// ended (`mpirun.sh` calls this). Rank 0 names a dead rank on its own
+    /// host itself; one on another host only mpirun sees. Takes the run lock
+    /// like a run (throws `RunLock.Held` when a run holds the study).
+    public func noteLostRank(_ rank: Int, host: String, why: String) throws {
+        guard let text = JobFileReader.readOptional(state.journal) else { return }
+        // Rank 0 may have named it already (a rank on its own host).
+        let sinceLastRun = text.split(separator: "\n").reversed().prefix { !$0.contains("\trun\t") }
+        if sinceLastRun.contains(where: { $0.contains("\tdrain\trank=\(rank)\t") }) { return }
+        let lock = try RunLock.acquire(path: state.lock, owner: "note-lost-rank, pid \(getpid())").lock
+        defer { lock.release() }
+        let journal = try JournalFile(path: state.journal)
+        try journal.append([.drained(rank: rank, host: host, reason: "the rank died (mpirun: \(why))", time: epochSeconds())],
+                           durable: true)
+    }
+}
