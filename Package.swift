@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // YAML parsing of job files (we walk its node tree ourselves).
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Diagnostics: the library takes a Logger, the CLI picks the handler and level.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // OpenMPI's C API, found through pkg-config (`ompi-c`), plus a tiny shim for its cast macros.
@@ -40,10 +42,10 @@ let package = Package(
             dependencies: ["CMPI", "CohortCore"],
             swiftSettings: strictSettings
         ),
-        // Rank-0 loop, worker loop, process runner.
+        // Rank-0 loop, worker loop, process runner, the study's state on disk.
         .target(
             name: "CohortRun",
-            dependencies: ["CohortCore", "CohortMPI"],
+            dependencies: ["CohortCore", "CohortMPI", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -51,6 +53,7 @@ let package = Package(
             dependencies: [
                 "CohortCore", "CohortRun",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -80,7 +83,7 @@ let package = Package(
         ),
         .target(
             name: "CohortTesting",
-            dependencies: ["CohortCore", "CohortMPI", "CohortRun"],
+            dependencies: ["CohortCore", "CohortRun"],
             path: "Tests/CohortTesting",
             swiftSettings: strictSettings
         ),
@@ -96,7 +99,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CohortRunTests",
-            dependencies: ["CohortRun", "CohortCore", "CohortMPI", "CohortTesting"],
+            dependencies: ["CohortRun", "CohortCore", "CohortMPI", "CohortTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .testTarget(

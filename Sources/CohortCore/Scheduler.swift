@@ -205,22 +205,6 @@ public struct Scheduler: Sendable {
         return actions
     }
 
-    /// Stages to leave unstarted for now (their expected duration does not
-    /// fit before the allocation ends). With nothing running and only held
-    /// work ready, the run finishes; what was held runs next time.
-    public mutating func hold(stages: Set<Int>) -> [SchedulerAction] {
-        held = stages
-        var actions: [SchedulerAction] = []
-        dispatch(into: &actions)
-        finishIfDone(into: &actions)
-        return actions
-    }
-
-    /// Whether the run ended (or is ending) with work held back.
-    public var isHoldingWork: Bool {
-        held.contains(where: hasReady)
-    }
-
     /// Stop starting instances; the run finishes once the running ones end.
     public mutating func stopRequested() -> [SchedulerAction] {
         stopping = true

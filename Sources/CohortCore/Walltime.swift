@@ -63,6 +63,22 @@ extension Scheduler {
         return actions + hold(stages: stages)
     }
 
+    /// Stages to leave unstarted for now (their expected duration does not
+    /// fit before the allocation ends). With nothing running and only held
+    /// work ready, the run finishes; what was held runs next time.
+    public mutating func hold(stages: Set<Int>) -> [SchedulerAction] {
+        held = stages
+        var actions: [SchedulerAction] = []
+        dispatch(into: &actions)
+        finishIfDone(into: &actions)
+        return actions
+    }
+
+    /// Whether the run ended (or is ending) with work held back.
+    public var isHoldingWork: Bool {
+        held.contains(where: hasReady)
+    }
+
     /// Held stages with work left that would not fit even in a fresh
     /// allocation of this length: resubmitting cannot help them.
     public var tooLongForAnyAllocation: [TooLongStage] {

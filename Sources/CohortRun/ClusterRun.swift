@@ -1,13 +1,17 @@
 import CohortCore
 import CohortMPI
+public import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// `cohort run` on every rank of the MPI job: rank 0 schedules (`RankZero`),
 /// every other rank works (`WorkerLoop`). Returns the exit code (DESIGN §2).
+/// Diagnostics go to `logger`, with this rank and host in its metadata.
 public enum ClusterRun {
-    public static func main(_ options: RunOptions) -> Int32 {
+    public static func main(_ options: RunOptions, logger: Logger = .silent) -> Int32 {
+        var logger = logger
+        logger[metadataKey: "host"] = "\(Machine.hostName)"
         let supervisor = executableFolder() + "/cohort-supervise"
         guard access(supervisor, X_OK) == 0 else {
             writeLine(STDERR_FILENO, "cohort: \(supervisor) is missing; build all products (swift build -c release)")
@@ -25,16 +29,19 @@ public enum ClusterRun {
         do {
             let rank = try world.rank()
             let size = try world.size()
+            logger[metadataKey: "rank"] = "\(rank.rawValue)"
+            logger.debug("started", metadata: ["ranks": "\(size)", "pid": "\(getpid())"])
             let runner = ModuleRunner(supervisorPath: supervisor, rank: Int(rank.rawValue))
             if rank == .scheduler {
                 let transport = size > 1 ? MPISchedulerTransport(communicator: world, size: size) : nil
-                code = RankZero(options: options, transport: transport, runner: runner).run()
+                code = RankZero(options: options, transport: transport, runner: runner, logger: logger).run()
             } else {
-                try WorkerLoop(communicator: world, runner: runner).run()
+                try WorkerLoop(communicator: world, runner: runner, logger: logger).run()
                 code = 0
             }
         } catch {
-            writeLine(STDERR_FILENO, "cohort: \(error)")
+            // Said with this rank's number and host before MPI ends every rank.
+            logger.critical("\(error); ending the MPI job")
             MPIRuntime.abort(code: 2)
         }
         try? MPIRuntime.finalize()

@@ -1,4 +1,5 @@
 public import CohortCore
+public import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,6 +25,8 @@ public final class Coordinator {
     let localRunner: ModuleRunner?
     let policy: WorkerPolicy
     let reporter: any RunReporter
+    /// Diagnostics (what is sent where, what comes back); progress goes to `reporter`.
+    let logger: Logger
     let clock: () -> Double
     let journal: JournalFile?
     let plan: ResumePlan
@@ -63,13 +66,14 @@ public final class Coordinator {
         policy: WorkerPolicy, reporter: any RunReporter, journal: JournalFile? = nil,
         history: JournalHistory = JournalHistory(), plan: ResumePlan? = nil, definitions: Definitions? = nil,
         runID: String = "run", force: ForceRequest? = nil, selection: Selection = .everything, outlook: RunOutlook? = nil,
-        jobFile: String = "job.yml",
+        jobFile: String = "job.yml", logger: Logger = .silent,
         scheduling: SchedulingPolicy = .criticalPath(), walltime: Walltime? = nil,
         clock: @escaping () -> Double = monotonicSeconds, wallClock: @escaping () -> Double = epochSeconds,
         stopSignal: @escaping () -> Int32? = { StopSignals.pending }
     ) {
         self.wallClock = wallClock
         self.jobFile = jobFile
+        self.logger = logger
         self.factory = factory
         self.transport = transport
         self.localRunner = localRunner

@@ -11,8 +11,11 @@ extension Coordinator {
         var results: [(InstanceID, AttemptOutcome, TaskReport, WorkerID)] = []
         for (report, worker) in reports {
             let instance = report.instance
-            guard instance.index < graph.instanceCount, scheduler.state(of: instance) == .running
-            else { continue }  // a report for nothing we sent: ignore rather than corrupt state
+            guard instance.index < graph.instanceCount, scheduler.state(of: instance) == .running else {
+                // A report for nothing we sent: ignore rather than corrupt state.
+                logger.warning("ignored a report of instance \(instance.rawValue) from \(worker): it is not running there")
+                continue
+            }
             let outcome = scheduler.settled(report.outcome, of: instance)
             let attempt = attempt(instance, on: worker)
             let made = outcome.succeeded ? lineage.succeeded(instance, attempt: attempt.attempt) : nil
@@ -75,6 +78,7 @@ extension Coordinator {
             case .start(let instance, let worker):
                 let order = factory.order(for: instance, attempt: attemptNumber(of: instance))
                 if let info = workers[worker] { reporter.instanceStarted(order.name, on: info) }
+                logger.debug("start \(order.name) on \(worker)")
                 if worker == Self.localWorker, let localRunner {
                     if let report = localRunner.start(order) { immediate.append((report, worker)) }
                 } else {

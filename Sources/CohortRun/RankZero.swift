@@ -1,5 +1,6 @@
 import CohortCore
 import CohortMPI
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,6 +11,7 @@ struct RankZero {
     let options: RunOptions
     let transport: MPISchedulerTransport?
     let runner: ModuleRunner
+    let logger: Logger
 
     func run() -> Int32 {
         let study: Study
@@ -76,7 +78,7 @@ struct RankZero {
             factory: factory, transport: transport, localRunner: runner, policy: options.policy,
             reporter: reporter, journal: held.journal, history: history, plan: plan, definitions: definitions,
             runID: Lineage.newRunID(using: &random), force: force, selection: selection, outlook: outlook,
-            jobFile: options.jobFile,
+            jobFile: options.jobFile, logger: logger,
             scheduling: .criticalPath(stageDurations: durations), walltime: walltime(stageDurations: durations))
         do {
             let summary = try coordinator.run()
@@ -89,7 +91,7 @@ struct RankZero {
             writeLine(STDERR_FILENO, "cohort: \(stateError); stopped (every success recorded before this is kept)")
             return 2
         } catch {
-            writeLine(STDERR_FILENO, "cohort: \(error)")
+            logger.critical("\(error); ending the MPI job")
             MPIRuntime.abort(code: 2)
         }
     }

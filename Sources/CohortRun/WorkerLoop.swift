@@ -1,5 +1,6 @@
 public import CohortMPI
 import CohortCore
+public import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,10 +10,12 @@ import Glibc
 public struct WorkerLoop {
     let communicator: Communicator
     let runner: ModuleRunner
+    let logger: Logger
 
-    public init(communicator: Communicator, runner: ModuleRunner) {
+    public init(communicator: Communicator, runner: ModuleRunner, logger: Logger = .silent) {
         self.communicator = communicator
         self.runner = runner
+        self.logger = logger
     }
 
     public func run() throws {
@@ -25,6 +28,8 @@ public struct WorkerLoop {
         /// A second signal: modules are killed without their grace period.
         var hurried = false
         var backoff = IdleBackoff()
+        /// Names of the instances running here, for diagnostics.
+        var names: [InstanceID: String] = [:]
         StopSignals.install()
         while true {
             var progressed = false
@@ -34,6 +39,7 @@ public struct WorkerLoop {
                 // Alone (its node is going down) this rank drains; in a whole
                 // job's stop, rank 0 is stopping anyway and ignores this.
                 terminating = true
+                logger.notice("received \(StopSignals.name(signal)): stopping this rank's modules and leaving the run")
                 try communicator.send(WorkerMessage.draining("received \(StopSignals.name(signal))").encoded(), to: .scheduler)
                 runner.terminateAll()
             }
@@ -45,9 +51,12 @@ public struct WorkerLoop {
                 progressed = true
                 switch try SchedulerMessage(decoding: try communicator.receive(envelope)) {
                 case .run(let order):
-                    if let failed = runner.start(order) { try send(failed) }
+                    logger.debug("starting \(order.name)", metadata: ["attempt": "\(order.attemptFolder.split(separator: "/").last ?? "")"])
+                    names[order.instance] = order.name
+                    if let failed = runner.start(order) { try send(failed, name: names.removeValue(forKey: order.instance)) }
                     if terminating { runner.terminateAll() }
                 case .stop:
+                    logger.debug("told to stop once its modules end", metadata: ["running": "\(runner.runningCount)"])
                     stopping = true
                 case .terminate:
                     terminating = true
@@ -56,14 +65,16 @@ public struct WorkerLoop {
             }
             for finished in runner.reapFinished() {
                 progressed = true
-                try send(finished)
+                try send(finished, name: names.removeValue(forKey: finished.instance))
             }
             if stopping && runner.runningCount == 0 { return }
             if progressed { backoff.reset() } else { backoff.pause() }
         }
     }
 
-    private func send(_ report: TaskReport) throws {
+    private func send(_ report: TaskReport, name: String?) throws {
+        logger.debug("\(name ?? "instance \(report.instance.rawValue)") ended: \(report.outcome.text)",
+                     metadata: ["seconds": "\(Double(Int(report.wallSeconds * 100)) / 100)"])
         try communicator.send(WorkerMessage.finished(report).encoded(), to: .scheduler)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CohortCore
 import CohortRun
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,7 +52,13 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("label-host"), help: ArgumentHelp("Give the workers on a host a label (repeatable).", valueName: "host=label"))
     var hostLabels: [String] = []
 
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("Diagnostics on stderr from every rank, each line naming its rank and host: trace, debug, info, notice, warning, error or critical.", valueName: "level"))
+    var logLevel = Logger.Level.warning.rawValue
+
     func validate() throws {
+        if Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level \(logLevel): not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         if let slots, !(1...100_000).contains(slots) { throw ValidationError("--slots must be from 1 to 100000") }
         if let memory, Quantity.bytes(memory) == nil { throw ValidationError("--memory \(memory): not a size like 16G") }
         _ = try workerPolicy()
@@ -115,8 +122,11 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        throw ExitCode(ClusterRun.main(RunOptions(
+        let options = RunOptions(
             jobFile: jobFile, policy: (try? workerPolicy()) ?? WorkerPolicy(), forcedStages: forcedStages,
-            forceID: requestedForceID, only: only, subjects: subjects, exported: (try? exportedVariables()) ?? [])))
+            forceID: requestedForceID, only: only, subjects: subjects, exported: (try? exportedVariables()) ?? [])
+        let level = Logger.Level(rawValue: logLevel) ?? .warning
+        let logger = Logger(label: "cohort") { _ in LineLogHandler(logLevel: level) }
+        throw ExitCode(ClusterRun.main(options, logger: logger))
     }
 }
