@@ -28,6 +28,8 @@ public struct RunOutlook: Sendable {
     public private(set) var stages: [StageLine]
     /// Instances this run will try (the progress total).
     public private(set) var toRunCount = 0
+    /// Selected instances that wait for one outside the selection that is not done.
+    public private(set) var blocked: Set<InstanceID> = []
 
     public init(plan: ResumePlan, graph: InstanceGraph, selection: Selection = .everything) {
         stages = graph.job.stages.map { StageLine(name: $0.name) }
@@ -46,6 +48,7 @@ public struct RunOutlook: Sendable {
                         cannotRun = true
                     } else if waitsForStuck(instance, graph: graph, stuckPrefix: stuckPrefix) {
                         stages[stage].blocked += 1
+                        blocked.insert(instance)
                         cannotRun = true
                     } else {
                         stages[stage].toRun[reason, default: 0] += 1

@@ -15,4 +15,44 @@ public enum PlanText {
             return line
         }
     }
+
+    /// `cohort plan`: the totals, the stage lines, and with `instances`
+    /// one line per selected instance (`NAME  WHAT`), in the graph's order.
+    public static func render(_ intent: RunIntent, graph: InstanceGraph, selection: Selection, instances: Bool) -> String {
+        let outlook = intent.outlook
+        let done = intent.plan.doneCount
+        var lines = ["study \(graph.job.study): \(graph.instanceCount) instances: \(done) done, \(outlook.toRunCount) to run"
+                     + (graph.instanceCount - done - outlook.toRunCount > 0 ? ", \(graph.instanceCount - done - outlook.toRunCount) left alone" : "")]
+        lines += Self.lines(outlook).map { "  " + $0 }
+        guard instances else { return lines.joined(separator: "\n") }
+        let width = min(60, (0..<graph.instanceCount).lazy.map { graph.name(of: InstanceID($0)).count }.max() ?? 0)
+        for index in 0..<graph.instanceCount {
+            let instance = InstanceID(index)
+            let name = graph.name(of: instance)
+            // With --only/--subjects, the lines are of the selected instances.
+            guard selection.contains(instance, in: graph) else { continue }
+            let what: String
+            if let reason = intent.plan.reasons[index] {
+                what = outlook.blocked.contains(instance) ? "waits for an instance outside the selection (\(word(reason)))" : word(reason)
+            } else {
+                what = "done"
+            }
+            lines.append("  " + name + String(repeating: " ", count: max(1, width + 2 - name.count)) + what)
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The reason as `cohort plan` names it per instance.
+    public static func word(_ reason: ResumePlan.Reason) -> String {
+        switch reason {
+        case .runChanged: "changed: run line"
+        case .scriptChanged: "changed: script"
+        case .setupChanged: "changed: setup"
+        case .environmentChanged: "changed: env"
+        case .changed: "changed: made by an older cohort"
+        case .inputsChanged: "changed: inputs"
+        case .upstreamRedone: "changed: upstream redone"
+        case .new, .failedEarlier, .unfinished, .skippedEarlier, .upstream, .forced: reason.rawValue
+        }
+    }
 }

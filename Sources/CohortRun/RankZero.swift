@@ -22,25 +22,13 @@ struct RankZero {
         } catch {
             return refuse("\(options.jobFile): \(error)")
         }
-        let job = study.job
-        let selection: Selection
-        let forced: [String]
+        let preparation: RunPreparation
         do {
-            selection = try Selection(only: options.only, subjects: options.subjects, graph: study.graph)
-            forced = try forcedStages(of: study, selection: selection)
+            preparation = try study.prepare(options, createWorkdir: true)
         } catch {
-            return refuse("cohort: \(error)")
+            return refuse(error.description)
         }
-        let factory = study.taskFactory(exported: options.exported)
-        let problems = study.problemsBeforeRunning(createWorkdir: true)
-        if !problems.isEmpty { return refuse(problems.joined(separator: "\n")) }
-        for warning in study.untrackedScriptWarnings { writeLine(STDERR_FILENO, warning) }
-        let definitions: Definitions
-        do {
-            definitions = try study.definitions()
-        } catch {
-            return refuse("cohort: \(error); nothing ran")
-        }
+        for warning in preparation.warnings { writeLine(STDERR_FILENO, warning) }
 
         let held: HeldState
         do {
@@ -53,31 +41,25 @@ struct RankZero {
             return refuse("cohort: \(error)")
         }
         defer { held.lock.release() }
-        var history = held.history
-
         // --force is journaled (by the coordinator, once the run really
         // starts): the next plain run completes it if this one stops halfway.
-        var force = forced.isEmpty ? nil : ForceRequest(stages: forced, only: options.only, subjects: options.subjects, id: options.forceID)
-        if let request = force, let id = request.id, let earlier = history.forcesByID[id] {
-            // A requeued job or a resubmission repeating its arguments: the
-            // journal holds this request already, so complete it instead.
-            guard earlier == request else {
-                return refuse("cohort: --force-id \(id) names an earlier, different request (--force \(earlier.stages.joined(separator: ","))); give this one a new id")
-            }
-            writeLine(STDOUT_FILENO, "cohort: --force request \(id) is in the journal already: completing it, not forcing again")
-            force = nil
+        let intent: RunIntent
+        do {
+            intent = try study.intent(of: preparation, options, history: held.history)
+        } catch {
+            return refuse(error.description)
         }
-        if let force { history.apply(.forced(force, time: epochSeconds())) }
-        let plan = study.plan(history: history, definitions: definitions)
+        for note in intent.notes { writeLine(STDOUT_FILENO, note) }
+        let (history, plan, outlook) = (intent.history, intent.plan, intent.outlook)
         let reporter = PlainReporter()
-        let outlook = RunOutlook(plan: plan, graph: study.graph, selection: selection)
         reporter.planned(outlook, history: history, journalPath: study.state.journal)
-        let durations = history.medianDurations(for: job)
+        let durations = history.medianDurations(for: study.job)
         var random = SystemRandomNumberGenerator()
         let coordinator = Coordinator(
-            factory: factory, transport: transport, localRunner: runner, policy: options.policy,
-            reporter: reporter, journal: held.journal, history: history, plan: plan, definitions: definitions,
-            runID: Lineage.newRunID(using: &random), force: force, selection: selection, outlook: outlook,
+            factory: study.taskFactory(exported: options.exported), transport: transport, localRunner: runner,
+            policy: options.policy, reporter: reporter, journal: held.journal, history: history, plan: plan,
+            definitions: preparation.definitions, runID: Lineage.newRunID(using: &random), force: intent.force,
+            selection: preparation.selection, outlook: outlook,
             jobFile: options.jobFile, logger: logger,
             scheduling: .criticalPath(stageDurations: durations), walltime: walltime(stageDurations: durations))
         do {
@@ -94,22 +76,6 @@ struct RankZero {
             logger.critical("\(error); ending the MPI job")
             MPIRuntime.abort(code: 2)
         }
-    }
-
-    /// `--force` stages in the job's order; each must exist and have a selected instance.
-    private func forcedStages(of study: Study, selection: Selection) throws(RunRefused) -> [String] {
-        var forced: Set<Int> = []
-        for name in options.forcedStages {
-            guard let index = study.job.stageIndex(named: name) else {
-                throw RunRefused(description: "--force \(name): no such stage; stages are \(study.job.stages.map(\.name).joined(separator: ", "))")
-            }
-            forced.insert(index)
-            let selected = study.graph.instances(ofStage: index).contains { selection.contains(InstanceID($0), in: study.graph) }
-            if !selected {
-                throw RunRefused(description: "--force \(name): no instance of it is selected (--only/--subjects); nothing would be forced")
-            }
-        }
-        return study.job.stages.indices.filter(forced.contains).map { study.job.stages[$0].name }
     }
 
     /// Inside a Slurm allocation with a known end: what would not finish before it is not started.
