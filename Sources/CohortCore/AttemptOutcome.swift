@@ -6,6 +6,7 @@ public enum AttemptOutcome: Hashable, Sendable {
     case succeeded
     /// The module exited with this non-zero status.
     case exited(Int32)
+    /// The module was killed by this signal (its own crash, the OOM killer, a kill).
     case signaled(Int32)
     /// Ran past its stage's timeout and was stopped.
     case timedOut

@@ -46,7 +46,10 @@ public struct Scheduler: Sendable {
     var extraAttempts: [InstanceID: Int] = [:]
     /// Attempts lost with their worker: they do not use up retries.
     var lostAttempts: [InstanceID: Int] = [:]
-    /// Workers leaving the run on a signal of their own (their node is going down).
+    /// Workers that left a run going on, each on a signal of its own (its
+    /// node going down). When every worker is told to stop, the run itself
+    /// stops instead (the coordinator's stop protocol), and no worker is
+    /// counted here.
     public internal(set) var leaving: Set<WorkerID> = []
 
     struct WorkerSlot {

@@ -16,8 +16,6 @@ private enum OutcomeKind: UInt8 {
     case couldNotStart = 2
     case timedOut = 3
     case succeeded = 4
-    case interrupted = 5
-    case lost = 6
 }
 
 private func header(_ kind: Kind) -> WireWriter {
@@ -54,6 +52,8 @@ private func readInstance(_ reader: inout WireReader) throws(WireFormatError) ->
     return InstanceID(rawValue: index)
 }
 
+/// What a worker saw its module do. `interrupted` and `lost` are rank 0's
+/// to decide (`Scheduler.settled`): a worker never reports them.
 private func write(_ outcome: AttemptOutcome, to writer: inout WireWriter) {
     switch outcome {
     case .succeeded: writer.write(OutcomeKind.succeeded.rawValue)
@@ -67,20 +67,17 @@ private func write(_ outcome: AttemptOutcome, to writer: inout WireWriter) {
         writer.write(OutcomeKind.couldNotStart.rawValue)
         writer.write(reason)
     case .timedOut: writer.write(OutcomeKind.timedOut.rawValue)
-    case .interrupted: writer.write(OutcomeKind.interrupted.rawValue)
-    case .lost: writer.write(OutcomeKind.lost.rawValue)
+    case .interrupted, .lost: preconditionFailure("a worker reports what its module did, not \(outcome)")
     }
 }
 
 private func readOutcome(_ reader: inout WireReader) throws(WireFormatError) -> AttemptOutcome {
     switch OutcomeKind(rawValue: try reader.readByte()) {
     case .succeeded: return .succeeded
-    case .exited: return .exited(try read(Int32.self, "status", &reader))
+    case .exited: return AttemptOutcome(exitStatus: try read(Int32.self, "status", &reader))
     case .signaled: return .signaled(try read(Int32.self, "signal", &reader))
     case .couldNotStart: return .couldNotStart(try reader.readString())
     case .timedOut: return .timedOut
-    case .interrupted: return .interrupted
-    case .lost: return .lost
     case nil: throw WireFormatError(reason: "unknown outcome kind")
     }
 }

@@ -14,14 +14,14 @@ public enum ClusterRun {
         logger[metadataKey: "host"] = "\(Machine.hostName)"
         let supervisor = executableFolder() + "/cohort-supervise"
         guard access(supervisor, X_OK) == 0 else {
-            writeLine(STDERR_FILENO, "cohort: \(supervisor) is missing; build all products (swift build -c release)")
+            PlainReporter().problem("cohort: \(supervisor) is missing; build all products (swift build -c release)")
             return 2
         }
         StopSignals.install()
         do {
             try MPIRuntime.initialize()
         } catch {
-            writeLine(STDERR_FILENO, "cohort: cannot start MPI: \(error)")
+            PlainReporter().problem("cohort: cannot start MPI: \(error)")
             return 2
         }
         let world = Communicator.world
@@ -56,9 +56,4 @@ public enum ClusterRun {
         let path = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
     }
-}
-
-/// One line to `fd` in a single write.
-public func writeLine(_ fd: Int32, _ text: String) {
-    writeAll(fd, text + "\n")
 }

@@ -188,8 +188,9 @@ public final class Coordinator {
                 continue
             }
             backoff.reset()
-            let holds = scheduler.timePassed(now: wallClock())  // before the reports free room for new starts
-            done = try perform(holds + (try handle(reports)))
+            // Holds first, before the reports free room for new starts (and said first).
+            let heldDone = try perform(scheduler.timePassed(now: wallClock()))
+            done = try perform(try handle(reports)) || heldDone
         }
     }
 }

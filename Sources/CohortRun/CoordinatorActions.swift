@@ -13,7 +13,7 @@ extension Coordinator {
             let instance = report.instance
             guard instance.index < graph.instanceCount, scheduler.state(of: instance) == .running else {
                 // A report for nothing we sent: ignore rather than corrupt state.
-                logger.warning("ignored a report of instance \(instance.rawValue) from \(worker): it is not running there")
+                logger.warning("ignored a report of instance \(instance.rawValue) from \(worker): it is not running")
                 continue
             }
             let outcome = scheduler.settled(report.outcome, of: instance)

@@ -78,6 +78,14 @@ public final class PlainReporter: RunReporter {
         for line in PlanText.lines(outlook) { emit("  " + line) }
     }
 
+    public func problem(_ text: String) {
+        writeAll(STDERR_FILENO, text + "\n")
+    }
+
+    public func note(_ text: String) {
+        emit(text)
+    }
+
     /// One write(2) per line: batch logs see each line when it happens.
     private func emit(_ line: String) {
         writeAll(STDOUT_FILENO, line + "\n")

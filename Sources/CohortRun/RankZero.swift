@@ -13,6 +13,9 @@ struct RankZero {
     let runner: ModuleRunner
     let logger: Logger
 
+    /// Everything the user reads: refusals, warnings, progress, the summary.
+    let reporter = PlainReporter()
+
     func run() -> Int32 {
         let study: Study
         do {
@@ -28,14 +31,14 @@ struct RankZero {
         } catch {
             return refuse(error.description)
         }
-        for warning in preparation.warnings { writeLine(STDERR_FILENO, warning) }
+        for warning in preparation.warnings { reporter.problem(warning) }
 
         let held: HeldState
         do {
-            held = try HeldState.take(study.state)
+            held = try HeldState.take(study.state, warn: reporter.problem)
         } catch let busy as RunLock.Held {
             stopWorkers()
-            writeLine(STDERR_FILENO, "cohort: \(study.state.path): \(busy)")
+            reporter.problem("cohort: \(study.state.path): \(busy)")
             return 3
         } catch {
             return refuse("cohort: \(error)")
@@ -49,9 +52,8 @@ struct RankZero {
         } catch {
             return refuse(error.description)
         }
-        for note in intent.notes { writeLine(STDOUT_FILENO, note) }
+        for note in intent.notes { reporter.note(note) }
         let (history, plan, outlook) = (intent.history, intent.plan, intent.outlook)
-        let reporter = PlainReporter()
         reporter.planned(outlook, history: history, journalPath: study.state.journal)
         let durations = history.medianDurations(for: study.job)
         var random = SystemRandomNumberGenerator()
@@ -67,10 +69,10 @@ struct RankZero {
             reporter.runFinished(summary)
             return summary.exitCode
         } catch let refused as RunRefused {
-            writeLine(STDERR_FILENO, "cohort: \(refused)")
+            reporter.problem("cohort: \(refused)")
             return 2
         } catch let stateError as StateError {
-            writeLine(STDERR_FILENO, "cohort: \(stateError); stopped (every success recorded before this is kept)")
+            reporter.problem("cohort: \(stateError); stopped (every success recorded before this is kept)")
             return 2
         } catch {
             logger.critical("\(error); ending the MPI job")
@@ -84,7 +86,7 @@ struct RankZero {
             let start = SlurmQuery.allocationStart()
             var lead = SlurmAllocation.stopLead(currentEnvironment())
             if let start, lead > 0, lead * 2 > end - start {
-                writeLine(STDERR_FILENO, "cohort: warning: COHORT_STOP_LEAD=\(Int(lead)) s is more than half this job's time limit; ignored")
+                reporter.problem("cohort: warning: COHORT_STOP_LEAD=\(Int(lead)) s is more than half this job's time limit; ignored")
                 lead = 0
             }
             return Walltime(end: end, stageDurations: stageDurations, start: start, lead: lead)
@@ -92,7 +94,7 @@ struct RankZero {
     }
 
     private func refuse(_ message: String) -> Int32 {
-        writeLine(STDERR_FILENO, message)
+        reporter.problem(message)
         stopWorkers()
         return 2
     }
@@ -111,12 +113,12 @@ struct HeldState {
 
     /// Creates the state folder if needed and takes its lock (throws
     /// `RunLock.Held` while another run holds it).
-    static func take(_ state: StateFolder) throws -> HeldState {
+    static func take(_ state: StateFolder, warn: (String) -> Void) throws -> HeldState {
         try state.create()
         let owner = "host \(Machine.hostName), pid \(getpid()), since \(localTime(epochSeconds()))"
         let taken = try RunLock.acquire(path: state.lock, owner: owner)
         if let stale = taken.stale {
-            writeLine(STDERR_FILENO, "cohort: warning: taking over the lock of a run that ended without releasing it (\(stale))")
+            warn("cohort: warning: taking over the lock of a run that ended without releasing it (\(stale))")
         }
         do {
             let journal = try JournalFile(path: state.journal)

@@ -98,4 +98,8 @@ public protocol RunReporter: AnyObject {
     /// A stage is not started for now: its typical duration exceeds the time left.
     func holding(stage: String, typicalSeconds: Double, secondsLeft: Double)
     func runFinished(_ summary: RunSummary)
+    /// Why a run will not start or cannot go on, or a warning (for stderr).
+    func problem(_ text: String)
+    /// A line for the user before the run (for stdout).
+    func note(_ text: String)
 }

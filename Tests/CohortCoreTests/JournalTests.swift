@@ -32,6 +32,13 @@ import Testing
         }
     }
 
+    @Test func aLostAttemptIsJournaledAsInterrupted() throws {
+        // Lost with its worker or interrupted by the run: the journal's one word for "did not finish".
+        let lost = JournalFormat.encode(.finished(attempt, .init(outcome: .lost, wallSeconds: 1, peakMemoryKiB: 0)))
+        #expect(lost.contains("\toutcome=interrupted\t"), "\(lost)")
+        #expect(try JournalFormat.decode(lost.dropLast()) == .finished(attempt, .init(outcome: .interrupted, wallSeconds: 1, peakMemoryKiB: 0)))
+    }
+
     @Test func damagedRecordsAreRejected() {
         let line = JournalFormat.encode(.started(attempt)).dropLast()
         #expect(throws: JournalFormat.Damage.self) { try JournalFormat.decode(line.dropLast(5)) }

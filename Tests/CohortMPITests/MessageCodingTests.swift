@@ -21,7 +21,7 @@ import Testing
 
     @Test(arguments: [
         AttemptOutcome.succeeded, .exited(127), .exited(-1), .signaled(9), .timedOut,
-        .couldNotStart("cannot create folder /x: Permission denied"), .interrupted, .lost,
+        .couldNotStart("cannot create folder /x: Permission denied"),
     ])
     func workerMessagesRoundTrip(_ outcome: AttemptOutcome) throws {
         let report = TaskReport(instance: InstanceID(rawValue: Int32.max), outcome: outcome, wallSeconds: 12.5,
@@ -56,6 +56,29 @@ import Testing
         #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: SchedulerMessage.stop.encoded() + [0]) }
     }
 
+    @Test func exitStatusZeroIsASuccessOnArrival() throws {
+        // Kind 0 (exited) with status 0, as a hand-made message: one spelling of success.
+        var writer = WireWriter()
+        writer.write(wireProtocolVersion)
+        writer.write(UInt8(2))
+        writer.write(Int64(5))
+        writer.write(UInt8(0))
+        writer.write(Int64(0))
+        writer.write(1.5)
+        writer.write(Int64(10))
+        writer.write("")
+        #expect(try WorkerMessage(decoding: writer.bytes)
+                == .finished(TaskReport(instance: InstanceID(5), outcome: .succeeded, wallSeconds: 1.5, peakMemoryKiB: 10, logTail: "")))
+    }
+
+    @Test func outcomesOnlyRankZeroDecidesAreNotOnTheWire() {
+        // Kinds 5 and 6 were never a worker's to send: refused, not trusted.
+        for kind: UInt8 in [5, 6] {
+            let bytes: [UInt8] = [wireProtocolVersion, 2, 10, kind] + WireWriterBytes.rest
+            #expect(throws: WireFormatError.self) { try WorkerMessage(decoding: bytes) }
+        }
+    }
+
     @Test func instancesOutsideTheCoreRangeAreRejected() {
         // The core numbers instances with Int32 from 0: anything else on the wire is damage.
         for instance: Int64 in [-1, Int64(Int32.max) + 1, .max] {
@@ -88,5 +111,16 @@ import Testing
             #expect(try reader.readInt64() == value)
             #expect(reader.isAtEnd)
         }
+    }
+}
+
+/// The fields after a report's outcome: wall seconds, peak memory, log tail.
+enum WireWriterBytes {
+    static var rest: [UInt8] {
+        var writer = WireWriter()
+        writer.write(1.0)
+        writer.write(Int64(1))
+        writer.write("")
+        return writer.bytes
     }
 }

@@ -121,4 +121,7 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
     public func stopping(signal: String) { stopSignals.append(signal) }
     public func holding(stage: String, typicalSeconds: Double, secondsLeft: Double) { held.append(stage) }
     public func runFinished(_ summary: RunSummary) { self.summary = summary }
+    public private(set) var problems: [String] = []
+    public func problem(_ text: String) { problems.append(text) }
+    public func note(_ text: String) { problems.append(text) }
 }
