@@ -141,7 +141,12 @@ watch_deaths() {
 set -m  # mpirun gets its own process group
 exec {mpirun_err}> >(watch_deaths)
 watcher=$!
-COHORT_STOP_NOTE="$note" mpirun -np "$ranks" "${flags[@]}" -x COHORT_STOP_NOTE "$bin/cohort" run "$@" 2>&"$mpirun_err" &
+# Under mpirun rank 0's stdout is a pipe or a pseudo-terminal of mpirun's
+# choosing, whatever the user's is: say whether the user's is a terminal
+# (the live progress block), or a batch log (plain lines).
+if [ -t 1 ]; then terminal=1; else terminal=0; fi
+COHORT_STOP_NOTE="$note" COHORT_TERMINAL="${COHORT_TERMINAL:-$terminal}" mpirun -np "$ranks" "${flags[@]}" \
+    -x COHORT_STOP_NOTE -x COHORT_TERMINAL "$bin/cohort" run "$@" 2>&"$mpirun_err" &
 mpirun_pid=$!
 # If this script is killed (kill -9, a closed terminal), stop the run
 # cleanly rather than leave it running unseen.

@@ -21,6 +21,13 @@ public struct JournalHistory: Sendable {
         public var lastLogs: String?
         /// Wall seconds of every success, for duration estimates.
         public var successDurations: [Double] = []
+        /// Where and when the last attempt started.
+        public var lastRank = 0
+        public var lastHost = ""
+        public var lastStartTime = 0.0
+        /// What the last ended attempt used.
+        public var lastWallSeconds = 0.0
+        public var lastPeakMemoryKiB = 0
     }
 
     /// A success as the journal holds it.
@@ -35,6 +42,8 @@ public struct JournalHistory: Sendable {
     public private(set) var runs = 0
     /// Whether the last run journaled its end (a killed run did not).
     public private(set) var lastRunEnded = true
+    /// How the last run began: when, where, on how many ranks.
+    public private(set) var lastRun: JournalRecord.RunStart?
     /// The time of the last record that has one: about when a killed run died.
     public private(set) var lastRecordTime: Double?
     /// The `--force` requests journaled so far under an id (see `ForceRequest.id`).
@@ -74,6 +83,7 @@ public struct JournalHistory: Sendable {
         case .runStarted(let run):
             runs += 1
             lastRunEnded = false
+            lastRun = run
             lastRecordTime = run.time
         case .started(let attempt):
             lastRecordTime = attempt.time
@@ -84,6 +94,9 @@ public struct JournalHistory: Sendable {
             entry.success = nil
             entry.forcePending = false
             if let logs = attempt.logs { entry.lastLogs = logs }
+            entry.lastRank = attempt.rank
+            entry.lastHost = attempt.host
+            entry.lastStartTime = attempt.time
             entries[attempt.instance] = entry
         case .finished(let attempt, let ending):
             lastRecordTime = attempt.time
@@ -91,6 +104,8 @@ public struct JournalHistory: Sendable {
             entry.unfinished = false
             entry.skipped = false
             entry.lastOutcome = ending.outcome
+            entry.lastWallSeconds = ending.wallSeconds
+            entry.lastPeakMemoryKiB = ending.peakMemoryKiB
             if ending.outcome == .succeeded {
                 entry.success = Success(lineage: ending.lineage, sequence: recordCount)
                 entry.successDurations.append(ending.wallSeconds)

@@ -1,11 +1,54 @@
 /// Where every instance of a job stands according to its journal, for
 /// `cohort status` (read-only: safe while a run is going on).
 public struct StudyStatus: Sendable {
+    /// One instance's standing: one character of the subject × stage matrix.
+    public enum Cell: UInt8, Sendable, CaseIterable {
+        case done, running, failed, skipped, pending
+
+        public var character: Character {
+            switch self {
+            case .done: "#"
+            case .running: ">"
+            case .failed: "X"
+            case .skipped: "-"
+            case .pending: "."
+            }
+        }
+
+        public var word: String {
+            switch self {
+            case .done: "done"
+            case .running: "running"
+            case .failed: "failed"
+            case .skipped: "skipped"
+            case .pending: "pending"
+            }
+        }
+
+        /// Folding several instances into one cell (a subject's sessions):
+        /// the one that needs attention first shows.
+        var urgency: Int {
+            switch self {
+            case .failed: 4
+            case .running: 3
+            case .pending: 2
+            case .skipped: 1
+            case .done: 0
+            }
+        }
+
+        public static func folded(_ cells: some Sequence<Cell>) -> Cell? {
+            cells.max { $0.urgency < $1.urgency }
+        }
+    }
+
     public struct StageCounts: Sendable, Equatable {
         public var name: String
         public var done = 0
         public var failed = 0
         public var running = 0
+        /// Skipped because an instance it waits for failed (counted in `toDo` too).
+        public var skipped = 0
         public var toDo = 0
         public var total = 0
     }
@@ -17,15 +60,31 @@ public struct StudyStatus: Sendable {
         public var attempt: Int
         /// That attempt's folder as the journal names it (nil in journals of older versions).
         public var logs: String?
+        public var rank: Int
+        public var host: String
+        public var wallSeconds: Double
+        public var peakMemoryKiB: Int
+    }
+
+    public struct Running: Sendable, Equatable {
+        public var instance: InstanceID
+        public var rank: Int
+        public var host: String
+        /// Seconds since the epoch.
+        public var since: Double
     }
 
     public private(set) var stages: [StageCounts]
+    /// Per instance, in the graph's order.
+    public private(set) var cells: [Cell]
     public private(set) var failures: [Failure] = []
+    public private(set) var running: [Running] = []
 
     /// `running` counts instances started and not ended while a run holds
     /// the study (`runIsLive`, from its lock); after a run that died they are to do.
     public init(graph: InstanceGraph, history: JournalHistory, plan: ResumePlan, runIsLive: Bool) {
         stages = graph.job.stages.map { StageCounts(name: $0.name) }
+        cells = Array(repeating: .pending, count: graph.instanceCount)
         for index in 0..<graph.instanceCount {
             let instance = InstanceID(index)
             let stage = graph.stage(of: instance)
@@ -33,11 +92,21 @@ public struct StudyStatus: Sendable {
             let entry = history[graph.name(of: instance)]
             if plan.isDone(instance) {
                 stages[stage].done += 1
-            } else if entry?.unfinished == true && runIsLive {
+                cells[index] = .done
+            } else if let entry, entry.unfinished && runIsLive {
                 stages[stage].running += 1
-            } else if entry?.unfinished != true, let outcome = entry?.lastOutcome, outcome != .succeeded, outcome != .interrupted {
+                cells[index] = .running
+                running.append(Running(instance: instance, rank: entry.lastRank, host: entry.lastHost, since: entry.lastStartTime))
+            } else if let entry, !entry.unfinished, let outcome = entry.lastOutcome, outcome.isFailure {
                 stages[stage].failed += 1
-                failures.append(Failure(instance: instance, outcome: outcome, attempt: entry?.attempts ?? 1, logs: entry?.lastLogs))
+                cells[index] = .failed
+                failures.append(Failure(instance: instance, outcome: outcome, attempt: max(1, entry.attempts), logs: entry.lastLogs,
+                                        rank: entry.lastRank, host: entry.lastHost, wallSeconds: entry.lastWallSeconds,
+                                        peakMemoryKiB: entry.lastPeakMemoryKiB))
+            } else if entry?.skipped == true && entry?.unfinished != true {
+                stages[stage].skipped += 1
+                stages[stage].toDo += 1
+                cells[index] = .skipped
             } else {
                 stages[stage].toDo += 1
             }

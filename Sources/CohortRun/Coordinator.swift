@@ -148,6 +148,7 @@ public final class Coordinator {
         var backoff = IdleBackoff()
         var done = try perform(initial)
         while !done {
+            reporter.tick()
             if stoppedBy == nil, let signal = stopSignal() {
                 done = try beginStop(signal)
                 if done { break }

@@ -41,7 +41,10 @@ extension Coordinator {
                 failures.append(FailureRecord(
                     name: name, outcome: outcome, worker: info, logFolder: attemptFolder,
                     logTail: report.logTail, wallSeconds: report.wallSeconds, attempt: attemptNumber,
-                    earlierAttempts: failedAttempts.removeValue(forKey: instance) ?? []))
+                    earlierAttempts: failedAttempts.removeValue(forKey: instance) ?? [],
+                    cause: FailureCause.explain(outcome, peakMemoryKiB: report.peakMemoryKiB,
+                                                stageMemory: graph.job.stages[graph.stage(of: instance)].memory,
+                                                stderrTail: report.logTail)))
             } else if retrying {
                 failedAttempts[instance, default: []].append(
                     FailedAttempt(attempt: attemptNumber, outcome: outcome, logFolder: attemptFolder))

@@ -27,7 +27,7 @@ extension Coordinator {
                 throw RunRefused(description: "rank \(rank) reported a task before saying hello")
             }
             hellos[rank] = hello
-            logger.info("rank \(rank) joined", metadata: ["on": "\(hello.host)", "cores": "\(hello.machineCores)"])
+            logger.info("rank \(rank) joined", metadata: ["on": "\(hello.host)", "machine_cores": "\(hello.machineCores)"])
         }
         var all = hellos.map { ($0.key, $0.value) }
         let rankZeroStages = graph.job.stages.contains { $0.on == WorkerPolicy.rankZeroLabel }

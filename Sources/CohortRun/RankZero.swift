@@ -14,7 +14,15 @@ struct RankZero {
     let logger: Logger
 
     /// Everything the user reads: refusals, warnings, progress, the summary.
-    let reporter = PlainReporter()
+    let reporter: PlainReporter
+
+    init(options: RunOptions, transport: MPISchedulerTransport?, runner: ModuleRunner, logger: Logger) {
+        self.options = options
+        self.transport = transport
+        self.runner = runner
+        self.logger = logger
+        reporter = PlainReporter(mode: options.progress, interval: options.progressInterval)
+    }
 
     func run() -> Int32 {
         let study: Study
@@ -54,8 +62,8 @@ struct RankZero {
         }
         for note in intent.notes { reporter.note(note) }
         let (history, plan, outlook) = (intent.history, intent.plan, intent.outlook)
-        reporter.planned(outlook, history: history, journalPath: study.state.journal)
         let durations = history.medianDurations(for: study.job)
+        reporter.planned(outlook, history: history, journalPath: study.state.journal, typicalDurations: durations)
         var random = SystemRandomNumberGenerator()
         let coordinator = Coordinator(
             factory: study.taskFactory(exported: options.exported), transport: transport, localRunner: runner,

@@ -16,6 +16,10 @@ public struct RunOptions: Sendable {
     public var subjects: [String]
     /// `--export` variables with their values (resolved on rank 0).
     public var exported: [EnvironmentVariable]
+    /// `--progress`: how progress is shown.
+    public var progress: ProgressMode = .auto
+    /// `--progress-interval`: seconds between progress lines in a batch log.
+    public var progressInterval: Double = 30
 
     public init(jobFile: String, policy: WorkerPolicy = WorkerPolicy(), forcedStages: [String] = [], forceID: String? = nil,
                 only: [String] = [], subjects: [String] = [], exported: [EnvironmentVariable] = []) {

@@ -30,6 +30,16 @@ public struct FailureRecord: Sendable {
     public var attempt: Int
     /// The attempts before the last one in this run, each with its own logs.
     public var earlierAttempts: [FailedAttempt] = []
+    /// Why, in plain words, where it can be told (see `FailureCause`).
+    public var cause: String?
+
+    /// The stage's name (the part of the instance's name before the first `:`).
+    public var stage: String { String(name.prefix { $0 != ":" }) }
+
+    /// Failures alike: same stage, cause and last log line.
+    var signature: String {
+        [stage, cause ?? outcome.text, LogExcerpt.lines(logTail).last ?? ""].joined(separator: "\u{1f}")
+    }
 }
 
 /// An attempt that failed and was retried; its logs stay in its own folder.
@@ -102,4 +112,6 @@ public protocol RunReporter: AnyObject {
     func problem(_ text: String)
     /// A line for the user before the run (for stdout).
     func note(_ text: String)
+    /// Called often while the run waits for events: time-based progress.
+    func tick()
 }

@@ -1,14 +1,14 @@
-public import CohortCore
+import CohortCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `cohort status`'s report: who holds the study, per-stage counts, failures.
-/// Formatted beside `SummaryText` so both tables share their helpers.
+/// `cohort status`'s report: who holds the study, per-stage counts, the
+/// subject × stage matrix, what runs where, and failures grouped by signature.
 public enum StatusText {
     /// Whether a run is working on the study, decided by probing its lock
     /// (never by the lock file's text alone, which a killed run leaves).
-    public enum RunState {
+    public enum RunState: Sendable {
         case none
         /// A live process holds the lock; its note (host, pid, since).
         case live(String)
@@ -17,15 +17,31 @@ public enum StatusText {
         case died(String, lastRecord: Double?)
     }
 
-    public static func render(_ status: StudyStatus, history: JournalHistory, factory: TaskFactory,
-                              journalPath: String, run: RunState) -> String {
-        let graph = factory.graph
-        var lines = ["study \(graph.job.study): \(history.runs) run\(history.runs == 1 ? "" : "s") in \(journalPath)"]
-        switch run {
+    /// How the matrix is drawn.
+    public struct MatrixOptions: Sendable {
+        /// One row per session instead of per subject.
+        public var sessions = false
+        /// Every row, however many; else at most `rowLimit`, those needing attention first.
+        public var allRows = false
+        public var rowLimit = 40
+        public init(sessions: Bool = false, allRows: Bool = false) {
+            self.sessions = sessions
+            self.allRows = allRows
+        }
+    }
+
+    public static func render(_ report: StatusReport, matrix: MatrixOptions = MatrixOptions()) -> String {
+        let status = report.status
+        let graph = report.graph
+        let history = report.history
+        var lines = ["study \(graph.job.study): \(history.runs) run\(history.runs == 1 ? "" : "s") in \(report.journalPath)"]
+        switch report.run {
         case .none:
             lines.append("no run is active")
         case .live(let note):
-            lines.append("a run holds the study (\(note.isEmpty ? "holder unknown" : note))")
+            var line = "a run holds the study (\(note.isEmpty ? "holder unknown" : note))"
+            if let run = history.lastRun { line += ": started \(localTime(run.time)) on \(workers(run)) worker\(workers(run) == 1 ? "" : "s")" }
+            lines.append(line)
         case .died(let note, let lastRecord):
             let when = lastRecord.map { " at about \(localTime($0))" } ?? ""
             let who = note.isEmpty ? "" : " (\(note))"
@@ -37,18 +53,26 @@ public enum StatusText {
             lines.append("  " + pad(stage.name, width, left: true) + pad(String(stage.done), 7) + pad(String(stage.failed), 8)
                          + pad(String(stage.running), 9) + pad(String(stage.toDo), 8) + pad(String(stage.total), 7))
         }
-        if !status.failures.isEmpty {
-            lines.append("Failed (\(status.failures.count)):")
-            for failure in status.failures {
-                let logs = failure.logs.map { resolved($0, in: factory.jobFolder) }
-                    ?? factory.instanceFolder(of: failure.instance)
-                lines.append("  \(graph.name(of: failure.instance)): \(failure.outcome.text) (attempt \(failure.attempt))")
-                lines.append("    logs: \(logs)/stderr.log, stdout.log")
+        lines += StatusMatrix.lines(status, graph: graph, options: matrix)
+        if !status.running.isEmpty {
+            lines.append("")
+            lines.append("Running (\(status.running.count)):")
+            let now = epochSeconds()
+            for running in status.running.sorted(by: { $0.since < $1.since }).prefix(matrix.allRows ? .max : 20) {
+                lines.append("  \(graph.name(of: running.instance))  rank \(running.rank) on \(running.host)  for \(duration(max(0, now - running.since)))")
             }
+            if !matrix.allRows && status.running.count > 20 { lines.append("  ... and \(status.running.count - 20) more (--all lists every one)") }
         }
-        for (line, reason) in history.damaged { lines.append("warning: \(journalPath):\(line): \(reason)") }
+        if !report.failureGroups.isEmpty {
+            lines.append("")
+            lines.append("Failed (\(status.failures.count)):")
+            for group in report.failureGroups { lines += group.lines(jobFile: report.jobFile) }
+        }
+        for (line, reason) in history.damaged { lines.append("warning: \(report.journalPath):\(line): \(reason)") }
         return lines.joined(separator: "\n")
     }
+
+    static func workers(_ run: JournalRecord.RunStart) -> Int { max(1, run.ranks - 1) }
 }
 
 /// `epochSeconds` as local `YYYY-MM-DD HH:MM:SS`.

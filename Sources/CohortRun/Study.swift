@@ -84,18 +84,22 @@ public struct Study: Sendable {
         return history.lastRunEnded ? .none : .died(note, lastRecord: history.lastRecordTime)
     }
 
-    /// `cohort status`: the report, and warnings for stderr. Takes no lock.
-    public func statusReport() -> (text: String, warnings: [String]) {
-        guard let history = history() else {
-            return ("study \(job.study): no run yet (no journal at \(state.journal)); \(graph.instanceCount) instances to do", [])
-        }
+    /// `cohort status`: what the journal says, and warnings for stderr; nil
+    /// before the first run. Takes no lock.
+    public func statusReport() -> (report: StatusReport?, warnings: [String]) {
+        guard let history = history() else { return (nil, []) }
         let (definitions, warnings) = definitionsForReading()
         let plan = plan(history: history, definitions: definitions)
         let state = runState(history: history)
         let isLive = if case .live = state { true } else { false }
-        let text = StatusText.render(StudyStatus(graph: graph, history: history, plan: plan, runIsLive: isLive),
-                                     history: history, factory: taskFactory(), journalPath: self.state.journal, run: state)
-        return (text, warnings)
+        let status = StudyStatus(graph: graph, history: history, plan: plan, runIsLive: isLive)
+        return (StatusReport(jobFile: jobFile, journalPath: self.state.journal, history: history, status: status, run: state,
+                             factory: taskFactory()), warnings)
+    }
+
+    /// What `cohort status` says before the first run.
+    public var noRunYet: String {
+        "study \(job.study): no run yet (no journal at \(state.journal)); \(graph.instanceCount) instances to do"
     }
 
     /// Journals that a rank died, as mpirun reported it after the MPI job

@@ -56,7 +56,7 @@ public struct WorkerLoop {
                     if let failed = runner.start(order) { try send(failed, name: names.removeValue(forKey: order.instance)) }
                     if terminating { runner.terminateAll() }
                 case .stop:
-                    logger.debug("told to stop once its modules end", metadata: ["running": "\(runner.runningCount)"])
+                    logger.debug("no more work: leaving once its running modules end", metadata: ["running": "\(runner.runningCount)"])
                     stopping = true
                 case .terminate:
                     terminating = true

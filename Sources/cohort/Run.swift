@@ -55,7 +55,17 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("log-level"), help: ArgumentHelp("Diagnostics on stderr from every rank, each line naming its rank and host: trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel = Logger.Level.warning.rawValue
 
+    @Option(help: ArgumentHelp("How progress is shown: auto (a redrawn block on a terminal, periodic otherwise), block, periodic (a line per failure and a progress line every --progress-interval seconds), lines (also a line per finished instance).", valueName: "mode"))
+    var progress = ProgressMode.auto.rawValue
+
+    @Option(name: .customLong("progress-interval"), help: ArgumentHelp("Seconds between progress lines when not on a terminal.", valueName: "seconds"))
+    var progressInterval: Double = 30
+
     func validate() throws {
+        if ProgressMode(rawValue: progress) == nil {
+            throw ValidationError("--progress \(progress): not one of \(ProgressMode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if !(progressInterval > 0) { throw ValidationError("--progress-interval \(progressInterval): give seconds above 0") }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level \(logLevel): not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -122,9 +132,11 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let options = RunOptions(
+        var options = RunOptions(
             jobFile: jobFile, policy: (try? workerPolicy()) ?? WorkerPolicy(), forcedStages: forcedStages,
             forceID: requestedForceID, only: only, subjects: subjects, exported: (try? exportedVariables()) ?? [])
+        options.progress = ProgressMode(rawValue: progress) ?? .auto
+        options.progressInterval = progressInterval
         let level = Logger.Level(rawValue: logLevel) ?? .warning
         let logger = Logger(label: "cohort") { _ in LineLogHandler(logLevel: level) }
         throw ExitCode(ClusterRun.main(options, logger: logger))

@@ -115,6 +115,13 @@ public enum Clock {
 }
 
 public enum ProcessEnvironment {
+    /// This machine's host name, as Cohort reports it.
+    public static var hostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     public static func value(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }

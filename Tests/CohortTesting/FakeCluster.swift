@@ -124,4 +124,5 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
     public private(set) var problems: [String] = []
     public func problem(_ text: String) { problems.append(text) }
     public func note(_ text: String) { problems.append(text) }
+    public func tick() {}
 }

@@ -152,7 +152,7 @@ struct LineageTests {
         let study = try LineageStudy()
         #expect(try run(study).code == 0)
         var before = study.began().count
-        let forced = try run(study, ["--force", "a", "--subjects", "s2"])
+        let forced = try run(study, ["--force", "a", "--subjects", "s2", "--progress", "lines"])
         #expect(forced.code == 0, "\(forced.output)")
         #expect(ranSince(study, before) == ["a:s2", "b:s2"])
         #expect(forced.stdout.contains("a: 2 done earlier, 1 to run (1 forced)"), "\(forced.stdout)")

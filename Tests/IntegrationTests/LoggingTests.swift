@@ -7,11 +7,7 @@ import Glibc
 /// `--log-level`: diagnostics from every rank on stderr, each line naming its rank and host.
 @Suite(.enabled(if: MPIHarness.shouldRun, "mpirun not found"))
 struct LoggingTests {
-    var host: String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        gethostname(&buffer, buffer.count)
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    var host: String { ProcessEnvironment.hostName }
 
     @Test func debugLinesNameTheirRankAndHostAndTheDefaultIsQuiet() throws {
         let job = try MPIHarness.writeJob("study: logs\nsubjects: [a, b]\nstages:\n  - {name: one, domain: subject, run: 'true'}\n")

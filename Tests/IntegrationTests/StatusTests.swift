@@ -22,8 +22,20 @@ struct StatusTests {
         let folder = String(job.dropLast("/job.yml".count))
         #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder + "/out/slow/a/started") })
         let during = try ChildProcess.run([MPIHarness.cohort, "status", job])
-        #expect(during.code == 0)
+        #expect(during.code == 1, "quick:c failed: status says so in its exit status")
         #expect(during.stdout.contains("a run holds the study (host "))
+        #expect(during.stdout.contains(": started 20"), "since when")
+        #expect(during.stdout.contains(" on 2 workers"), "\(during.stdout)")
+        // The matrix: a has quick done and slow running; c failed quick, so slow is skipped.
+        #expect(during.stdout.contains("  a  #>"), "\(during.stdout)")
+        #expect(during.stdout.contains("  c  X-"), "\(during.stdout)")
+        #expect(during.stdout.contains("  columns: 1 quick, 2 slow"))
+        // What runs where, and for how long.
+        let host = ProcessEnvironment.hostName
+        #expect(during.stdout.contains("Running ("))
+        let slowA = during.stdout.split(separator: "\n").first { $0.hasPrefix("  slow:a  rank ") }.map(String.init) ?? ""
+        #expect(slowA.contains(" on \(host)  for "), "where and for how long: \(during.stdout)")
+        #expect(during.stdout.contains("    rerun just it: cohort run \(job) --only quick:c"))
         #expect(during.stdout.contains("  quick      2       1        0       0      3"), "\(during.stdout)")
         #expect(during.stdout.contains("quick:c: exit status 1 (attempt 1)"))
         #expect(during.stdout.contains("logs: \(folder)/out/.attempts/quick/c/1/stderr.log"))
@@ -32,7 +44,9 @@ struct StatusTests {
         #expect(run.wait(timeout: 60).code == 1)
 
         let after = try ChildProcess.run([MPIHarness.cohort, "status", job])
+        #expect(after.code == 1)
         #expect(after.stdout.contains("no run is active"))
+        #expect(!after.stdout.contains("Running ("), "nothing runs after the run")
         #expect(after.stdout.contains("  slow       2       0        0       1      3"), "\(after.stdout)")
     }
 
@@ -52,9 +66,61 @@ struct StatusTests {
         _ = run.wait(timeout: 30)
         #expect(!Files.read(folder + "/.cohort/killed/lock").isEmpty, "the killed run's note is left behind")
         let after = try ChildProcess.run([MPIHarness.cohort, "status", job])
-        #expect(after.code == 0)
+        #expect(after.code == 0, "nothing failed")
         #expect(!after.stdout.contains("a run holds the study"), "\(after.stdout)")
+        #expect(after.stdout.contains("  a  .") && after.stdout.contains("  b  ."), "a died run's instances are pending, not running: \(after.stdout)")
         #expect(after.stdout.contains("ended abnormally at about "), "\(after.stdout)")
         #expect(after.stdout.contains("  slow       0       0        0       2      2"), "\(after.stdout)")
+    }
+
+    /// Failures alike read as one entry; each failure says why in plain
+    /// words; `--json` carries the same for scripts.
+    @Test func failuresAreGroupedExplainedAndInJSON() throws {
+        let job = try MPIHarness.writeJob("""
+            study: grouped
+            subjects: [s1, s2, s3, s4]
+            stages:
+              - {name: fit, domain: subject, run: 'echo "ERROR: no convergence" >&2; exit 3'}
+              - {name: qa, domain: subject, after: [], run: 'case {subject} in s2) nosuchcommand ;; esac'}
+            """)
+        let run = try MPIHarness.run(ranks: 2, ["run", job])
+        #expect(run.code == 1)
+        // The run's summary groups them the same way.
+        #expect(run.stdout.contains("  fit × 4: exit status 3 (fit:s1, fit:s2, fit:s3 and 1 more)"), "\(run.stdout)")
+        #expect(run.stdout.contains("    | ERROR: no convergence"))
+        #expect(run.stdout.contains("    cause: command not found (exit 127)"))
+        let text = try ChildProcess.run([MPIHarness.cohort, "status", job])
+        #expect(text.code == 1)
+        #expect(text.stdout.contains("Failed (5):"), "\(text.stdout)")
+        #expect(text.stdout.contains("  fit × 4: exit status 3 (fit:s1, fit:s2, fit:s3 and 1 more)"), "\(text.stdout)")
+        #expect(text.stdout.contains("    last line: ERROR: no convergence"))
+        #expect(text.stdout.contains("    rerun them: cohort run \(job) --only fit"))
+        #expect(text.stdout.contains("  qa:s2: exit status 127 (attempt 1) on rank 1 ("), "\(text.stdout)")
+        #expect(text.stdout.contains("    cause: command not found (exit 127)"))
+
+        let json = try ChildProcess.run([MPIHarness.cohort, "status", job, "--json"])
+        #expect(json.code == 1)
+        let checked = try ChildProcess.run(["python3", "-c", """
+            import json, sys
+            d = json.load(open(sys.argv[1]))
+            assert d["schema"] == "cohort-status/1", d["schema"]
+            assert d["anythingFailed"] is True
+            assert [s["name"] for s in d["stages"]] == ["fit", "qa"]
+            assert d["stages"][0]["failed"] == 4 and d["stages"][1]["done"] == 3
+            groups = {g["stage"]: g for g in d["failureGroups"]}
+            assert groups["fit"]["count"] == 4 and groups["fit"]["lastLine"] == "ERROR: no convergence"
+            qa = [f for f in d["failures"] if f["name"] == "qa:s2"][0]
+            assert qa["exitStatus"] == 127 and qa["cause"].startswith("command not found"), qa
+            assert qa["rerun"].endswith("--only qa:s2") and qa["host"] and qa["rank"] == 1
+            assert sorted(n["name"] for n in d["notDone"]) == ["fit:s1", "fit:s2", "fit:s3", "fit:s4", "qa:s2"]
+            print("ok")
+            """, try jsonFile(json.stdout)])
+        #expect(checked.stdout == "ok\n", "\(checked.output)\n\(json.stdout)")
+    }
+
+    func jsonFile(_ text: String) throws -> String {
+        let path = try TemporaryFolder.make(prefix: "status-json") + "/status.json"
+        Files.write(path, text)
+        return path
     }
 }

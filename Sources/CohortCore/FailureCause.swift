@@ -1,0 +1,40 @@
+/// Why an attempt failed, in plain words, where it can be told from what
+/// the journal and the log hold (DESIGN §6): the words a scientist would
+/// otherwise work out from an exit status and a log.
+public enum FailureCause {
+    /// `stageMemory`: the stage's `memory:` in bytes (0 when not set);
+    /// `stderrTail`: the end of the module's stderr, if read.
+    public static func explain(_ outcome: AttemptOutcome, peakMemoryKiB: Int, stageMemory: Int64,
+                               stderrTail: String = "") -> String? {
+        let tail = stderrTail.lowercased()
+        if tail.contains("no space left on device") || tail.contains("disk quota exceeded") {
+            return "disk full (no space left on device)"
+        }
+        switch outcome {
+        case .timedOut:
+            return "timed out (ran past the stage's timeout)"
+        case .signaled(9):
+            // The kernel's OOM killer and Slurm's memory cgroup both send SIGKILL.
+            if stageMemory > 0, Int64(peakMemoryKiB) * 1024 >= stageMemory * 9 / 10 {
+                return "probably out of memory (killed at \(Quantity.describe(bytes: Int64(peakMemoryKiB) * 1024)) of the stage's \(Quantity.describe(bytes: stageMemory)))"
+            }
+            return "killed by SIGKILL: probably out of memory, or killed by the system or an administrator"
+        case .signaled(11):
+            return "crashed (segmentation fault)"
+        case .signaled(6):
+            return "aborted (SIGABRT: a failed assertion or a crash)"
+        case .exited(127):
+            return "command not found (exit 127)"
+        case .exited(126):
+            return "command not executable (exit 126)"
+        case .exited(137):
+            return "its command was killed by SIGKILL (exit 137): probably out of memory"
+        case .couldNotStart(let reason):
+            return "could not start: \(reason)"
+        default:
+            if tail.contains("command not found") { return "a command was not found" }
+            if tail.contains("permission denied") { return "permission denied" }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,99 @@
+public import CohortCore
+
+/// One failed instance as `status` shows it: where and how its last attempt
+/// ended, the cause in plain words, the last line of its log.
+public struct FailureDetail: Sendable {
+    public var name: String
+    public var failure: StudyStatus.Failure
+    /// Absolute attempt folder: its logs.
+    public var logFolder: String
+    public var cause: String?
+    /// The last line of stderr (else stdout), readable on a terminal; "" when empty.
+    public var lastLine: String
+}
+
+/// Failures with one signature: the same stage, cause and last log line
+/// (400 subjects failing alike read as one entry with a count).
+public struct FailureGroup: Sendable {
+    public var stage: String
+    public var members: [FailureDetail]
+
+    /// Groups in order of first appearance.
+    public static func grouped(_ failures: [FailureDetail], stageOf: (FailureDetail) -> String) -> [FailureGroup] {
+        var order: [String] = []
+        var groups: [String: FailureGroup] = [:]
+        for failure in failures {
+            let stage = stageOf(failure)
+            let key = [stage, failure.cause ?? failure.failure.outcome.text, failure.lastLine].joined(separator: "\u{1f}")
+            if groups[key] == nil {
+                order.append(key)
+                groups[key] = FailureGroup(stage: stage, members: [])
+            }
+            groups[key]!.members.append(failure)
+        }
+        return order.map { groups[$0]! }
+    }
+
+    /// Alike failures beyond this many read as one entry.
+    static let listedInFull = 2
+
+    func lines(jobFile: String) -> [String] {
+        guard members.count > Self.listedInFull else { return members.flatMap { Self.lines(of: $0, jobFile: jobFile) } }
+        let first = members[0]
+        let names = members.prefix(3).map(\.name).joined(separator: ", ")
+        var lines = ["  \(stage) × \(members.count): \(first.failure.outcome.text) (\(names) and \(members.count - 3) more)"]
+        if let cause = first.cause { lines.append("    cause: \(cause)") }
+        lines.append("    last line: \(first.lastLine.isEmpty ? "(empty)" : first.lastLine)")
+        lines.append("    logs of \(first.name): \(first.logFolder)/stderr.log, stdout.log")
+        lines.append("    rerun them: cohort run \(jobFile) --only \(stage)")
+        return lines
+    }
+
+    static func lines(of detail: FailureDetail, jobFile: String) -> [String] {
+        let failure = detail.failure
+        var lines = ["  \(detail.name): \(failure.outcome.text) (attempt \(failure.attempt)) on rank \(failure.rank) (\(failure.host)) after \(duration(failure.wallSeconds, precise: true)), peak memory \(Quantity.describe(bytes: Int64(failure.peakMemoryKiB) * 1024))"]
+        if let cause = detail.cause { lines.append("    cause: \(cause)") }
+        if !detail.lastLine.isEmpty { lines.append("    last line: \(detail.lastLine)") }
+        lines.append("    logs: \(detail.logFolder)/stderr.log, stdout.log")
+        lines.append("    rerun just it: cohort run \(jobFile) --only \(detail.name)")
+        return lines
+    }
+}
+
+/// What `cohort status` shows, gathered once for the text and the JSON.
+public struct StatusReport: Sendable {
+    public let jobFile: String
+    public let journalPath: String
+    public let graph: InstanceGraph
+    public let history: JournalHistory
+    public let status: StudyStatus
+    public let run: StatusText.RunState
+    public let failures: [FailureDetail]
+    public let failureGroups: [FailureGroup]
+
+    /// Reads the last log line of each failure (its attempt folder under `factory`).
+    public init(jobFile: String, journalPath: String, history: JournalHistory, status: StudyStatus,
+                run: StatusText.RunState, factory: TaskFactory) {
+        let graph = factory.graph
+        self.jobFile = jobFile
+        self.journalPath = journalPath
+        self.graph = graph
+        self.history = history
+        self.status = status
+        self.run = run
+        failures = status.failures.map { failure in
+            let folder = failure.logs.map { resolved($0, in: factory.jobFolder) } ?? factory.instanceFolder(of: failure.instance)
+            let tail = LogPaths(folder: folder).failureTail(lines: 5, maxBytes: 4096)
+            let last = tail.split(separator: "\n").last.map { LogExcerpt.readable(String($0)) } ?? ""
+            let stage = graph.job.stages[graph.stage(of: failure.instance)]
+            return FailureDetail(name: graph.name(of: failure.instance), failure: failure, logFolder: folder,
+                                 cause: FailureCause.explain(failure.outcome, peakMemoryKiB: failure.peakMemoryKiB,
+                                                             stageMemory: stage.memory, stderrTail: tail),
+                                 lastLine: last)
+        }
+        failureGroups = FailureGroup.grouped(failures) { String($0.name.prefix { $0 != ":" }) }
+    }
+
+    /// Whether anything failed: `cohort status` exits 1 then.
+    public var anythingFailed: Bool { !status.failures.isEmpty }
+}

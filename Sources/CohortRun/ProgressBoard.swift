@@ -1,0 +1,135 @@
+import CohortCore
+
+/// How a run shows its progress (DESIGN §6).
+public enum ProgressMode: String, Sendable, CaseIterable {
+    /// `block` on a terminal, `periodic` otherwise (a batch log).
+    case auto
+    /// A block redrawn in place: per stage and overall, elapsed and ETA;
+    /// failures printed above it as they happen.
+    case block
+    /// One line per failure and a compact progress line at an interval.
+    case periodic
+    /// One line per finished instance (and the periodic line too).
+    case lines
+}
+
+/// This run's counts per stage, for the live progress: done, running,
+/// failed and skipped of what this run will try, and an ETA from the
+/// durations measured so far (this run's, else the journal's).
+struct ProgressBoard {
+    struct Row {
+        var name: String
+        var total = 0
+        var done = 0
+        var running = 0
+        var failed = 0
+        var skipped = 0
+        /// Wall seconds of this run's successes.
+        var durations: [Double] = []
+        /// The journal's median for the stage, from earlier runs.
+        var earlierMedian: Double?
+
+        var left: Int { max(0, total - done - failed - skipped) }
+    }
+
+    var rows: [Row] = []
+    /// Cpus of every worker: how much runs at once.
+    var cpus = 1
+    private var index: [String: Int] = [:]
+
+    init() {}
+
+    init(outlook: RunOutlook, earlierMedians: [Double?]) {
+        rows = outlook.stages.enumerated().map { offset, stage in
+            Row(name: stage.name, total: stage.toRunCount, earlierMedian: offset < earlierMedians.count ? earlierMedians[offset] : nil)
+        }
+        for (offset, row) in rows.enumerated() { index[row.name] = offset }
+    }
+
+    private func row(of instance: String) -> Int? { index[String(instance.prefix { $0 != ":" })] }
+
+    mutating func started(_ instance: String) {
+        if let row = row(of: instance) { rows[row].running += 1 }
+    }
+
+    mutating func finished(_ instance: String, outcome: AttemptOutcome, wallSeconds: Double) {
+        guard let row = row(of: instance) else { return }
+        rows[row].running = max(0, rows[row].running - 1)
+        if outcome.succeeded {
+            rows[row].done += 1
+            rows[row].durations.append(wallSeconds)
+        } else if outcome.isFailure {
+            rows[row].failed += 1
+        }
+    }
+
+    /// The failure just counted is retried: not final after all.
+    mutating func retrying(_ instance: String) {
+        if let row = row(of: instance) { rows[row].failed = max(0, rows[row].failed - 1) }
+    }
+
+    mutating func skipped(_ instance: String) {
+        if let row = row(of: instance) { rows[row].skipped += 1 }
+    }
+
+    var total: Row {
+        rows.reduce(into: Row(name: "all")) { sum, row in
+            sum.total += row.total
+            sum.done += row.done
+            sum.running += row.running
+            sum.failed += row.failed
+            sum.skipped += row.skipped
+        }
+    }
+
+    /// Seconds until what is left is done, if any duration is known: each
+    /// stage's work left at its typical duration, spread over every cpu.
+    var eta: Double? {
+        let known = rows.compactMap(typical)
+        guard !known.isEmpty else { return nil }
+        let fallback = known.sorted()[known.count / 2]
+        let work = rows.reduce(0.0) { $0 + Double($1.left) * (typical($1) ?? fallback) }
+        let longest = rows.filter { $0.left > 0 }.map { typical($0) ?? fallback }.max() ?? 0
+        return max(work / Double(max(1, cpus)), longest)
+    }
+
+    private func typical(_ row: Row) -> Double? {
+        guard !row.durations.isEmpty else { return row.earlierMedian }
+        let sorted = row.durations.sorted()
+        return sorted[sorted.count / 2]
+    }
+
+    /// `progress: 12 of 31 done, 3 running, 1 failed, 0 skipped; ETA 2m10s`
+    func line() -> String {
+        let all = total
+        return "progress: \(all.done) of \(all.total) done, \(all.running) running, \(all.failed) failed, \(all.skipped) skipped; ETA \(eta.map { duration($0) } ?? "unknown")"
+    }
+
+    /// The redrawn block: a bar and counts per stage with work in this run, then the whole run.
+    func block(elapsed: Double) -> [String] {
+        let shown = rows.filter { $0.total > 0 }
+        let width = max(5, shown.map(\.name.count).max() ?? 0)
+        let all = total
+        let digits = String(all.total).count
+        var lines = shown.map { row in
+            "  " + pad(row.name, width, left: true) + "  " + bar(row) + "  " + counts(row, digits: digits)
+        }
+        lines.append("  " + pad("all", width, left: true) + "  " + bar(all) + "  " + counts(all, digits: digits)
+                     + "  elapsed \(duration(elapsed)), ETA \(eta.map { duration($0) } ?? "unknown")")
+        return lines
+    }
+
+    private func counts(_ row: Row, digits: Int) -> String {
+        pad("\(row.done)/\(row.total)", 2 * digits + 1) + " done, " + pad(String(row.running), digits) + " running, "
+            + pad(String(row.failed), digits) + " failed, " + pad(String(row.skipped), digits) + " skipped"
+    }
+
+    /// `[#######-------------]`: done `#`, failed or skipped `x`, left `-`.
+    private func bar(_ row: Row, width: Int = 20) -> String {
+        guard row.total > 0 else { return "[" + String(repeating: " ", count: width) + "]" }
+        let done = row.done * width / row.total
+        let bad = min(width - done, (row.failed + row.skipped) * width / row.total)
+        return "[" + String(repeating: "#", count: done) + String(repeating: "x", count: bad)
+            + String(repeating: "-", count: width - done - bad) + "]"
+    }
+}

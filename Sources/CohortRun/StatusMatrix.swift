@@ -1,0 +1,89 @@
+public import CohortCore
+
+/// The subject × stage matrix of `cohort status`: one character per cell,
+/// a subject's sessions folded into one cell (the most urgent shows), one
+/// row per session on request; at 1,000 subjects the rows needing
+/// attention come first and the rest are counted.
+public enum StatusMatrix {
+    /// Column keys: a stage per character.
+    static let keys = Array("123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+    public static func lines(_ status: StudyStatus, graph: InstanceGraph, options: StatusText.MatrixOptions) -> [String] {
+        let job = graph.job
+        let columns = job.stages.indices.filter { job.stages[$0].domain != .study }
+        guard !columns.isEmpty, !job.subjects.isEmpty else { return studyLine(status, graph: graph, columns: columns) }
+        let legend = StudyStatus.Cell.allCases.map { "\($0.character) \($0.word)" }.joined(separator: ", ")
+        var lines = ["", "Subjects × stages (\(legend)\(options.sessions ? "" : "; a subject's sessions folded, --sessions unfolds")):"]
+        let rows = rows(status, graph: graph, columns: columns, sessions: options.sessions)
+        let nameWidth = min(40, rows.map(\.name.count).max() ?? 0)
+        let header = String(columns.indices.map { keys[$0 % keys.count] })
+        lines.append("  " + pad("", nameWidth, left: true) + "  " + header)
+        var shown = rows
+        if !options.allRows && rows.count > options.rowLimit {
+            // Failed, then running, then pending rows first; within each, the job's order.
+            shown = rows.enumerated().sorted { ($0.element.urgency, -$0.offset) > ($1.element.urgency, -$1.offset) }
+                .prefix(options.rowLimit).sorted { $0.offset < $1.offset }.map(\.element)
+        }
+        for row in shown { lines.append("  " + pad(row.name, nameWidth, left: true) + "  " + row.cells) }
+        if shown.count < rows.count {
+            let hidden = rows.count - shown.count
+            let allDone = rows.filter { $0.urgency == 0 }.count - shown.filter { $0.urgency == 0 }.count
+            lines.append("  ... \(hidden) more row\(hidden == 1 ? "" : "s") (\(allDone) all done); --all shows every one")
+        }
+        lines.append("  columns: " + columns.enumerated().map { "\(keys[$0.offset % keys.count]) \(job.stages[$0.element].name)" }.joined(separator: ", "))
+        return lines + studyLine(status, graph: graph, columns: columns)
+    }
+
+    struct Row {
+        var name: String
+        var cells: String
+        /// The most urgent cell's urgency: which rows to show first.
+        var urgency: Int
+    }
+
+    static func rows(_ status: StudyStatus, graph: InstanceGraph, columns: [Int], sessions: Bool) -> [Row] {
+        let job = graph.job
+        var rows: [Row] = []
+        var sessionIndex = 0
+        for (subject, entry) in job.subjects.enumerated() {
+            let sessionRange = sessionIndex..<sessionIndex + entry.sessions.count
+            sessionIndex += entry.sessions.count
+            let groups: [(String, Range<Int>)] = sessions
+                ? sessionRange.map { ("\(entry.name)/\(graph.sessionName($0))", $0..<$0 + 1) }
+                : [(entry.name, sessionRange)]
+            for (name, range) in groups {
+                let cells = columns.map { stage -> StudyStatus.Cell in
+                    let base = graph.instances(ofStage: stage).lowerBound
+                    switch job.stages[stage].domain {
+                    case .subject: return status.cells[base + subject]
+                    case .session: return StudyStatus.Cell.folded(range.map { status.cells[base + $0] }) ?? .done
+                    case .study: return status.cells[base]
+                    }
+                }
+                let urgency = cells.map(urgencyOf).max() ?? 0
+                rows.append(Row(name: name, cells: String(cells.map(\.character)), urgency: urgency))
+            }
+        }
+        return rows
+    }
+
+    static func urgencyOf(_ cell: StudyStatus.Cell) -> Int {
+        switch cell {
+        case .failed: 4
+        case .running: 3
+        case .pending: 2
+        case .skipped: 1
+        case .done: 0
+        }
+    }
+
+    /// Study-level stages have one instance each: one line for them all.
+    static func studyLine(_ status: StudyStatus, graph: InstanceGraph, columns: [Int]) -> [String] {
+        let studyStages = graph.job.stages.indices.filter { !columns.contains($0) }
+        guard !studyStages.isEmpty else { return [] }
+        let cells = studyStages.map { stage in
+            "\(graph.job.stages[stage].name) \(status.cells[graph.instances(ofStage: stage).lowerBound].character)"
+        }
+        return ["  study: " + cells.joined(separator: ", ")]
+    }
+}

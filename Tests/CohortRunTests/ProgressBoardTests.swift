@@ -1,0 +1,61 @@
+@testable import CohortRun
+import CohortCore
+import CohortTesting
+import Testing
+
+/// The live progress's counts, ETA and block, without a terminal.
+@Suite struct ProgressBoardTests {
+    func board() throws -> ProgressBoard {
+        let job = JobFixtures.job([("prep", .subject, []), ("group", .study, [0])])
+        let graph = try InstanceGraph(job: job)
+        let plan = ResumePlan(graph: graph, history: JournalHistory(), definitions: Definitions(graph: graph))
+        var board = ProgressBoard(outlook: RunOutlook(plan: plan, graph: graph), earlierMedians: [nil, 100])
+        board.cpus = 2
+        return board
+    }
+
+    @Test func countsFollowStartsEndsRetriesAndSkips() throws {
+        var board = try board()
+        board.started("prep:sub-01")
+        board.started("prep:sub-02")
+        #expect(board.total.running == 2)
+        board.finished("prep:sub-01", outcome: .succeeded, wallSeconds: 10)
+        board.finished("prep:sub-02", outcome: .exited(1), wallSeconds: 1)
+        #expect(board.total.failed == 1)
+        board.retrying("prep:sub-02")
+        #expect(board.total.failed == 0, "a retried failure is not final")
+        board.started("prep:sub-02")
+        board.finished("prep:sub-02", outcome: .interrupted, wallSeconds: 1)
+        #expect(board.total.failed == 0 && board.total.running == 0, "interrupted is neither done nor failed")
+        board.skipped("group")
+        #expect(board.total.skipped == 1)
+        #expect(board.line() == "progress: 1 of 4 done, 0 running, 0 failed, 1 skipped; ETA 10s")
+    }
+
+    /// What is left, at each stage's typical duration, spread over the cpus;
+    /// never less than the longest single instance left.
+    @Test func theETAComesFromMeasuredAndEarlierDurations() throws {
+        var board = try board()
+        // prep's duration is unknown: it takes the median of what is known (group's 100 s): (3 + 1) × 100 s / 2 cpus.
+        #expect(board.eta == 200)
+        board.started("prep:sub-01")
+        board.finished("prep:sub-01", outcome: .succeeded, wallSeconds: 30)
+        // prep: 2 left × 30 s, group: 1 × 100 s, over 2 cpus = 80 s; group alone takes 100 s.
+        #expect(board.eta == 100)
+        board.rows[1].earlierMedian = 10
+        #expect(board.eta == 35, "(2 × 30 + 10) / 2")
+    }
+
+    @Test func theBlockHasABarPerStageAndTheWholeRun() throws {
+        var board = try board()
+        board.finished("prep:sub-01", outcome: .succeeded, wallSeconds: 30)
+        board.finished("prep:sub-02", outcome: .exited(2), wallSeconds: 1)
+        let block = board.block(elapsed: 65)
+        #expect(block.count == 3)
+        #expect(block[0].hasPrefix("  prep   [######xxxxxx--------]  "), "a third done, a third failed: \(block)")
+        #expect(block[0].contains("1/3 done, 0 running, 1 failed, 0 skipped"), "\(block)")
+        #expect(block[2].hasPrefix("  all    ["))
+        #expect(block[2].hasSuffix("elapsed 1m05s, ETA 1m40s"), "group's 100 s is the longest left: \(block[2])")
+        #expect(!block.joined().contains("\u{1b}"), "the board draws no escape codes itself")
+    }
+}

@@ -1,0 +1,48 @@
+import CohortCore
+import CohortRun
+import CohortTesting
+import Testing
+
+/// The subject × stage matrix, folded, unfolded and at 1,000 subjects.
+@Suite struct StatusMatrixTests {
+    /// A job of `subjects` subjects (two sessions each) whose journal says `failed` failed `prep`.
+    func status(subjects: Int, failed: [String]) throws -> (StudyStatus, InstanceGraph) {
+        let names = (1...subjects).map { "sub-\($0)" }
+        let job = JobFixtures.job([("prep", .session, []), ("model", .subject, [0]), ("group", .study, [1])],
+                                  subjects: names.map { Subject(name: $0, sessions: ["a", "b"]) })
+        let graph = try InstanceGraph(job: job)
+        var history = JournalHistory()
+        for subject in failed {
+            let attempt = JournalRecord.Attempt(instance: "prep:\(subject):b", attempt: 1, rank: 1, host: "n1", time: 1)
+            history.apply(.started(attempt))
+            history.apply(.finished(attempt, .init(outcome: .exited(2), wallSeconds: 1, peakMemoryKiB: 10)))
+        }
+        let plan = ResumePlan(graph: graph, history: history, definitions: Definitions(graph: graph))
+        return (StudyStatus(graph: graph, history: history, plan: plan, runIsLive: false), graph)
+    }
+
+    @Test func sessionsFoldIntoTheirSubjectAndUnfoldOnRequest() throws {
+        let (status, graph) = try status(subjects: 3, failed: ["sub-2"])
+        let folded = StatusMatrix.lines(status, graph: graph, options: .init())
+        #expect(folded.contains("  sub-1  .."))
+        #expect(folded.contains("  sub-2  X."), "\(folded)")
+        #expect(folded.contains("  columns: 1 prep, 2 model"))
+        #expect(folded.contains("  study: group ."))
+        let unfolded = StatusMatrix.lines(status, graph: graph, options: .init(sessions: true))
+        #expect(unfolded.contains("  sub-2/a  .."), "\(unfolded)")
+        #expect(unfolded.contains("  sub-2/b  X."))
+    }
+
+    @Test func aThousandSubjectsShowTheRowsNeedingAttentionFirst() throws {
+        let (status, graph) = try status(subjects: 1000, failed: ["sub-500", "sub-999"])
+        let lines = StatusMatrix.lines(status, graph: graph, options: .init())
+        let rows = lines.filter { $0.hasPrefix("  sub-") }
+        #expect(rows.count == 40, "a page, not a thousand lines")
+        for failed in ["sub-500", "sub-999"] {
+            #expect(rows.contains { $0.hasPrefix("  \(failed) ") && $0.hasSuffix("  X.") }, "the failed subjects are shown: \(rows)")
+        }
+        #expect(lines.contains("  ... 960 more rows (0 all done); --all shows every one"), "\(lines.suffix(4))")
+        let all = StatusMatrix.lines(status, graph: graph, options: .init(allRows: true))
+        #expect(all.filter { $0.hasPrefix("  sub-") }.count == 1000)
+    }
+}
