@@ -20,7 +20,7 @@ struct Cohort: ParsableCommand {
             Exit codes: 0 all done, 1 some instance failed or was skipped, 2 invalid job file or \
             arguments, 3 another run holds the study's state, 130/143 stopped (run again to carry on).
             """,
-        subcommands: [Run.self, Plan.self, Status.self, Graph.self, Validate.self, NoteLostRank.self])
+        subcommands: [Run.self, Plan.self, Status.self, Graph.self, Report.self, Validate.self, NoteLostRank.self])
 
     /// ArgumentParser exits 64 on usage errors; Cohort's contract is 2.
     static func main() {
