@@ -115,6 +115,12 @@ public enum Clock {
 }
 
 public enum ProcessEnvironment {
+    /// The program `name` found on the PATH, or nil.
+    public static func which(_ name: String) -> String? {
+        let candidates: [String] = (value("PATH") ?? "/usr/bin").split(separator: ":").map { "\($0)/\(name)" }
+        return candidates.first { access($0, X_OK) == 0 }
+    }
+
     /// This machine's host name, as Cohort reports it.
     public static var hostName: String {
         var buffer = [CChar](repeating: 0, count: 256)

@@ -1,8 +1,5 @@
 import CohortTesting
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `cohort graph`: dot that Graphviz renders, of stages or of instances.
 @Suite struct GraphTests {
@@ -10,8 +7,7 @@ import Glibc
 
     /// Renders `dot` text to SVG with Graphviz's `dot`; nil when it is not installed (outside CI).
     func render(_ dot: String) throws -> String? {
-        let path = (ProcessEnvironment.value("PATH") ?? "/usr/bin").split(separator: ":").map { "\($0)/dot" }
-        guard let tool = path.first(where: { access($0, X_OK) == 0 }) else {
+        guard let tool = ProcessEnvironment.which("dot") else {
             #expect(!MPIHarness.isCI, "Graphviz's dot is missing (scripts/test.sh installs it)")
             return nil
         }

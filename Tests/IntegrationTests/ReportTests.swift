@@ -12,8 +12,7 @@ struct ReportTests {
     func folder(of job: String) -> String { String(job.dropLast("/job.yml".count)) }
 
     func tool(_ name: String) -> String? {
-        let candidates: [String] = (ProcessEnvironment.value("PATH") ?? "/usr/bin").split(separator: ":").map { "\($0)/\(name)" }
-        let found = candidates.first { access($0, X_OK) == 0 }
+        let found = ProcessEnvironment.which(name)
         if found == nil { #expect(!MPIHarness.isCI, "\(name) is missing (scripts/test.sh installs it)") }
         return found
     }
