@@ -6,7 +6,9 @@ public enum FailureCause {
     /// `stderrTail`: the end of the module's stderr, if read.
     public static func explain(_ outcome: AttemptOutcome, peakMemoryKiB: Int, stageMemory: Int64,
                                stderrTail: String = "") -> String? {
-        let tail = stderrTail.lowercased()
+        var tail = stderrTail.lowercased()
+        // The worker's own writes fail with the same words (creating the folders, the logs).
+        if case .couldNotStart(let reason) = outcome { tail += "\n" + reason.lowercased() }
         if tail.contains("no space left on device") || tail.contains("disk quota exceeded") {
             return "disk full (no space left on device)"
         }

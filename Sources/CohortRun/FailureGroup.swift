@@ -1,4 +1,7 @@
 public import CohortCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One failed instance as `status` shows it: where and how its last attempt
 /// ended, the cause in plain words, the last line of its log.
@@ -10,6 +13,11 @@ public struct FailureDetail: Sendable {
     public var cause: String?
     /// The last line of stderr (else stdout), readable on a terminal; "" when empty.
     public var lastLine: String
+    /// The attempt's `rerun.sh` (its command, folder and environment), when the worker wrote one.
+    public var rerunScript: String? {
+        let path = logFolder + "/rerun.sh"
+        return access(path, R_OK) == 0 ? path : nil
+    }
 }
 
 /// Failures with one signature: the same stage, cause and last log line
@@ -56,6 +64,7 @@ public struct FailureGroup: Sendable {
         if !detail.lastLine.isEmpty { lines.append("    last line: \(detail.lastLine)") }
         lines.append("    logs: \(detail.logFolder)/stderr.log, stdout.log")
         lines.append("    rerun just it: cohort run \(jobFile) --only \(detail.name)")
+        if let script = detail.rerunScript { lines.append("    by hand, as the worker ran it: sh \(script)") }
         return lines
     }
 }

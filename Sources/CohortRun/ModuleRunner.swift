@@ -85,6 +85,7 @@ public final class ModuleRunner {
             let outcome: AttemptOutcome = module.timedOut ? .timedOut
                 : exitedNormally(status) ? AttemptOutcome(exitStatus: exitCode(status)) : .signaled(termSignal(status))
             let tail = outcome.succeeded ? "" : LogPaths(folder: module.order.attemptFolder).failureTail()
+            if !outcome.succeeded { RerunScript.write(for: module.order, rank: rank, host: host) }
             reports.append(TaskReport(
                 instance: module.order.instance, outcome: outcome,
                 wallSeconds: monotonicSeconds() - module.started,

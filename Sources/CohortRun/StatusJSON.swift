@@ -73,6 +73,7 @@ public enum StatusJSON {
                 "wallSeconds": .number(failure.wallSeconds), "peakMemoryKiB": .number(Double(failure.peakMemoryKiB)),
                 "logs": .string(detail.logFolder), "lastLine": .string(detail.lastLine),
                 "rerun": .string("cohort run \(report.jobFile) --only \(detail.name)"),
+                "rerunByHand": detail.rerunScript.map { .string("sh " + $0) } ?? .null,
             ]
             switch failure.outcome {
             case .exited(let code): entry["exitStatus"] = .number(Double(code))

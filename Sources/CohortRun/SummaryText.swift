@@ -118,6 +118,9 @@ func failureLines(_ failure: FailureRecord, jobFile: String) -> [String] {
         lines.append("    attempt \(earlier.attempt) (\(earlier.outcome.text)): \(earlier.logFolder)/stderr.log, stdout.log")
     }
     lines.append("    rerun just it: cohort run \(jobFile) --only \(failure.name)")
+    if case .couldNotStart = failure.outcome {} else {
+        lines.append("    by hand, as the worker ran it: sh \(failure.logFolder)/rerun.sh")
+    }
     for tail in LogExcerpt.lines(failure.logTail) { lines.append("    | \(tail)") }
     return lines
 }

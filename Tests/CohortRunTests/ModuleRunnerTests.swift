@@ -27,6 +27,24 @@ import Glibc
         return try #require(reports.first)
     }
 
+    /// A failed attempt leaves rerun.sh: its folder, environment and command,
+    /// to rerun by hand; a success leaves no such file.
+    @Test func aFailureLeavesAScriptThatRerunsItByHand() throws {
+        let base = try TemporaryFolder.make(prefix: "rerun")
+        let failed = try runToEnd("echo \"$GREETING it's $COHORT_RANK\" > \"$COHORT_WORKDIR/said\"; exit 7",
+                                  folder: base + "/i", attemptFolder: base + "/a/1")
+        #expect(failed.outcome == .exited(7))
+        let script = base + "/a/1/rerun.sh"
+        #expect(Files.exists(script))
+        Files.write(base + "/i/said", "")
+        let again = try ChildProcess.run(["env", "-i", "PATH=/usr/bin:/bin", "/bin/sh", script])
+        #expect(again.code == 7, "the same command, the same outcome: \(again.output)")
+        #expect(Files.read(base + "/i/said") == "hi it's 5\n", "with the same environment and folders")
+        let succeeded = try runToEnd("true", folder: base + "/j", attemptFolder: base + "/b/1")
+        #expect(succeeded.outcome == .succeeded)
+        #expect(!Files.exists(base + "/b/1/rerun.sh"))
+    }
+
     @Test func logsGoToTheAttemptFolderAndTheInstanceFolderIsCreated() throws {
         let base = try TemporaryFolder.make(prefix: "logs")
         let report = try runToEnd("echo out $GREETING $COHORT_RANK; echo err >&2; touch \"$COHORT_WORKDIR/result\"",

@@ -97,6 +97,7 @@ struct StatusTests {
         #expect(text.stdout.contains("    rerun them: cohort run \(job) --only fit"))
         #expect(text.stdout.contains("  qa:s2: exit status 127 (attempt 1) on rank 1 ("), "\(text.stdout)")
         #expect(text.stdout.contains("    cause: command not found (exit 127)"))
+        #expect(text.stdout.contains("    by hand, as the worker ran it: sh \(String(job.dropLast("/job.yml".count)))/out/.attempts/qa/s2/1/rerun.sh"), "\(text.stdout)")
 
         let json = try ChildProcess.run([MPIHarness.cohort, "status", job, "--json"])
         #expect(json.code == 1)

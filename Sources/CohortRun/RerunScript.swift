@@ -1,0 +1,36 @@
+import CohortCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `rerun.sh` in a failed attempt's folder: the exact command, folder and
+/// environment the worker gave the module, to rerun it by hand (in a shell
+/// on that node, under a debugger). Written only for failures: a success
+/// leaves no extra file.
+enum RerunScript {
+    static func text(for order: TaskOrder, rank: Int, host: String) -> String {
+        var lines = [
+            "#!/bin/sh",
+            "# \(order.name), as rank \(rank) on \(host) ran it: sh \(quoted(order.attemptFolder + "/rerun.sh"))",
+            "# (the worker's own environment, less mpirun's variables, plus these)",
+            "cd \(quoted(order.directory)) || exit 1",
+        ]
+        for variable in order.environment { lines.append("export \(variable.name)=\(quoted(variable.value))") }
+        lines.append("export COHORT_RANK=\(quoted(String(rank))) COHORT_HOST=\(quoted(host))")
+        lines.append("exec /bin/sh -c \(quoted(order.command))")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func write(for order: TaskOrder, rank: Int, host: String) {
+        let path = order.attemptFolder + "/rerun.sh"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard fd >= 0 else { return }
+        writeAll(fd, text(for: order, rank: rank, host: host))
+        close(fd)
+    }
+
+    /// `text` in single quotes for the shell.
+    static func quoted(_ text: String) -> String {
+        "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+    }
+}
