@@ -144,9 +144,15 @@ watcher=$!
 # Under mpirun rank 0's stdout is a pipe or a pseudo-terminal of mpirun's
 # choosing, whatever the user's is: say whether the user's is a terminal
 # (the live progress block), or a batch log (plain lines).
-if [ -t 1 ]; then terminal=1; else terminal=0; fi
-COHORT_STOP_NOTE="$note" COHORT_TERMINAL="${COHORT_TERMINAL:-$terminal}" mpirun -np "$ranks" "${flags[@]}" \
-    -x COHORT_STOP_NOTE -x COHORT_TERMINAL "$bin/cohort" run "$@" 2>&"$mpirun_err" &
+if [ -t 1 ]; then
+    terminal=1
+    read -r lines columns < <(stty size </dev/tty 2>/dev/null || echo "24 80")
+else
+    terminal=0 lines=24 columns=80
+fi
+COHORT_STOP_NOTE="$note" COHORT_TERMINAL="${COHORT_TERMINAL:-$terminal}" \
+    COHORT_COLUMNS="${COHORT_COLUMNS:-$columns}" COHORT_LINES="${COHORT_LINES:-$lines}" mpirun -np "$ranks" "${flags[@]}" \
+    -x COHORT_STOP_NOTE -x COHORT_TERMINAL -x COHORT_COLUMNS -x COHORT_LINES "$bin/cohort" run "$@" 2>&"$mpirun_err" &
 mpirun_pid=$!
 # If this script is killed (kill -9, a closed terminal), stop the run
 # cleanly rather than leave it running unseen.

@@ -18,7 +18,8 @@ public enum FailureCause {
         case .signaled(9):
             // The kernel's OOM killer and Slurm's memory cgroup both send SIGKILL.
             if stageMemory > 0, Int64(peakMemoryKiB) * 1024 >= stageMemory * 9 / 10 {
-                return "probably out of memory (killed at \(Quantity.describe(bytes: Int64(peakMemoryKiB) * 1024)) of the stage's \(Quantity.describe(bytes: stageMemory)))"
+                // No numbers of the attempt's own: alike failures must read alike (they are grouped by it).
+                return "probably out of memory (killed by SIGKILL near the stage's memory: \(Quantity.describe(bytes: stageMemory)))"
             }
             return "killed by SIGKILL: probably out of memory, or killed by the system or an administrator"
         case .signaled(11):

@@ -27,7 +27,7 @@ public struct StudyStatus: Sendable {
 
         /// Folding several instances into one cell (a subject's sessions):
         /// the one that needs attention first shows.
-        var urgency: Int {
+        public var urgency: Int {
             switch self {
             case .failed: 4
             case .running: 3

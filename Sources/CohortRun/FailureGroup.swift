@@ -49,7 +49,8 @@ public struct FailureGroup: Sendable {
         guard members.count > Self.listedInFull else { return members.flatMap { Self.lines(of: $0, jobFile: jobFile) } }
         let first = members[0]
         let names = members.prefix(3).map(\.name).joined(separator: ", ")
-        var lines = ["  \(stage) × \(members.count): \(first.failure.outcome.text) (\(names) and \(members.count - 3) more)"]
+        let more = members.count > 3 ? " and \(members.count - 3) more" : ""
+        var lines = ["  \(stage) × \(members.count): \(first.failure.outcome.text) (\(names)\(more))"]
         if let cause = first.cause { lines.append("    cause: \(cause)") }
         lines.append("    last line: \(first.lastLine.isEmpty ? "(empty)" : first.lastLine)")
         lines.append("    logs of \(first.name): \(first.logFolder)/stderr.log, stdout.log")
@@ -90,9 +91,12 @@ public struct StatusReport: Sendable {
         self.history = history
         self.status = status
         self.run = run
-        failures = status.failures.map { failure in
+        failures = status.failures.enumerated().map { number, failure in
             let folder = failure.logs.map { resolved($0, in: factory.jobFolder) } ?? factory.instanceFolder(of: failure.instance)
-            let tail = LogPaths(folder: folder).failureTail(lines: 5, maxBytes: 4096)
+            // Logs are read for the first failures only: thousands of files on
+            // a network file system would make status slow. Beyond, failures
+            // group by stage and cause alone.
+            let tail = number < Self.logsRead ? LogPaths(folder: folder).failureTail(lines: 5, maxBytes: 4096) : ""
             let last = tail.split(separator: "\n").last.map { LogExcerpt.readable(String($0)) } ?? ""
             let stage = graph.job.stages[graph.stage(of: failure.instance)]
             return FailureDetail(name: graph.name(of: failure.instance), failure: failure, logFolder: folder,
@@ -102,6 +106,9 @@ public struct StatusReport: Sendable {
         }
         failureGroups = FailureGroup.grouped(failures) { String($0.name.prefix { $0 != ":" }) }
     }
+
+    /// How many failures' logs are read for their last line.
+    static let logsRead = 1000
 
     /// Whether anything failed: `cohort status` exits 1 then.
     public var anythingFailed: Bool { !status.failures.isEmpty }

@@ -118,8 +118,10 @@ public final class PlainReporter: RunReporter {
 
     /// What a new run skips and reruns, per stage, and why (DESIGN §5).
     /// `typicalDurations`: per stage, the journal's median wall time (for the ETA).
-    public func planned(_ outlook: RunOutlook, history: JournalHistory, journalPath: String, typicalDurations: [Double?] = []) {
-        board = ProgressBoard(outlook: outlook, earlierMedians: typicalDurations)
+    /// `stageCpus`: per stage, the cpus one instance holds (for the ETA).
+    public func planned(_ outlook: RunOutlook, history: JournalHistory, journalPath: String, typicalDurations: [Double?] = [],
+                        stageCpus: [Int] = []) {
+        board = ProgressBoard(outlook: outlook, earlierMedians: typicalDurations, cpus: stageCpus)
         for (line, reason) in history.damaged {
             emit("cohort: warning: \(journalPath):\(line): record ignored: \(reason)")
         }
@@ -129,7 +131,15 @@ public final class PlainReporter: RunReporter {
     }
 
     public func problem(_ text: String) {
-        writeAll(STDERR_FILENO, text + "\n")
+        // Above the block, like every other line: the block is drawn again below it.
+        if mode == .block, drawn > 0 {
+            writeAll(STDOUT_FILENO, Self.erase(drawn))
+            drawn = 0
+            writeAll(STDERR_FILENO, text + "\n")
+            redraw(force: true)
+        } else {
+            writeAll(STDERR_FILENO, text + "\n")
+        }
     }
 
     public func note(_ text: String) {
@@ -154,9 +164,22 @@ public final class PlainReporter: RunReporter {
         let now = clock()
         guard force || now - lastDraw >= 0.2 else { return }
         lastDraw = now
-        let block = board.block(elapsed: now - start)
+        let (columns, lines) = Self.screenSize()
+        let block = board.block(elapsed: now - start, columns: columns, lines: max(2, lines - 2))
         writeAll(STDOUT_FILENO, Self.erase(drawn) + block.joined(separator: "\n") + "\n")
         drawn = block.count
+    }
+
+    /// The user's terminal in columns and lines: `COHORT_COLUMNS`/`COHORT_LINES`
+    /// (mpirun.sh passes them: under mpirun stdout is not that terminal),
+    /// else stdout's window size, else 80 × 24.
+    static func screenSize() -> (columns: Int, lines: Int) {
+        let environment = currentEnvironment()
+        var size = winsize()
+        let known = ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0
+        let columns = environment["COHORT_COLUMNS"].flatMap { Int($0) } ?? (known ? Int(size.ws_col) : 80)
+        let lines = environment["COHORT_LINES"].flatMap { Int($0) } ?? (known && size.ws_row > 0 ? Int(size.ws_row) : 24)
+        return (max(20, columns), max(4, lines))
     }
 
     /// Moves the cursor up over the `lines` drawn last and clears from there down.

@@ -28,6 +28,8 @@ struct ProgressBoard {
         var durations: [Double] = []
         /// The journal's median for the stage, from earlier runs.
         var earlierMedian: Double?
+        /// Cpus one instance holds.
+        var cpus = 1
 
         var left: Int { max(0, total - done - failed - skipped) }
     }
@@ -39,9 +41,10 @@ struct ProgressBoard {
 
     init() {}
 
-    init(outlook: RunOutlook, earlierMedians: [Double?]) {
+    init(outlook: RunOutlook, earlierMedians: [Double?], cpus stageCpus: [Int] = []) {
         rows = outlook.stages.enumerated().map { offset, stage in
-            Row(name: stage.name, total: stage.toRunCount, earlierMedian: offset < earlierMedians.count ? earlierMedians[offset] : nil)
+            Row(name: stage.name, total: stage.toRunCount, earlierMedian: offset < earlierMedians.count ? earlierMedians[offset] : nil,
+                cpus: offset < stageCpus.count ? max(1, stageCpus[offset]) : 1)
         }
         for (offset, row) in rows.enumerated() { index[row.name] = offset }
     }
@@ -88,7 +91,8 @@ struct ProgressBoard {
         let known = rows.compactMap(typical)
         guard !known.isEmpty else { return nil }
         let fallback = known.sorted()[known.count / 2]
-        let work = rows.reduce(0.0) { $0 + Double($1.left) * (typical($1) ?? fallback) }
+        // A stage's instance occupies its `cpus:` for its duration.
+        let work = rows.reduce(0.0) { $0 + Double($1.left * $1.cpus) * (typical($1) ?? fallback) }
         let longest = rows.filter { $0.left > 0 }.map { typical($0) ?? fallback }.max() ?? 0
         return max(work / Double(max(1, cpus)), longest)
     }
@@ -105,18 +109,27 @@ struct ProgressBoard {
         return "progress: \(all.done) of \(all.total) done, \(all.running) running, \(all.failed) failed, \(all.skipped) skipped; ETA \(eta.map { duration($0) } ?? "unknown")"
     }
 
-    /// The redrawn block: a bar and counts per stage with work in this run, then the whole run.
-    func block(elapsed: Double) -> [String] {
-        let shown = rows.filter { $0.total > 0 }
+    /// The redrawn block: elapsed and ETA, a bar and counts per stage with
+    /// work in this run, then the whole run.
+    /// Fits `columns` × `lines` of the screen: longer lines are cut (a
+    /// wrapped line would break the redraw), and with more stages than
+    /// lines those with work left come first.
+    func block(elapsed: Double, columns: Int = .max, lines maxLines: Int = .max) -> [String] {
+        var shown = rows.filter { $0.total > 0 }
+        if shown.count + 2 > maxLines {
+            let unfinished = shown.filter { $0.left > 0 || $0.running > 0 }
+            shown = Array((unfinished + shown.filter { $0.left == 0 && $0.running == 0 }).prefix(max(0, maxLines - 2)))
+        }
         let width = max(5, shown.map(\.name.count).max() ?? 0)
         let all = total
         let digits = String(all.total).count
         var lines = shown.map { row in
             "  " + pad(row.name, width, left: true) + "  " + bar(row) + "  " + counts(row, digits: digits)
         }
-        lines.append("  " + pad("all", width, left: true) + "  " + bar(all) + "  " + counts(all, digits: digits)
-                     + "  elapsed \(duration(elapsed)), ETA \(eta.map { duration($0) } ?? "unknown")")
-        return lines
+        lines.append("  " + pad("all", width, left: true) + "  " + bar(all) + "  " + counts(all, digits: digits))
+        // Times on a line of their own: the rows stay narrow enough for 80 columns.
+        lines.insert("  elapsed \(duration(elapsed)), ETA \(eta.map { duration($0) } ?? "unknown")", at: 0)
+        return lines.map { $0.count < columns ? $0 : String($0.prefix(max(1, columns - 1))) }
     }
 
     private func counts(_ row: Row, digits: Int) -> String {

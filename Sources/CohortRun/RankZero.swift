@@ -63,7 +63,8 @@ struct RankZero {
         for note in intent.notes { reporter.note(note) }
         let (history, plan, outlook) = (intent.history, intent.plan, intent.outlook)
         let durations = history.medianDurations(for: study.job)
-        reporter.planned(outlook, history: history, journalPath: study.state.journal, typicalDurations: durations)
+        reporter.planned(outlook, history: history, journalPath: study.state.journal, typicalDurations: durations,
+                         stageCpus: study.job.stages.map(\.cpus))
         var random = SystemRandomNumberGenerator()
         let coordinator = Coordinator(
             factory: study.taskFactory(exported: options.exported), transport: transport, localRunner: runner,

@@ -13,7 +13,8 @@ enum ReportHTML {
         let origin = data.run.start
         let job = data.graph.job
         func column<T>(_ values: [T], _ value: (T) -> Double) -> JSONValue { .array(values.map { .number(value($0)) }) }
-        func millis(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
+        /// Seconds to the millisecond: enough for a timeline, smaller JSON.
+        func toMillisecond(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
         let workerIndex = data.workerIndex
         let rows = data.spans.indices.map { Double(data.workers[workerIndex[data.spans[$0].rank]!].firstRow + data.lanes[$0]) }
         let outcomes = data.spans.map { span -> Double in
@@ -33,13 +34,13 @@ enum ReportHTML {
             stats.append(.object([
                 "stage": .string(stage.name), "attempts": .number(Double(mine.count)),
                 "failed": .number(Double(mine.filter { $0.outcome?.isFailure == true }.count)),
-                "medianWall": .number(millis(walls[walls.count / 2])), "maxWall": .number(millis(walls.last!)),
+                "medianWall": .number(toMillisecond(walls[walls.count / 2])), "maxWall": .number(toMillisecond(walls.last!)),
                 "medianMemoryKiB": .number(Double(memory[memory.count / 2])), "maxMemoryKiB": .number(Double(memory.last!)),
             ]))
         }
         let payload = JSONValue.object([
             "study": .string(job.study), "jobFile": .string(jobFile), "run": .number(Double(data.runNumber)),
-            "start": .number(origin), "duration": .number(millis(data.run.end - origin)), "ended": .bool(data.run.ended),
+            "start": .number(origin), "duration": .number(toMillisecond(data.run.end - origin)), "ended": .bool(data.run.ended),
             "slots": .number(Double(data.slotCount)),
             "workers": .array(data.workers.map { .object(["rank": .number(Double($0.rank)), "host": .string($0.host),
                                                            "lanes": .number(Double($0.lanes)), "firstRow": .number(Double($0.firstRow))]) }),
@@ -48,12 +49,12 @@ enum ReportHTML {
             "spans": .object([
                 "name": .array(data.spans.map { .string($0.instance) }),
                 "stage": column(data.stages) { Double($0) }, "row": .array(rows.map { .number($0) }),
-                "start": column(data.spans) { millis($0.start - origin) }, "duration": column(data.spans) { millis($0.end - $0.start) },
+                "start": column(data.spans) { toMillisecond($0.start - origin) }, "duration": column(data.spans) { toMillisecond($0.end - $0.start) },
                 "outcome": .array(outcomes.map { .number($0) }), "attempt": column(data.spans) { Double($0.attempt) },
                 "memoryKiB": column(data.spans) { Double($0.peakMemoryKiB) },
                 "host": .array(data.spans.map { .string("rank \($0.rank) on \($0.host)") }),
             ]),
-            "util": .object(["time": column(data.samples) { millis($0.time - origin) }, "running": column(data.samples) { Double($0.running) },
+            "util": .object(["time": column(data.samples) { toMillisecond($0.time - origin) }, "running": column(data.samples) { Double($0.running) },
                              "ready": column(data.samples) { Double($0.ready) }]),
             "stats": .array(stats),
             "failures": .array(failures.map { group in
@@ -63,8 +64,9 @@ enum ReportHTML {
                          "instances": .array(group.members.prefix(10).map { .string($0.name) })])
             }),
         ]).text
-        // A string in the data must not close the script element it sits in.
-        let safe = payload.replacingAll("</", with: "<\\/")
+        // No `<` at all in the data: nothing in it (`</script>`, `<!--`) can
+        // end or confuse the script element it sits in. `<` only occurs in strings.
+        let safe = payload.replacingAll("<", with: "\\u003c")
         return template.replacingAll("/*DATA*/", with: safe)
     }
 
@@ -86,7 +88,7 @@ table{border-collapse:collapse} td,th{padding:2px 8px;border-bottom:1px solid #e
 <div id="legend"></div><canvas id="timeline"></canvas>
 <h2>Slots in use</h2><canvas id="util" height="120"></canvas>
 <h2>Stages</h2><table id="stats"></table>
-<h2>Failures</h2><div id="failures"></div>
+<h2>Failures <span class="muted">(as the journal stands now)</span></h2><div id="failures"></div>
 <div id="tip"></div><div id="state" class="muted"></div>
 <script id="data" type="application/json">/*DATA*/</script>
 <script>
@@ -109,41 +111,48 @@ document.getElementById("legend").innerHTML = D.stages.map(s => '<span><i style=
 const byRow = Array.from({length: rows}, () => []);
 for (let i = 0; i < N; i++) byRow[S.row[i]].push(i);
 byRow.forEach(list => list.sort((a, b) => S.start[a] - S.start[b]));
-const end = Math.max(D.duration, ...S.start.map((s, i) => s + S.duration[i]), 0.001);
+// Loops, not Math.max(...array): spreading 100,000 values overflows the stack.
+const largest = (values, start) => { let m = start; for (const v of values) if (v > m) m = v; return m; };
+let end = Math.max(D.duration, 0.001);
+for (let i = 0; i < N; i++) end = Math.max(end, S.start[i] + S.duration[i]);
 let view = [0, end];
 const canvas = document.getElementById("timeline"), util = document.getElementById("util");
-canvas.height = AXIS + rows * ROW + 2;
+// Canvas heights are limited (32,767 px in Chromium): lanes get thinner when there are many.
+const ROWH = Math.max(2, Math.min(ROW, Math.floor(16000 / Math.max(1, rows))));
+const HEIGHT = AXIS + rows * ROWH + 2;
+canvas.style.height = HEIGHT + "px"; util.style.height = "120px";
 function x(t, width) { return LEFT + (t - view[0]) / (view[1] - view[0]) * (width - LEFT); }
 function draw() {
-  for (const c of [canvas, util]) c.width = c.clientWidth * (window.devicePixelRatio || 1);
-  const g = canvas.getContext("2d"), W = canvas.width, scale = W / canvas.clientWidth;
-  g.setTransform(scale, 0, 0, scale, 0, 0);
+  const ratio = window.devicePixelRatio || 1;
+  for (const c of [canvas, util]) { c.width = c.clientWidth * ratio; c.height = c.clientHeight * ratio; }
+  const g = canvas.getContext("2d");
+  g.setTransform(ratio, 0, 0, ratio, 0, 0);
   const w = canvas.clientWidth;
-  g.clearRect(0, 0, w, canvas.height);
+  g.clearRect(0, 0, w, HEIGHT);
   g.font = "11px system-ui"; g.fillStyle = "#444";
   for (const worker of D.workers) {
-    const y = AXIS + worker.firstRow * ROW;
+    const y = AXIS + worker.firstRow * ROWH;
     g.fillText("rank " + worker.rank + " " + worker.host, 4, y + 11);
     g.fillStyle = "#eee"; g.fillRect(LEFT, y, w - LEFT, 1); g.fillStyle = "#444";
   }
   const step = niceStep((view[1] - view[0]) / 8);
   for (let t = Math.ceil(view[0] / step) * step; t <= view[1]; t += step) {
-    const px = x(t, w); g.fillStyle = "#ddd"; g.fillRect(px, AXIS - 4, 1, canvas.height); g.fillStyle = "#444"; g.fillText(fmt(t), px + 2, 11);
+    const px = x(t, w); g.fillStyle = "#ddd"; g.fillRect(px, AXIS - 4, 1, HEIGHT); g.fillStyle = "#444"; g.fillText(fmt(t), px + 2, 11);
   }
   for (let i = 0; i < N; i++) {
     const s = S.start[i], d = S.duration[i];
     if (s + d < view[0] || s > view[1]) continue;
     const x0 = x(s, w), x1 = x(s + d, w);
     g.fillStyle = S.outcome[i] === 1 ? "#d62728" : S.outcome[i] >= 2 ? "#bbb" : (D.stages[S.stage[i]] || {color: "#999"}).color;
-    g.fillRect(Math.max(LEFT, x0), AXIS + S.row[i] * ROW + 1, Math.max(1, x1 - Math.max(LEFT, x0)), ROW - 2);
+    g.fillRect(Math.max(LEFT, x0), AXIS + S.row[i] * ROWH + (ROWH > 4 ? 1 : 0), Math.max(1, x1 - Math.max(LEFT, x0)), ROWH > 4 ? ROWH - 2 : ROWH);
   }
   drawUtil();
 }
 function niceStep(raw) { const p = Math.pow(10, Math.floor(Math.log10(raw || 1))); return [1, 2, 5, 10].map(m => m * p).find(s => s >= raw) || p * 10; }
 function drawUtil() {
-  const g = util.getContext("2d"), scale = util.width / util.clientWidth, w = util.clientWidth, h = util.height / scale;
-  g.setTransform(scale, 0, 0, scale, 0, 0); g.clearRect(0, 0, w, h);
-  const top = Math.max(D.slots, ...D.util.running, ...D.util.ready, 1);
+  const ratio = window.devicePixelRatio || 1, g = util.getContext("2d"), w = util.clientWidth, h = util.clientHeight;
+  g.setTransform(ratio, 0, 0, ratio, 0, 0); g.clearRect(0, 0, w, h);
+  const top = largest(D.util.ready, largest(D.util.running, Math.max(D.slots, 1)));
   const y = v => h - 4 - v / top * (h - 16);
   g.strokeStyle = "#999"; g.setLineDash([4, 3]); g.beginPath(); g.moveTo(LEFT, y(D.slots)); g.lineTo(w, y(D.slots)); g.stroke(); g.setLineDash([]);
   for (const [key, color] of [["ready", "#f28e2b"], ["running", "#4e79a7"]]) {
@@ -170,9 +179,10 @@ canvas.addEventListener("mousemove", e => {
   const w = canvas.clientWidth, span = view[1] - view[0];
   if (drag) {
     const shift = (drag.x - e.clientX) / (w - LEFT) * span;
-    view = [Math.max(0, drag.view[0] + shift), Math.min(end, drag.view[1] + shift)]; draw(); return;
+    const move = Math.max(-drag.view[0], Math.min(end - drag.view[1], shift));
+    view = [drag.view[0] + move, drag.view[1] + move]; draw(); return;
   }
-  const row = Math.floor((e.offsetY - AXIS) / ROW), t = view[0] + (e.offsetX - LEFT) / (w - LEFT) * span;
+  const row = Math.floor((e.offsetY - AXIS) / ROWH), t = view[0] + (e.offsetX - LEFT) / (w - LEFT) * span;
   const hit = (byRow[row] || []).find(i => S.start[i] <= t && t <= S.start[i] + S.duration[i]);
   if (hit === undefined || e.offsetX < LEFT) { tip.style.display = "none"; return; }
   const outcome = ["done", "failed", "interrupted", "unfinished"][S.outcome[hit]];

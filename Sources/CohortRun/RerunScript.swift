@@ -23,7 +23,8 @@ enum RerunScript {
 
     static func write(for order: TaskOrder, rank: Int, host: String) {
         let path = order.attemptFolder + "/rerun.sh"
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        // Only its owner may read it: it holds the job's env and --export values.
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o700)
         guard fd >= 0 else { return }
         writeAll(fd, text(for: order, rank: rank, host: host))
         close(fd)

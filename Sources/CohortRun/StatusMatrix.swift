@@ -48,33 +48,24 @@ public enum StatusMatrix {
         for (subject, entry) in job.subjects.enumerated() {
             let sessionRange = sessionIndex..<sessionIndex + entry.sessions.count
             sessionIndex += entry.sessions.count
-            let groups: [(String, Range<Int>)] = sessions
+            // A subject without sessions keeps its row; its session stages have no cell there.
+            let groups: [(String, Range<Int>)] = sessions && !sessionRange.isEmpty
                 ? sessionRange.map { ("\(entry.name)/\(graph.sessionName($0))", $0..<$0 + 1) }
                 : [(entry.name, sessionRange)]
             for (name, range) in groups {
-                let cells = columns.map { stage -> StudyStatus.Cell in
+                let cells = columns.map { stage -> StudyStatus.Cell? in
                     let base = graph.instances(ofStage: stage).lowerBound
                     switch job.stages[stage].domain {
                     case .subject: return status.cells[base + subject]
-                    case .session: return StudyStatus.Cell.folded(range.map { status.cells[base + $0] }) ?? .done
+                    case .session: return StudyStatus.Cell.folded(range.map { status.cells[base + $0] })
                     case .study: return status.cells[base]
                     }
                 }
-                let urgency = cells.map(urgencyOf).max() ?? 0
-                rows.append(Row(name: name, cells: String(cells.map(\.character)), urgency: urgency))
+                let urgency = cells.compactMap { $0?.urgency }.max() ?? 0
+                rows.append(Row(name: name, cells: String(cells.map { $0?.character ?? " " }), urgency: urgency))
             }
         }
         return rows
-    }
-
-    static func urgencyOf(_ cell: StudyStatus.Cell) -> Int {
-        switch cell {
-        case .failed: 4
-        case .running: 3
-        case .pending: 2
-        case .skipped: 1
-        case .done: 0
-        }
     }
 
     /// Study-level stages have one instance each: one line for them all.

@@ -131,7 +131,8 @@ func alikeFailureLines(_ group: [FailureRecord], jobFile: String) -> [String] {
     let group = group.sorted { $0.name < $1.name }
     let first = group[0]
     let names = group.prefix(3).map(\.name).joined(separator: ", ")
-    var lines = ["  \(first.stage) × \(group.count): \(first.outcome.text) (\(names) and \(group.count - 3) more)"]
+    let more = group.count > 3 ? " and \(group.count - 3) more" : ""
+    var lines = ["  \(first.stage) × \(group.count): \(first.outcome.text) (\(names)\(more))"]
     if let cause = first.cause { lines.append("    cause: \(cause)") }
     lines.append("    logs of \(first.name): \(first.logFolder)/stderr.log, stdout.log")
     lines.append("    rerun them: cohort run \(jobFile) --only \(first.stage)")

@@ -41,7 +41,17 @@ struct Report: ParsableCommand {
             writeLine(STDERR_FILENO, "cohort: \(path): cannot write: \(String(cString: strerror(errno)))")
             throw ExitCode(2)
         }
-        writeAll(fd, text)
-        close(fd)
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let count = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            bytes = bytes.dropFirst(count)
+        }
+        let closed = close(fd)
+        guard bytes.isEmpty, closed == 0 else {
+            writeLine(STDERR_FILENO, "cohort: \(path): cannot write: \(String(cString: strerror(errno)))")
+            throw ExitCode(2)
+        }
     }
 }

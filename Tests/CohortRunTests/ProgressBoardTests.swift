@@ -51,11 +51,33 @@ import Testing
         board.finished("prep:sub-01", outcome: .succeeded, wallSeconds: 30)
         board.finished("prep:sub-02", outcome: .exited(2), wallSeconds: 1)
         let block = board.block(elapsed: 65)
-        #expect(block.count == 3)
-        #expect(block[0].hasPrefix("  prep   [######xxxxxx--------]  "), "a third done, a third failed: \(block)")
-        #expect(block[0].contains("1/3 done, 0 running, 1 failed, 0 skipped"), "\(block)")
-        #expect(block[2].hasPrefix("  all    ["))
-        #expect(block[2].hasSuffix("elapsed 1m05s, ETA 1m40s"), "group's 100 s is the longest left: \(block[2])")
+        #expect(block.count == 4)
+        #expect(block[0] == "  elapsed 1m05s, ETA 1m40s", "group's 100 s is the longest left: \(block)")
+        #expect(block[1].hasPrefix("  prep   [######xxxxxx--------]  "), "a third done, a third failed: \(block)")
+        #expect(block[1].contains("1/3 done, 0 running, 1 failed, 0 skipped"), "\(block)")
+        #expect(block[3].hasPrefix("  all    ["))
+        #expect(block.allSatisfy { $0.count < 80 }, "fits 80 columns: \(block)")
         #expect(!block.joined().contains("\u{1b}"), "the board draws no escape codes itself")
+    }
+
+    /// A line wider than the terminal would wrap and break the redraw;
+    /// more stages than lines would scroll it away.
+    @Test func theBlockFitsTheTerminal() throws {
+        var board = try board()
+        board.finished("prep:sub-01", outcome: .succeeded, wallSeconds: 30)
+        let narrow = board.block(elapsed: 5, columns: 40, lines: 3)
+        #expect(narrow.count == 3, "the times, one stage and the whole run: \(narrow)")
+        #expect(narrow.allSatisfy { $0.count < 40 }, "\(narrow)")
+        #expect(narrow.last!.hasPrefix("  all "))
+        #expect(narrow[1].hasPrefix("  prep "), "the stage with work left comes first")
+    }
+
+    @Test func theETACountsTheCpusAnInstanceHolds() throws {
+        let job = JobFixtures.job([("fat", .subject, [])], cpus: ["fat": 4])
+        let graph = try InstanceGraph(job: job)
+        let plan = ResumePlan(graph: graph, history: JournalHistory(), definitions: Definitions(graph: graph))
+        var board = ProgressBoard(outlook: RunOutlook(plan: plan, graph: graph), earlierMedians: [10], cpus: [4])
+        board.cpus = 4
+        #expect(board.eta == 30, "3 instances of 4 cpus on 4 cpus run one at a time: 3 × 10 s")
     }
 }

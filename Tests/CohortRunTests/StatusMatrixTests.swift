@@ -45,4 +45,14 @@ import Testing
         let all = StatusMatrix.lines(status, graph: graph, options: .init(allRows: true))
         #expect(all.filter { $0.hasPrefix("  sub-") }.count == 1000)
     }
+
+    @Test func aSubjectWithoutSessionsKeepsItsRowWithBlankSessionCells() throws {
+        let job = JobFixtures.job([("prep", .session, []), ("model", .subject, [])],
+                                  subjects: [Subject(name: "s1", sessions: ["a"]), Subject(name: "s2", sessions: [])])
+        let graph = try InstanceGraph(job: job)
+        let plan = ResumePlan(graph: graph, history: JournalHistory(), definitions: Definitions(graph: graph))
+        let status = StudyStatus(graph: graph, history: JournalHistory(), plan: plan, runIsLive: false)
+        #expect(StatusMatrix.lines(status, graph: graph, options: .init()).contains("  s2   ."), "no session: a blank, not done")
+        #expect(StatusMatrix.lines(status, graph: graph, options: .init(sessions: true)).contains("  s2     ."), "unfolded too")
+    }
 }

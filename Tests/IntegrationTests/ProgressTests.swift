@@ -45,7 +45,7 @@ struct ProgressTests {
         let result = try ChildProcess.run(["script", "-qfec", "'\(MPIHarness.cohort)' run '\(job)' --slots 2", "/dev/null"])
         #expect(result.code == 1, "\(result.output)")
         let screen = result.stdout
-        #expect(screen.contains("\u{1b}[5F\u{1b}[J") || screen.contains("\u{1b}[3F\u{1b}[J"), "the block is redrawn in place: \(screen)")
+        #expect(screen.contains("\u{1b}[4F\u{1b}[J"), "the block (times, two stages, all) is redrawn in place: \(screen)")
         #expect(screen.contains("  prep   [####################]  4/4 done"), "\(screen)")
         #expect(screen.contains("  all    ["))
         #expect(screen.contains(", ETA "))

@@ -1,3 +1,4 @@
+import CohortCore
 import CohortTesting
 import Testing
 #if canImport(Glibc)
@@ -65,6 +66,40 @@ struct ReportTests {
         let pixels = try ChildProcess.run(["python3", "-c", Self.pngColours, png, "4e79a7", "d62728"])
         let counts = pixels.stdout.split(separator: "\n").map { Int($0.split(separator: " ").last ?? "") ?? 0 }
         #expect(counts.count == 2 && counts.allSatisfy { $0 > 600 }, "\(pixels.output)")
+    }
+
+    /// 100,000 attempts (a journal written here: 20,000 subjects, 5
+    /// stages, 64 slots): the page is made, loads and draws every one.
+    @Test func aHundredThousandAttemptsStayUsable() throws {
+        let subjects = (1...20_000).map { "s\($0)" }
+        let job = try MPIHarness.writeJob("study: big\nsubjects: [\(subjects.joined(separator: ", "))]\nstages:\n"
+            + (1...5).map { "  - {name: stage\($0), domain: subject, run: 'true'}\n" }.joined())
+        var text = JournalFormat.encode(.runStarted(.init(jobHash: "h", host: "login", pid: 1, ranks: 17, time: 1000)))
+        var clock = 1000.0
+        for stage in 1...5 {
+            for (index, subject) in subjects.enumerated() {
+                let rank = 1 + index % 16
+                let start = clock + Double(index / 64) * 0.5
+                let attempt = JournalRecord.Attempt(instance: "stage\(stage):\(subject)", attempt: 1, rank: rank, host: "node\(rank)", time: start)
+                var ended = attempt
+                ended.time = start + 0.4
+                text += JournalFormat.encode(.started(attempt))
+                text += JournalFormat.encode(.finished(ended, .init(outcome: index % 997 == 0 ? .exited(1) : .succeeded, wallSeconds: 0.4, peakMemoryKiB: 2048)))
+            }
+            clock += Double(subjects.count / 64 + 1) * 0.5
+        }
+        text += JournalFormat.encode(.runEnded(reason: "finished", time: clock))
+        Files.makeFolder(folder(of: job) + "/.cohort/big")
+        Files.write(folder(of: job) + "/.cohort/big/journal", text)
+        let html = folder(of: job) + "/report.html"
+        let made = try ChildProcess.run([MPIHarness.cohort, "report", job, "-o", html], timeout: 300)
+        #expect(made.code == 0, "\(made.output)")
+        #expect(made.stdout.contains("(100000 attempts)"))
+        guard let chromium = tool("chromium") else { return }
+        let dom = try ChildProcess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + folder(of: job) + "/chromium",
+                                        "--dump-dom", "file://" + html], timeout: 300)
+        #expect(dom.stdout.contains("rendered 100000 attempts</div>"), "\(dom.stdout.suffix(300))")
+        #expect(dom.stdout.contains("<div id=\"errors\"></div>"), "no script errors at scale")
     }
 
     @Test func aReportCanBeMadeWhileTheRunGoesOn() throws {

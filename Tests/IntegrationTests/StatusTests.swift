@@ -13,7 +13,7 @@ struct StatusTests {
             subjects: [a, b, c]
             stages:
               - {name: quick, domain: subject, run: "[ {subject} != c ]"}
-              - {name: slow, domain: subject, run: "touch {workdir}/started; sleep 3"}
+              - {name: slow, domain: subject, run: "touch {workdir}/started; sleep 5"}
             """)
         let before = try ChildProcess.run([MPIHarness.cohort, "status", job])
         #expect(before.stdout.contains("no run yet"))
