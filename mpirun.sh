@@ -109,7 +109,10 @@ note=$(mktemp "${TMPDIR:-/tmp}/cohort-stop.XXXXXX")
 # cannot see a rank die on another node).
 deaths=$(mktemp "${TMPDIR:-/tmp}/cohort-deaths.XXXXXX")
 watchdog=""
-trap 'rm -f "$note" "$deaths"; [ -z "$watchdog" ] || kill "$watchdog" 2>/dev/null || true' EXIT
+# The watchdog stays while mpirun runs: it is what stops the run if this
+# script dies before mpirun does (an error, a write to a closed terminal).
+trap '[ -n "${mpirun_pid:-}" ] && kill -0 "$mpirun_pid" 2>/dev/null && exit
+      rm -f "$note" "$deaths"; [ -z "$watchdog" ] || kill "$watchdog" 2>/dev/null || true' EXIT
 # mpirun's stderr passes through here: its notices of a dead rank are kept,
 # and its banners after any non-zero exit of rank 0 ("Primary job terminated
 # normally … aborted", "exited with non-zero status": an instance failed,
@@ -171,7 +174,8 @@ forward() {
     stops=$((stops + 1))
     if [ "$stops" -eq 1 ]; then
         echo "$2" > "$note"
-        echo "mpirun.sh: $2: stopping the run cleanly (send it again to stop without waiting for the modules' reports)" >&2
+        # The terminal may be gone (SIGHUP): a failed write must not end this script.
+        echo "mpirun.sh: $2: stopping the run cleanly (send it again to stop without waiting for the modules' reports)" >&2 || true
     fi
     # Again for a second signal: Cohort then stops at once, still cleanly
     # (mpirun itself is never signalled: it crashes when stopped while it ends).

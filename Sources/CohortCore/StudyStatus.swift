@@ -64,6 +64,18 @@ public struct StudyStatus: Sendable {
         public var host: String
         public var wallSeconds: Double
         public var peakMemoryKiB: Int
+
+        public init(instance: InstanceID, outcome: AttemptOutcome, attempt: Int, logs: String?, rank: Int, host: String,
+                    wallSeconds: Double, peakMemoryKiB: Int) {
+            self.instance = instance
+            self.outcome = outcome
+            self.attempt = attempt
+            self.logs = logs
+            self.rank = rank
+            self.host = host
+            self.wallSeconds = wallSeconds
+            self.peakMemoryKiB = peakMemoryKiB
+        }
     }
 
     public struct Running: Sendable, Equatable {

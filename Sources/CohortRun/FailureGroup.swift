@@ -20,6 +20,22 @@ public struct FailureDetail: Sendable {
     }
 }
 
+extension FailureDetail {
+    /// The detail of `failure` whose attempt folder is `folder`. Its log is
+    /// read for the last line only when `readLog`: thousands of files on a
+    /// network file system are slow, so only the first failures' are read
+    /// (beyond, failures group by stage and cause alone).
+    static func reading(_ failure: StudyStatus.Failure, folder: String, graph: InstanceGraph, readLog: Bool) -> FailureDetail {
+        let tail = readLog ? LogPaths(folder: folder).failureTail(lines: 5, maxBytes: 4096) : ""
+        let last = tail.split(separator: "\n").last.map { LogExcerpt.readable(String($0)) } ?? ""
+        let stage = graph.job.stages[graph.stage(of: failure.instance)]
+        return FailureDetail(name: graph.name(of: failure.instance), failure: failure, logFolder: folder,
+                             cause: FailureCause.explain(failure.outcome, peakMemoryKiB: failure.peakMemoryKiB,
+                                                         stageMemory: stage.memory, stderrTail: tail),
+                             lastLine: last)
+    }
+}
+
 /// Failures with one signature: the same stage, cause and last log line
 /// (400 subjects failing alike read as one entry with a count).
 public struct FailureGroup: Sendable {
@@ -93,16 +109,7 @@ public struct StatusReport: Sendable {
         self.run = run
         failures = status.failures.enumerated().map { number, failure in
             let folder = failure.logs.map { resolved($0, in: factory.jobFolder) } ?? factory.instanceFolder(of: failure.instance)
-            // Logs are read for the first failures only: thousands of files on
-            // a network file system would make status slow. Beyond, failures
-            // group by stage and cause alone.
-            let tail = number < Self.logsRead ? LogPaths(folder: folder).failureTail(lines: 5, maxBytes: 4096) : ""
-            let last = tail.split(separator: "\n").last.map { LogExcerpt.readable(String($0)) } ?? ""
-            let stage = graph.job.stages[graph.stage(of: failure.instance)]
-            return FailureDetail(name: graph.name(of: failure.instance), failure: failure, logFolder: folder,
-                                 cause: FailureCause.explain(failure.outcome, peakMemoryKiB: failure.peakMemoryKiB,
-                                                             stageMemory: stage.memory, stderrTail: tail),
-                                 lastLine: last)
+            return FailureDetail.reading(failure, folder: folder, graph: graph, readLog: number < Self.logsRead)
         }
         failureGroups = FailureGroup.grouped(failures) { String($0.name.prefix { $0 != ":" }) }
     }

@@ -140,8 +140,9 @@ struct ProgressBoard {
     /// `[#######-------------]`: done `#`, failed or skipped `x`, left `-`.
     private func bar(_ row: Row, width: Int = 20) -> String {
         guard row.total > 0 else { return "[" + String(repeating: " ", count: width) + "]" }
+        // Rounded as a whole, so a stage with nothing left fills its bar.
         let done = row.done * width / row.total
-        let bad = min(width - done, (row.failed + row.skipped) * width / row.total)
+        let bad = min(width, (row.done + row.failed + row.skipped) * width / row.total) - done
         return "[" + String(repeating: "#", count: done) + String(repeating: "x", count: bad)
             + String(repeating: "-", count: width - done - bad) + "]"
     }

@@ -88,7 +88,7 @@ table{border-collapse:collapse} td,th{padding:2px 8px;border-bottom:1px solid #e
 <div id="legend"></div><canvas id="timeline"></canvas>
 <h2>Slots in use</h2><canvas id="util" height="120"></canvas>
 <h2>Stages</h2><table id="stats"></table>
-<h2>Failures <span class="muted">(as the journal stands now)</span></h2><div id="failures"></div>
+<h2>Failures <span class="muted">(instances whose last attempt in this run failed)</span></h2><div id="failures"></div>
 <div id="tip"></div><div id="state" class="muted"></div>
 <script id="data" type="application/json">/*DATA*/</script>
 <script>
@@ -106,7 +106,7 @@ document.getElementById("summary").textContent = new Date(D.start * 1000).toLoca
   (D.ended ? "" : " (no end recorded: running, or killed)") + " · " + N + " attempts, " + failed + " failed · " +
   D.workers.length + " workers, " + D.slots + " slots";
 document.getElementById("legend").innerHTML = D.stages.map(s => '<span><i style="background:' + s.color + '"></i>' + esc(s.name) + " (" + s.domain + ")</span>").join("") +
-  '<span><i style="background:#d62728"></i>failed</span><span><i style="background:#bbb"></i>interrupted or unfinished</span>';
+  '<span><i style="background:#d62728"></i>failed</span><span><i style="background:#bbb"></i>interrupted, running or cut short</span>';
 // Per row, the spans sorted by start: hit-testing for the tooltip.
 const byRow = Array.from({length: rows}, () => []);
 for (let i = 0; i < N; i++) byRow[S.row[i]].push(i);
@@ -185,7 +185,7 @@ canvas.addEventListener("mousemove", e => {
   const row = Math.floor((e.offsetY - AXIS) / ROWH), t = view[0] + (e.offsetX - LEFT) / (w - LEFT) * span;
   const hit = (byRow[row] || []).find(i => S.start[i] <= t && t <= S.start[i] + S.duration[i]);
   if (hit === undefined || e.offsetX < LEFT) { tip.style.display = "none"; return; }
-  const outcome = ["done", "failed", "interrupted", "unfinished"][S.outcome[hit]];
+  const outcome = ["done", "failed", "interrupted", D.ended ? "cut short" : "running, or cut short"][S.outcome[hit]];
   tip.textContent = S.name[hit] + "\n" + S.host[hit] + ", attempt " + S.attempt[hit] + "\n" + outcome + " after " + fmt(S.duration[hit]) +
     " (from " + fmt(S.start[hit]) + ")\npeak memory " + mem(S.memoryKiB[hit]);
   tip.style.left = (e.clientX + 12) + "px"; tip.style.top = (e.clientY + 12) + "px"; tip.style.display = "block";

@@ -34,6 +34,7 @@ struct ReportTests {
         let page = Files.read(html)
         #expect(!page.contains("src=\"http") && !page.contains("href=\"http") && !page.contains("@import"), "no network fetches")
         #expect(!page.contains("</script><b>"), "data cannot close its script element")
+        #expect(page.contains("\"failures\":[{\"stage\":\"fit\",\"count\":1,"), "the run's failure is listed")
 
         let checked = try ChildProcess.run(["python3", "-c", """
             import json, sys
@@ -112,10 +113,18 @@ struct ReportTests {
         let run = try ChildProcess([MPIHarness.cohort, "run", job, "--slots", "2"])
         defer { kill(run.pid, SIGTERM); _ = run.wait(timeout: 30) }
         #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder(of: job) + "/out/slow/a/started") && Files.exists(folder(of: job) + "/out/slow/b/started") })
+        Clock.sleep(1.5)
         let trace = folder(of: job) + "/trace.json"
         let made = try ChildProcess.run([MPIHarness.cohort, "report", job, "-o", folder(of: job) + "/r.html", "--trace", trace])
         #expect(made.code == 0, "\(made.output)")
-        #expect(Files.read(trace).contains("\"outcome\":\"unfinished\""), "running attempts are drawn, unfinished")
+        // The running attempts last until now, not until the run's last record.
+        let checked = try ChildProcess.run(["python3", "-c", """
+            import json, sys
+            spans = [e for e in json.load(open(sys.argv[1]))["traceEvents"] if e["ph"] == "X"]
+            assert len(spans) == 2 and all(e["args"]["outcome"] == "unfinished" and e["dur"] >= 1000000 for e in spans), spans
+            print("ok")
+            """, trace])
+        #expect(checked.stdout == "ok\n", "\(checked.output)")
         let none = try ChildProcess.run([MPIHarness.cohort, "report", job, "--run", "7"])
         #expect(none.code == 2)
         #expect(none.stderr.contains("--run 7: the journal holds runs 1 to 1"))
