@@ -113,6 +113,29 @@ struct DurabilityTests {
                 "OpenMPI's banners after an ordinary stop are left out: \(result.stderr)")
     }
 
+    /// The terminal closes (its emulator killed): mpirun.sh gets SIGHUP and
+    /// cannot write to the terminal any more; the run still stops cleanly.
+    @Test func closingTheTerminalStopsTheRun() throws {
+        let job = try MPIHarness.writeJob("""
+            study: hangup
+            subjects: [a]
+            stages:
+              - {name: long, domain: subject, run: "touch {workdir}/started; sleep 60"}
+            """)
+        let command = ["env", "COHORT_BIN=" + MPIHarness.binaryFolder, repository + "/mpirun.sh", "-np", "2", job]
+            .map { "'\($0)'" }.joined(separator: " ")
+        let terminal = try ChildProcess(["script", "-qfec", command, "/dev/null"], environment: MPIHarness.environment([:]))
+        #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder(of: job) + "/out/long/a/started") })
+        kill(terminal.pid, SIGKILL)
+        _ = terminal.wait(timeout: 10)
+        #expect(Clock.waitUntil(timeout: 30) {
+            ProcessTable.processes(matching: ["/cohort", "run", job]).allSatisfy { !ProcessTable.isAlive($0) }
+        }, "the run went on after its terminal closed")
+        let journal = Files.read(folder(of: job) + "/.cohort/hangup/journal")
+        #expect(journal.contains("reason=stopped by SIGHUP (sent to mpirun.sh)") || journal.contains("reason=stopped by SIGKILL (sent to mpirun.sh)"),
+                "stopped cleanly, its end journaled: \(journal)")
+    }
+
     /// `kill -9` of mpirun.sh (or its terminal closing): its watchdog stops
     /// the run cleanly instead of leaving it running unseen.
     @Test func killedLauncherStopsTheRunCleanly() throws {
