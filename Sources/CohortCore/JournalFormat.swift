@@ -17,6 +17,8 @@ public enum JournalFormat {
             kind = "run"
             fields = [("id", run.id), ("job", run.jobHash), ("host", run.host), ("pid", String(run.pid)),
                       ("ranks", String(run.ranks)), ("time", timeText(run.time))]
+            if !run.only.isEmpty { fields.append(("only", run.only.joined(separator: ","))) }
+            if !run.subjects.isEmpty { fields.append(("subjects", run.subjects.joined(separator: ","))) }
         case .started(let attempt):
             kind = "start"
             fields = attemptFields(attempt) + (attempt.logs.map { [("logs", $0)] } ?? [])
@@ -100,7 +102,8 @@ public enum JournalFormat {
         switch parts[1] {
         case "run":
             return .runStarted(.init(id: values["id"] ?? "", jobHash: try text("job"), host: try text("host"), pid: try int("pid"),
-                                     ranks: try int("ranks"), time: try double("time")))
+                                     ranks: try int("ranks"), time: try double("time"),
+                                     only: values["only"].map(Self.list) ?? [], subjects: values["subjects"].map(Self.list) ?? []))
         case "start":
             return .started(try attempt())
         case "end":
@@ -155,6 +158,11 @@ public enum JournalFormat {
         let magnitude = micros.magnitude
         let fraction = String(magnitude % 1_000_000)
         return "\(sign)\(magnitude / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
+    }
+
+    /// A comma-separated field as its items.
+    static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map(String.init)
     }
 
     static func escape(_ value: String) -> String {

@@ -26,8 +26,15 @@ public enum JournalRecord: Equatable, Sendable {
         public var pid: Int
         public var ranks: Int
         public var time: Double
+        /// The run's `--only` and `--subjects` (empty: everything), so that
+        /// `status` can tell what it left alone. Older readers ignore them.
+        public var only: [String]
+        public var subjects: [String]
 
-        public init(id: String = "", jobHash: String, host: String, pid: Int, ranks: Int, time: Double) {
+        public init(id: String = "", jobHash: String, host: String, pid: Int, ranks: Int, time: Double,
+                    only: [String] = [], subjects: [String] = []) {
+            self.only = only
+            self.subjects = subjects
             self.id = id
             self.jobHash = jobHash
             self.host = host

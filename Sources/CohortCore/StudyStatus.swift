@@ -4,6 +4,8 @@ public struct StudyStatus: Sendable {
     /// One instance's standing: one character of the subject × stage matrix.
     public enum Cell: UInt8, Sendable, CaseIterable {
         case done, running, failed, skipped, pending
+        /// Not done, and left alone by the last run's `--only`/`--subjects`.
+        case notSelected
 
         public var character: Character {
             switch self {
@@ -12,6 +14,7 @@ public struct StudyStatus: Sendable {
             case .failed: "X"
             case .skipped: "-"
             case .pending: "."
+            case .notSelected: "_"
             }
         }
 
@@ -22,6 +25,7 @@ public struct StudyStatus: Sendable {
             case .failed: "failed"
             case .skipped: "skipped"
             case .pending: "pending"
+            case .notSelected: "not selected"
             }
         }
 
@@ -29,10 +33,11 @@ public struct StudyStatus: Sendable {
         /// the one that needs attention first shows.
         public var urgency: Int {
             switch self {
-            case .failed: 4
-            case .running: 3
-            case .pending: 2
-            case .skipped: 1
+            case .failed: 5
+            case .running: 4
+            case .pending: 3
+            case .skipped: 2
+            case .notSelected: 1
             case .done: 0
             }
         }
@@ -94,7 +99,9 @@ public struct StudyStatus: Sendable {
 
     /// `running` counts instances started and not ended while a run holds
     /// the study (`runIsLive`, from its lock); after a run that died they are to do.
-    public init(graph: InstanceGraph, history: JournalHistory, plan: ResumePlan, runIsLive: Bool) {
+    /// `lastSelection`: the last run's `--only`/`--subjects`; instances it
+    /// left alone that are not done show as not selected.
+    public init(graph: InstanceGraph, history: JournalHistory, plan: ResumePlan, runIsLive: Bool, lastSelection: Selection = .everything) {
         stages = graph.job.stages.map { StageCounts(name: $0.name) }
         cells = Array(repeating: .pending, count: graph.instanceCount)
         for index in 0..<graph.instanceCount {
@@ -121,6 +128,7 @@ public struct StudyStatus: Sendable {
                 cells[index] = .skipped
             } else {
                 stages[stage].toDo += 1
+                if !lastSelection.isEverything && !lastSelection.contains(instance, in: graph) { cells[index] = .notSelected }
             }
         }
     }

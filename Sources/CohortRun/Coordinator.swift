@@ -51,6 +51,8 @@ public final class Coordinator {
     let wallClock: () -> Double
     /// As the user gave it, for the summary's rerun commands.
     let jobFile: String
+    /// `--only` and `--subjects` as given: journaled with the run.
+    let selectionWords: (only: [String], subjects: [String])
 
     var scheduler: Scheduler
     var workers: [WorkerID: WorkerInfo] = [:]
@@ -66,13 +68,14 @@ public final class Coordinator {
         policy: WorkerPolicy, reporter: any RunReporter, journal: JournalFile? = nil,
         history: JournalHistory = JournalHistory(), plan: ResumePlan? = nil, definitions: Definitions? = nil,
         runID: String = "run", force: ForceRequest? = nil, selection: Selection = .everything, outlook: RunOutlook? = nil,
-        jobFile: String = "job.yml", logger: Logger = .silent,
+        jobFile: String = "job.yml", selectionWords: (only: [String], subjects: [String]) = ([], []), logger: Logger = .silent,
         scheduling: SchedulingPolicy = .criticalPath(), walltime: Walltime? = nil,
         clock: @escaping () -> Double = monotonicSeconds, wallClock: @escaping () -> Double = epochSeconds,
         stopSignal: @escaping () -> Int32? = { StopSignals.pending }
     ) {
         self.wallClock = wallClock
         self.jobFile = jobFile
+        self.selectionWords = selectionWords
         self.logger = logger
         self.factory = factory
         self.transport = transport
@@ -104,7 +107,8 @@ public final class Coordinator {
             throw RunRefused(description: problems.map(\.description).joined(separator: "\n"))
         }
         try record([.runStarted(.init(id: lineage.runID, jobHash: factory.jobHash, host: Machine.hostName, pid: Int(getpid()),
-                                      ranks: (transport?.workerRanks.count ?? 0) + 1, time: epochSeconds()))]
+                                      ranks: (transport?.workerRanks.count ?? 0) + 1, time: epochSeconds(),
+                                      only: selectionWords.only, subjects: selectionWords.subjects))]
                    + (force.map { [.forced($0, time: epochSeconds())] } ?? []), durable: true)
         reporter.runStarted(study: graph.job.study, instances: graph.instanceCount, workers: joined)
         var pending = scheduler.timePassed(now: wallClock())

@@ -71,7 +71,7 @@ struct RankZero {
             policy: options.policy, reporter: reporter, journal: held.journal, history: history, plan: plan,
             definitions: preparation.definitions, runID: Lineage.newRunID(using: &random), force: intent.force,
             selection: preparation.selection, outlook: outlook,
-            jobFile: options.jobFile, logger: logger,
+            jobFile: options.jobFile, selectionWords: (options.only, options.subjects), logger: logger,
             scheduling: .criticalPath(stageDurations: durations), walltime: walltime(stageDurations: durations))
         do {
             let summary = try coordinator.run()

@@ -92,7 +92,10 @@ public struct Study: Sendable {
         let plan = plan(history: history, definitions: definitions)
         let state = runState(history: history)
         let isLive = if case .live = state { true } else { false }
-        let status = StudyStatus(graph: graph, history: history, plan: plan, runIsLive: isLive)
+        // What the last run left alone (its --only/--subjects, if they still name this job's instances).
+        let lastRun = history.lastRun
+        let selection = lastRun.flatMap { try? Selection(only: $0.only, subjects: $0.subjects, graph: graph) } ?? .everything
+        let status = StudyStatus(graph: graph, history: history, plan: plan, runIsLive: isLive, lastSelection: selection)
         return (StatusReport(jobFile: jobFile, journalPath: self.state.journal, history: history, status: status, run: state,
                              factory: taskFactory()), warnings)
     }

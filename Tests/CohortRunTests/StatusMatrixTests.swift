@@ -55,4 +55,22 @@ import Testing
         #expect(StatusMatrix.lines(status, graph: graph, options: .init()).contains("  s2   ."), "no session: a blank, not done")
         #expect(StatusMatrix.lines(status, graph: graph, options: .init(sessions: true)).contains("  s2     ."), "unfolded too")
     }
+
+    /// What the last run's --only/--subjects left alone reads as not selected, not pending.
+    @Test func whatTheLastRunLeftAloneIsNotSelected() throws {
+        let job = JobFixtures.job([("prep", .subject, []), ("model", .subject, [0])],
+                                  subjects: [Subject(name: "s1", sessions: []), Subject(name: "s2", sessions: [])])
+        let graph = try InstanceGraph(job: job)
+        var history = JournalHistory()
+        let start = JournalRecord.RunStart(jobHash: "h", host: "n", pid: 1, ranks: 1, time: 1, only: ["prep"], subjects: ["s2"])
+        let encoded = JournalFormat.encode(.runStarted(start))
+        #expect(try JournalFormat.decode(encoded.dropLast()) == .runStarted(start), "the selection is journaled with the run")
+        history.apply(.runStarted(start))
+        let plan = ResumePlan(graph: graph, history: history, definitions: Definitions(graph: graph))
+        let selection = try Selection(only: start.only, subjects: start.subjects, graph: graph)
+        let status = StudyStatus(graph: graph, history: history, plan: plan, runIsLive: false, lastSelection: selection)
+        let lines = StatusMatrix.lines(status, graph: graph, options: .init())
+        #expect(lines.contains("  s1  __"), "\(lines)")
+        #expect(lines.contains("  s2  ._"), "prep:s2 was selected and is still to do")
+    }
 }

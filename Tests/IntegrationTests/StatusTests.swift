@@ -124,4 +124,20 @@ struct StatusTests {
         Files.write(path, text)
         return path
     }
+
+    @Test func whatARunLeftAloneShowsAsNotSelected() throws {
+        let job = try MPIHarness.writeJob("""
+            study: selected
+            subjects: [a, b]
+            stages:
+              - {name: one, domain: subject, run: 'true'}
+              - {name: two, domain: subject, run: 'true'}
+            """)
+        #expect(try MPIHarness.run(ranks: 1, ["run", job, "--only", "one", "--subjects", "a"]).code == 0)
+        let status = try ChildProcess.run([MPIHarness.cohort, "status", job])
+        #expect(status.stdout.contains("  a  #_"), "\(status.stdout)")
+        #expect(status.stdout.contains("  b  __"), "\(status.stdout)")
+        #expect(try MPIHarness.run(ranks: 1, ["run", job]).code == 0)
+        #expect(try ChildProcess.run([MPIHarness.cohort, "status", job]).stdout.contains("  b  ##"), "a plain run selects everything")
+    }
 }
