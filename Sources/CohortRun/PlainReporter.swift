@@ -68,7 +68,9 @@ public final class PlainReporter: RunReporter {
         } else if interrupted {
             if mode == .lines { emit("\(stamp()) stopped \(name)  \(worker.id)  (will run again next time)") }
         } else {
-            emit("\(stamp()) FAILED  \(name)  \(worker.id)  \(report.outcome.text)  \(progress)")
+            // The cause in plain words where the outcome tells it (the summary also weighs `memory:`).
+            let cause = FailureCause.explain(report.outcome, peakMemoryKiB: report.peakMemoryKiB, stageMemory: 0, stderrTail: report.logTail)
+            emit("\(stamp()) FAILED  \(name)  \(worker.id)  \(cause ?? report.outcome.text)  \(progress)")
         }
         redraw()
     }

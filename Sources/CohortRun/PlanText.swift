@@ -18,7 +18,8 @@ public enum PlanText {
 
     /// `cohort plan`: the totals, the stage lines, and with `instances`
     /// one line per selected instance (`NAME  WHAT`), in the graph's order.
-    public static func render(_ intent: RunIntent, graph: InstanceGraph, selection: Selection, instances: Bool) -> String {
+    /// `live`: a run holds the study now, so what it left unfinished is running.
+    public static func render(_ intent: RunIntent, graph: InstanceGraph, selection: Selection, instances: Bool, live: Bool = false) -> String {
         let outlook = intent.outlook
         let done = intent.plan.doneCount
         var lines = ["study \(graph.job.study): \(graph.instanceCount) instances: \(done) done, \(outlook.toRunCount) to run"
@@ -33,7 +34,8 @@ public enum PlanText {
             guard selection.contains(instance, in: graph) else { continue }
             let what: String
             if let reason = intent.plan.reasons[index] {
-                what = outlook.blocked.contains(instance) ? "waits for an instance outside the selection (\(word(reason)))" : word(reason)
+                let said = live && reason == .unfinished ? "running now (or cut short)" : word(reason)
+                what = outlook.blocked.contains(instance) ? "waits for an instance outside the selection (\(said))" : said
             } else {
                 what = "done"
             }

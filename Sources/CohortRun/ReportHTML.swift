@@ -161,6 +161,9 @@ function drawUtil() {
     g.lineTo(w, g.currentY || y(0)); g.stroke(); g.currentY = undefined;
   }
   g.fillStyle = "#444"; g.font = "11px system-ui";
+  // The scale: the top of the chart and the slots line, in instances.
+  g.fillStyle = "#777"; g.fillText(String(top), LEFT - 4 - g.measureText(String(top)).width, y(top) + 4);
+  g.fillText("0", LEFT - 10, y(0)); g.fillStyle = "#444";
   g.fillText("slots " + D.slots + " (dashed)", 4, 12); g.fillStyle = "#4e79a7"; g.fillText("running", 4, 26); g.fillStyle = "#f28e2b"; g.fillText("ready, waiting", 4, 40);
 }
 let drag = null;

@@ -97,10 +97,12 @@ extension Study {
         let intent = try intent(of: preparation, options, history: history)
         var lines = intent.notes
         for (line, reason) in history.damaged { lines.append("warning: \(state.journal):\(line): record ignored: \(reason)") }
+        var live = false
         if case .live(let note) = runState(history: history) {
+            live = true
             lines.append("a run holds the study now (\(note.isEmpty ? "holder unknown" : note)): this is the plan of the journal as it stands")
         }
-        lines.append(PlanText.render(intent, graph: graph, selection: preparation.selection, instances: instances))
+        lines.append(PlanText.render(intent, graph: graph, selection: preparation.selection, instances: instances, live: live))
         return (lines.joined(separator: "\n"), preparation.warnings)
     }
 }

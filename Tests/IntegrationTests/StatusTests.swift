@@ -88,6 +88,7 @@ struct StatusTests {
         // The run's summary groups them the same way.
         #expect(run.stdout.contains("  fit × 4: exit status 3 (fit:s1, fit:s2, fit:s3 and 1 more)"), "\(run.stdout)")
         #expect(run.stdout.contains("    | ERROR: no convergence"))
+        #expect(run.stdout.contains("] FAILED  qa:s2  rank 1  command not found (exit 127)  "), "the cause as it happens: \(run.stdout)")
         #expect(run.stdout.contains("    cause: command not found (exit 127)"))
         let text = try ChildProcess.run([MPIHarness.cohort, "status", job])
         #expect(text.code == 1)
