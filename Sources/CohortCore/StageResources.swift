@@ -18,7 +18,8 @@ public struct StageResources: Sendable, Equatable {
     public var medianPeakMemoryKiB: Int64? { Self.median(peakMemoryKiB.map(Double.init)).map { Int64($0) } }
     public var maxPeakMemoryKiB: Int64? { peakMemoryKiB.max() }
 
-    static func median(_ values: [Double]) -> Double? {
+    /// The median of `values`, nil when there are none.
+    public static func median(_ values: [Double]) -> Double? {
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
         let middle = sorted.count / 2

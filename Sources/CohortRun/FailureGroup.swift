@@ -13,6 +13,12 @@ public struct FailureDetail: Sendable {
     public var cause: String?
     /// The last line of stderr (else stdout), readable on a terminal; "" when empty.
     public var lastLine: String
+    /// The stage's name (the part of the instance's name before the first `:`).
+    public var stage: String { String(name.prefix { $0 != ":" }) }
+
+    /// Failures alike: same stage, cause and last log line.
+    var signature: String { [stage, cause ?? failure.outcome.text, lastLine].joined(separator: "\u{1f}") }
+
     /// The attempt's `rerun.sh` (its command, folder and environment), when the worker wrote one.
     public var rerunScript: String? {
         let path = logFolder + "/rerun.sh"
@@ -43,19 +49,8 @@ public struct FailureGroup: Sendable {
     public var members: [FailureDetail]
 
     /// Groups in order of first appearance.
-    public static func grouped(_ failures: [FailureDetail], stageOf: (FailureDetail) -> String) -> [FailureGroup] {
-        var order: [String] = []
-        var groups: [String: FailureGroup] = [:]
-        for failure in failures {
-            let stage = stageOf(failure)
-            let key = [stage, failure.cause ?? failure.failure.outcome.text, failure.lastLine].joined(separator: "\u{1f}")
-            if groups[key] == nil {
-                order.append(key)
-                groups[key] = FailureGroup(stage: stage, members: [])
-            }
-            groups[key]!.members.append(failure)
-        }
-        return order.map { groups[$0]! }
+    public static func grouped(_ failures: [FailureDetail]) -> [FailureGroup] {
+        groupedInOrder(failures, by: \.signature).map { FailureGroup(stage: $0[0].stage, members: $0) }
     }
 
     /// Alike failures beyond this many read as one entry.
@@ -111,7 +106,7 @@ public struct StatusReport: Sendable {
             let folder = failure.logs.map { resolved($0, in: factory.jobFolder) } ?? factory.instanceFolder(of: failure.instance)
             return FailureDetail.reading(failure, folder: folder, graph: graph, readLog: number < Self.logsRead)
         }
-        failureGroups = FailureGroup.grouped(failures) { String($0.name.prefix { $0 != ":" }) }
+        failureGroups = FailureGroup.grouped(failures)
     }
 
     /// How many failures' logs are read for their last line.
@@ -119,4 +114,17 @@ public struct StatusReport: Sendable {
 
     /// Whether anything failed: `cohort status` exits 1 then.
     public var anythingFailed: Bool { !status.failures.isEmpty }
+}
+
+/// `items` in groups of equal `key`, the groups in order of first
+/// appearance: the status's and the summary's failures alike read as one.
+func groupedInOrder<T>(_ items: [T], by key: (T) -> String) -> [[T]] {
+    var order: [String] = []
+    var groups: [String: [T]] = [:]
+    for item in items {
+        let name = key(item)
+        if groups[name] == nil { order.append(name) }
+        groups[name, default: []].append(item)
+    }
+    return order.map { groups[$0]! }
 }

@@ -98,9 +98,7 @@ struct ProgressBoard {
     }
 
     private func typical(_ row: Row) -> Double? {
-        guard !row.durations.isEmpty else { return row.earlierMedian }
-        let sorted = row.durations.sorted()
-        return sorted[sorted.count / 2]
+        StageResources.median(row.durations) ?? row.earlierMedian
     }
 
     /// `progress: 12 of 31 done, 3 running, 1 failed, 0 skipped; ETA 2m10s`

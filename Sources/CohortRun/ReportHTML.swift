@@ -29,13 +29,13 @@ enum ReportHTML {
         for (index, stage) in job.stages.enumerated() {
             let mine = data.spans.indices.filter { data.stages[$0] == index }.map { data.spans[$0] }
             guard !mine.isEmpty else { continue }
-            let walls = mine.map { $0.end - $0.start }.sorted()
-            let memory = mine.map(\.peakMemoryKiB).sorted()
+            var used = StageResources()
+            for span in mine { used.add(wallSeconds: span.end - span.start, peakMemoryKiB: Int64(span.peakMemoryKiB)) }
             stats.append(.object([
-                "stage": .string(stage.name), "attempts": .number(Double(mine.count)),
+                "stage": .string(stage.name), "attempts": .number(Double(used.attempts)),
                 "failed": .number(Double(mine.filter { $0.outcome?.isFailure == true }.count)),
-                "medianWall": .number(toMillisecond(walls[walls.count / 2])), "maxWall": .number(toMillisecond(walls.last!)),
-                "medianMemoryKiB": .number(Double(memory[memory.count / 2])), "maxMemoryKiB": .number(Double(memory.last!)),
+                "medianWall": .number(toMillisecond(used.medianWallSeconds ?? 0)), "maxWall": .number(toMillisecond(used.maxWallSeconds ?? 0)),
+                "medianMemoryKiB": .number(Double(used.medianPeakMemoryKiB ?? 0)), "maxMemoryKiB": .number(Double(used.maxPeakMemoryKiB ?? 0)),
             ]))
         }
         let payload = JSONValue.object([

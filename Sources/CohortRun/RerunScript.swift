@@ -11,13 +11,13 @@ enum RerunScript {
     static func text(for order: TaskOrder, rank: Int, host: String) -> String {
         var lines = [
             "#!/bin/sh",
-            "# \(order.name), as rank \(rank) on \(host) ran it: sh \(quoted(order.attemptFolder + "/rerun.sh"))",
+            "# \(order.name), as rank \(rank) on \(host) ran it: sh \(CommandTemplate.shellQuoted(order.attemptFolder + "/rerun.sh"))",
             "# (the worker's own environment, less mpirun's variables, plus these)",
-            "cd \(quoted(order.directory)) || exit 1",
+            "cd \(CommandTemplate.shellQuoted(order.directory)) || exit 1",
         ]
-        for variable in order.environment { lines.append("export \(variable.name)=\(quoted(variable.value))") }
-        lines.append("export COHORT_RANK=\(quoted(String(rank))) COHORT_HOST=\(quoted(host))")
-        lines.append("exec /bin/sh -c \(quoted(order.command))")
+        for variable in order.environment { lines.append("export \(variable.name)=\(CommandTemplate.shellQuoted(variable.value))") }
+        lines.append("export COHORT_RANK=\(CommandTemplate.shellQuoted(String(rank))) COHORT_HOST=\(CommandTemplate.shellQuoted(host))")
+        lines.append("exec /bin/sh -c \(CommandTemplate.shellQuoted(order.command))")
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -30,8 +30,4 @@ enum RerunScript {
         close(fd)
     }
 
-    /// `text` in single quotes for the shell.
-    static func quoted(_ text: String) -> String {
-        "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
-    }
 }

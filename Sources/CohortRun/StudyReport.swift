@@ -47,6 +47,6 @@ extension Study {
             return FailureDetail.reading(failure, folder: factory.attemptFolder(of: instance, attempt: span.attempt),
                                          graph: graph, readLog: number < StatusReport.logsRead)
         }
-        return FailureGroup.grouped(details) { String($0.name.prefix { $0 != ":" }) }
+        return FailureGroup.grouped(details)
     }
 }

@@ -35,7 +35,7 @@ public enum SummaryText {
         if !summary.failures.isEmpty {
             lines.append("")
             lines.append("Failed (\(summary.failures.count)):")
-            for group in groupedBySignature(summary.failures) {
+            for group in groupedInOrder(summary.failures, by: \.signature) {
                 if group.count > FailureGroup.listedInFull {
                     lines += alikeFailureLines(group, jobFile: summary.jobFile)
                     continue
@@ -95,17 +95,6 @@ public enum SummaryText {
         return pad(name, width, left: true) + pad(String(tally.succeeded), 7) + pad(String(tally.doneEarlier), 9)
             + pad(String(tally.failed), 8) + pad(String(tally.skipped), 9) + pad(String(notRun), 9) + pad(String(tally.total), 7)
     }
-}
-
-/// Failures in groups of one signature, in order of first appearance.
-func groupedBySignature(_ failures: [FailureRecord]) -> [[FailureRecord]] {
-    var order: [String] = []
-    var groups: [String: [FailureRecord]] = [:]
-    for failure in failures {
-        if groups[failure.signature] == nil { order.append(failure.signature) }
-        groups[failure.signature, default: []].append(failure)
-    }
-    return order.map { groups[$0]! }
 }
 
 /// One failure in full: where, why, its logs, how to rerun it, its last lines.

@@ -7,10 +7,7 @@ import Testing
 
     /// Renders `dot` text to SVG with Graphviz's `dot`; nil when it is not installed (outside CI).
     func render(_ dot: String) throws -> String? {
-        guard let tool = ProcessEnvironment.which("dot") else {
-            #expect(!MPIHarness.isCI, "Graphviz's dot is missing (scripts/test.sh installs it)")
-            return nil
-        }
+        guard let tool = testTool("dot") else { return nil }
         let folder = try TemporaryFolder.make(prefix: "graph")
         Files.write(folder + "/g.dot", dot)
         let result = try ChildProcess.run([tool, "-Tsvg", folder + "/g.dot", "-o", folder + "/g.svg"])

@@ -12,12 +12,6 @@ import Glibc
 struct ReportTests {
     func folder(of job: String) -> String { String(job.dropLast("/job.yml".count)) }
 
-    func tool(_ name: String) -> String? {
-        let found = ProcessEnvironment.which(name)
-        if found == nil { #expect(!MPIHarness.isCI, "\(name) is missing (scripts/test.sh installs it)") }
-        return found
-    }
-
     @Test func thePageLoadsInABrowserAndDrawsTheTimelineAndTheTraceIsValid() throws {
         let job = try MPIHarness.writeJob("""
             study: reported
@@ -55,7 +49,7 @@ struct ReportTests {
             """, trace])
         #expect(checked.stdout == "ok\n", "\(checked.output)")
 
-        guard let chromium = tool("chromium") else { return }
+        guard let chromium = testTool("chromium") else { return }
         let browser = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + folder(of: job) + "/chromium"]
         let dom = try ChildProcess.run(browser + ["--dump-dom", "file://" + html])
         #expect(dom.stdout.contains("<div id=\"state\" class=\"muted\">rendered 6 attempts</div>"), "the script ran to its end: \(dom.stdout.suffix(400))")
@@ -96,7 +90,7 @@ struct ReportTests {
         let made = try ChildProcess.run([MPIHarness.cohort, "report", job, "-o", html], timeout: 300)
         #expect(made.code == 0, "\(made.output)")
         #expect(made.stdout.contains("(100000 attempts)"))
-        guard let chromium = tool("chromium") else { return }
+        guard let chromium = testTool("chromium") else { return }
         let dom = try ChildProcess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + folder(of: job) + "/chromium",
                                         "--dump-dom", "file://" + html], timeout: 300)
         #expect(dom.stdout.contains("rendered 100000 attempts</div>"), "\(dom.stdout.suffix(300))")
