@@ -51,7 +51,7 @@ public struct InstanceDefinition: Hashable, Sendable {
 /// once per stage, the `run` part per instance.
 public struct Definitions: Sendable {
     public let graph: InstanceGraph
-    private let stageParts: [(environment: UInt64, setup: UInt64, script: UInt64)]
+    private let stageParts: [(environment: UInt64, setup: UInt64, script: UInt64, runPrefix: FNV1a)]
     /// Per stage, the script part as the earlier reading of run lines made
     /// it (see `ScriptReference.pathAsReadBefore`), where it differs.
     private let earlierScripts: [UInt64?]
@@ -81,7 +81,10 @@ public struct Definitions: Sendable {
             var setup = FNV1a()
             setup.add(job.setup ?? "")
             setup.add(job.stages[index].setup ?? "")
-            return (environment.value, setup.value, scriptDigests[index] ?? 0)
+            var runPrefix = FNV1a()
+            runPrefix.add(job.stages[index].command)
+            runPrefix.add(job.study)
+            return (environment.value, setup.value, scriptDigests[index] ?? 0, runPrefix)
         }
     }
 
@@ -101,12 +104,14 @@ public struct Definitions: Sendable {
         let stageIndex = graph.stage(of: instance)
         let stage = graph.job.stages[stageIndex]
         let labels = graph.labels(of: instance)
-        var run = FNV1a()
-        for field in [stage.command, graph.job.study, labels.subject, labels.session, stage.domain.rawValue,
-                      graph.job.workdir, stage.name] {
-            run.add(field)
-        }
         let parts = stageParts[stageIndex]
+        // command, study, subject, session, domain, workdir, name: the first two hashed once per stage.
+        var run = parts.runPrefix
+        run.add(labels.subject)
+        run.add(labels.session)
+        run.add(stage.domain.rawValue)
+        run.add(graph.job.workdir)
+        run.add(stage.name)
         return InstanceDefinition(run: run.value, environment: parts.environment, setup: parts.setup, script: parts.script)
     }
 }

@@ -17,7 +17,7 @@ public enum Fingerprint {
 }
 
 /// 64-bit FNV-1a; fields are length-prefixed so that ("ab","c") != ("a","bc").
-struct FNV1a {
+struct FNV1a: Sendable {
     private var state: UInt64 = 0xcbf2_9ce4_8422_2325
 
     mutating func add(_ text: String) {
@@ -26,7 +26,10 @@ struct FNV1a {
             addByte(UInt8(truncatingIfNeeded: length))
             length >>= 8
         }
-        for byte in text.utf8 { addByte(byte) }
+        var text = text
+        text.withUTF8 { bytes in
+            for byte in bytes { addByte(byte) }
+        }
     }
 
     mutating func add(_ number: UInt64) {

@@ -85,6 +85,20 @@ public struct InstanceGraph: Sendable {
         }
     }
 
+    /// The instance of `stage` at `subject` / flattened `session`, if that
+    /// stage's domain has exactly those levels (the inverse of `coordinates`).
+    public func instance(ofStage stage: Int, subject: Int?, session: Int?) -> InstanceID? {
+        switch (job.stages[stage].domain, subject, session) {
+        case (.study, nil, nil): return InstanceID(stageStart[stage])
+        case (.subject, let subject?, nil): return InstanceID(stageStart[stage] + subject)
+        case (.session, _?, let session?): return InstanceID(stageStart[stage] + session)
+        default: return nil
+        }
+    }
+
+    /// The flattened index of the first session of each subject, and one past the last.
+    public var sessionStarts: [Int] { sessionStart }
+
     /// The subject that flattened session `session` belongs to.
     public func subject(ofSession session: Int) -> Int {
         upperBound(sessionStart, session) - 1

@@ -57,72 +57,11 @@ public enum JournalFormat {
     }
 
     public static func decode(_ line: Substring) throws(Damage) -> JournalRecord {
-        guard let tab = line.lastIndex(of: "\t"), line[line.index(after: tab)...].first == "#" else {
-            throw Damage(description: "no checksum")
+        var reader = JournalLineReader()
+        let result = Array(line.utf8).withUnsafeBufferPointer { bytes in
+            Result { () throws(Damage) in try reader.decode(bytes) }
         }
-        let body = line[..<tab]
-        guard hex(CRC32.checksum(Array(body.utf8))) == line[line.index(tab, offsetBy: 2)...] else {
-            throw Damage(description: "checksum mismatch")
-        }
-        let parts = body.split(separator: "\t", omittingEmptySubsequences: false)
-        guard parts.count >= 2, parts[0] == magic else { throw Damage(description: "not a cohort1 record") }
-        var values: [String: String] = [:]
-        for part in parts.dropFirst(2) {
-            guard let equals = part.firstIndex(of: "=") else { throw Damage(description: "field without '='") }
-            values[String(part[..<equals])] = unescape(part[part.index(after: equals)...])
-        }
-        func text(_ key: String) throws(Damage) -> String {
-            guard let value = values[key] else { throw Damage(description: "missing \(key)") }
-            return value
-        }
-        func int(_ key: String) throws(Damage) -> Int {
-            guard let value = Int(try text(key)) else { throw Damage(description: "bad \(key)") }
-            return value
-        }
-        func double(_ key: String) throws(Damage) -> Double {
-            guard let value = Double(try text(key)), value.isFinite else { throw Damage(description: "bad \(key)") }
-            return value
-        }
-        func attempt() throws(Damage) -> JournalRecord.Attempt {
-            JournalRecord.Attempt(instance: try text("instance"), attempt: try int("attempt"), rank: try int("rank"),
-                                  host: try text("host"), time: try double("time"), logs: values["logs"])
-        }
-        func list(_ key: String) throws(Damage) -> [String] {
-            try text(key).split(separator: ",").map(String.init)
-        }
-        /// A success's lineage; absent in journals of older versions (then it counts as changed).
-        func lineage() throws(Damage) -> SuccessLineage? {
-            guard let definition = values["def"] else { return nil }
-            guard let parsed = InstanceDefinition(text: definition) else { throw Damage(description: "bad def") }
-            guard let stamp = UInt64(try text("stamp"), radix: 16), let inputs = UInt64(try text("inputs"), radix: 16) else {
-                throw Damage(description: "bad stamp or inputs")
-            }
-            return SuccessLineage(definition: parsed, stamp: stamp, inputs: inputs)
-        }
-        switch parts[1] {
-        case "run":
-            return .runStarted(.init(id: values["id"] ?? "", jobHash: try text("job"), host: try text("host"), pid: try int("pid"),
-                                     ranks: try int("ranks"), time: try double("time"),
-                                     only: values["only"].map(Self.list) ?? [], subjects: values["subjects"].map(Self.list) ?? []))
-        case "start":
-            return .started(try attempt())
-        case "end":
-            return .finished(try attempt(), .init(
-                outcome: try outcome(try text("outcome")), wallSeconds: try double("wall"),
-                peakMemoryKiB: try int("peakKiB"), lineage: try lineage()))
-        case "force":
-            return .forced(ForceRequest(stages: try list("stages"), only: try list("only"), subjects: try list("subjects"),
-                                        id: values["id"]),
-                           time: try double("time"))
-        case "skip":
-            return .skipped(instance: try text("instance"), cause: try text("cause"), time: try double("time"))
-        case "drain":
-            return .drained(rank: try int("rank"), host: try text("host"), reason: try text("reason"), time: try double("time"))
-        case "stop":
-            return .runEnded(reason: try text("reason"), time: try double("time"))
-        default:
-            throw Damage(description: "unknown record kind \(parts[1])")
-        }
+        return try result.get()
     }
 
     private static func attemptFields(_ attempt: JournalRecord.Attempt) -> [(String, String)] {
@@ -139,16 +78,6 @@ public enum JournalFormat {
         case .couldNotStart(let reason): "nostart:\(reason)"
         case .interrupted, .lost: "interrupted"
         }
-    }
-
-    private static func outcome(_ text: String) throws(Damage) -> AttemptOutcome {
-        if text == "ok" { return .succeeded }
-        if text == "timeout" { return .timedOut }
-        if text == "interrupted" { return .interrupted }
-        if text.hasPrefix("exit:"), let code = Int32(text.dropFirst(5)), code != 0 { return .exited(code) }
-        if text.hasPrefix("signal:"), let signal = Int32(text.dropFirst(7)) { return .signaled(signal) }
-        if text.hasPrefix("nostart:") { return .couldNotStart(String(text.dropFirst(8))) }
-        throw Damage(description: "bad outcome \(text)")
     }
 
     /// Seconds with microseconds, the same text on every platform.
@@ -204,17 +133,50 @@ public enum JournalFormat {
     }
 }
 
-/// CRC-32 (IEEE), table-driven.
+/// CRC-32 (IEEE), eight bytes a step ("slicing by 8"): the journal's
+/// checksum is computed over every record each time it is read.
 enum CRC32 {
-    private static let table: [UInt32] = (0..<256).map { index in
-        var value = UInt32(index)
-        for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
-        return value
-    }
+    /// `table[k * 256 + b]`: the CRC of byte `b` followed by `k` zero bytes.
+    private static let table: [UInt32] = {
+        var tables = [(0..<256).map { index -> UInt32 in
+            var value = UInt32(index)
+            for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
+            return value
+        }]
+        for k in 1..<8 {
+            tables.append((0..<256).map { index in
+                let previous = tables[k - 1][index]
+                return tables[0][Int(previous & 0xFF)] ^ (previous >> 8)
+            })
+        }
+        return tables.flatMap { $0 }
+    }()
 
     static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-        return crc ^ 0xFFFF_FFFF
+        bytes.withUnsafeBufferPointer { checksum($0) }
+    }
+
+    static func checksum(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        table.withUnsafeBufferPointer { table in
+            var crc: UInt32 = 0xFFFF_FFFF
+            var index = 0
+            let count = bytes.count
+            while index + 8 <= count {
+                let low = crc ^ (UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8
+                    | UInt32(bytes[index + 2]) << 16 | UInt32(bytes[index + 3]) << 24)
+                let high = UInt32(bytes[index + 4]) | UInt32(bytes[index + 5]) << 8
+                    | UInt32(bytes[index + 6]) << 16 | UInt32(bytes[index + 7]) << 24
+                crc = table[7 * 256 + Int(low & 0xFF)] ^ table[6 * 256 + Int((low >> 8) & 0xFF)]
+                    ^ table[5 * 256 + Int((low >> 16) & 0xFF)] ^ table[4 * 256 + Int(low >> 24)]
+                    ^ table[3 * 256 + Int(high & 0xFF)] ^ table[2 * 256 + Int((high >> 8) & 0xFF)]
+                    ^ table[1 * 256 + Int((high >> 16) & 0xFF)] ^ table[Int(high >> 24)]
+                index += 8
+            }
+            while index < count {
+                crc = table[Int((crc ^ UInt32(bytes[index])) & 0xFF)] ^ (crc >> 8)
+                index += 1
+            }
+            return crc ^ 0xFFFF_FFFF
+        }
     }
 }

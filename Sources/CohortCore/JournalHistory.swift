@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What the journal says happened to each instance, across every run so far.
 ///
 /// Built from the journal's text; damaged lines (a record torn by a kill in
@@ -17,10 +23,11 @@ public struct JournalHistory: Sendable {
         public var forcePending = false
         /// Attempts started, over every run.
         public var attempts = 0
-        /// The last attempt's folder (its logs), when the journal names it.
+        /// The last attempt's folder (its logs), when the journal names it;
+        /// dropped once it succeeds (only failures and running attempts show it).
         public var lastLogs: String?
-        /// Wall seconds of every success, for duration estimates.
-        public var successDurations: [Double] = []
+        /// Wall seconds of the last success, for duration estimates.
+        public var lastSuccessWallSeconds: Double?
         /// Where and when the last attempt started.
         public var lastRank = 0
         public var lastHost = ""
@@ -38,42 +45,61 @@ public struct JournalHistory: Sendable {
         public var sequence: Int
     }
 
-    public private(set) var entries: [String: Entry] = [:]
-    public private(set) var runs = 0
+    /// Entries by slot; `keys[slot]` names each (see `InstanceNameKey`).
+    var slots: [Entry] = []
+    var keys: [InstanceNameKey] = []
+    var slotOfKey: [InstanceNameKey: Int32] = [:]
+    var parts = NameParts()
+    public internal(set) var runs = 0
     /// Whether the last run journaled its end (a killed run did not).
-    public private(set) var lastRunEnded = true
+    public internal(set) var lastRunEnded = true
     /// How the last run began: when, where, on how many ranks.
-    public private(set) var lastRun: JournalRecord.RunStart?
+    public internal(set) var lastRun: JournalRecord.RunStart?
     /// The time of the last record that has one: about when a killed run died.
-    public private(set) var lastRecordTime: Double?
+    public internal(set) var lastRecordTime: Double?
     /// The `--force` requests journaled so far under an id (see `ForceRequest.id`).
-    public private(set) var forcesByID: [String: ForceRequest] = [:]
+    public internal(set) var forcesByID: [String: ForceRequest] = [:]
     /// Records applied so far; gives each success its `sequence`.
-    public private(set) var recordCount = 0
+    public internal(set) var recordCount = 0
     /// (line number, why) of each line that is not a valid record.
-    public private(set) var damaged: [(line: Int, reason: String)] = []
+    public internal(set) var damaged: [(line: Int, reason: String)] = []
     /// Whether the last line was cut short (no newline at the end).
-    public private(set) var endsTorn = false
+    public internal(set) var endsTorn = false
+    /// Lines read so far.
+    public internal(set) var lineCount = 0
 
     public init() {}
 
     public init(text: String) {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        if lines.last == "" {
-            lines.removeLast()
-        } else if !lines.isEmpty {
-            endsTorn = true
-        }
-        for (index, line) in lines.enumerated() {
-            if endsTorn && index == lines.count - 1 {
-                damaged.append((index + 1, "the last record was cut short (the run was killed while writing it)"))
-                continue
+        var text = text
+        self = text.withUTF8 { JournalHistory(bytes: $0) }
+    }
+
+    /// The history of a journal's bytes.
+    public init(bytes: UnsafeBufferPointer<UInt8>) {
+        // About two records of ~200 bytes per instance: growing a large table is what costs.
+        reserve(bytes.count / 400)
+        read(bytes)
+    }
+
+    /// Applies the records of `bytes`, whole lines of a journal that
+    /// continue the ones read so far (counted in `lineCount`).
+    public mutating func read(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var reader = JournalLineReader()
+        var start = 0
+        while start < bytes.count {
+            lineCount += 1
+            guard let newline = Self.newline(in: bytes, from: start) else {
+                endsTorn = true
+                damaged.append((lineCount, "the last record was cut short (the run was killed while writing it)"))
+                return
             }
-            do {
-                apply(try JournalFormat.decode(line))
+            do throws(JournalFormat.Damage) {
+                apply(try reader.decode(UnsafeBufferPointer(rebasing: bytes[start..<newline])))
             } catch {
-                damaged.append((index + 1, error.description))
+                damaged.append((lineCount, error.description))
             }
+            start = newline + 1
         }
     }
 
@@ -88,38 +114,40 @@ public struct JournalHistory: Sendable {
         case .started(let attempt):
             lastRecordTime = attempt.time
             // A new attempt may have touched the outputs: an earlier success no longer counts.
-            var entry = entries[attempt.instance, default: Entry()]
-            entry.unfinished = true
-            entry.attempts += 1
-            entry.success = nil
-            entry.forcePending = false
-            if let logs = attempt.logs { entry.lastLogs = logs }
-            entry.lastRank = attempt.rank
-            entry.lastHost = attempt.host
-            entry.lastStartTime = attempt.time
-            entries[attempt.instance] = entry
+            update(attempt.instance) { entry in
+                entry.unfinished = true
+                entry.attempts += 1
+                entry.success = nil
+                entry.forcePending = false
+                if let logs = attempt.logs { entry.lastLogs = logs }
+                entry.lastRank = attempt.rank
+                entry.lastHost = attempt.host
+                entry.lastStartTime = attempt.time
+            }
         case .finished(let attempt, let ending):
             lastRecordTime = attempt.time
-            var entry = entries[attempt.instance, default: Entry()]
-            entry.unfinished = false
-            entry.skipped = false
-            entry.lastOutcome = ending.outcome
-            entry.lastWallSeconds = ending.wallSeconds
-            entry.lastPeakMemoryKiB = ending.peakMemoryKiB
-            if ending.outcome == .succeeded {
-                entry.success = Success(lineage: ending.lineage, sequence: recordCount)
-                entry.successDurations.append(ending.wallSeconds)
-            } else {
-                entry.success = nil
+            let sequence = recordCount
+            update(attempt.instance) { entry in
+                entry.unfinished = false
+                entry.skipped = false
+                entry.lastOutcome = ending.outcome
+                entry.lastWallSeconds = ending.wallSeconds
+                entry.lastPeakMemoryKiB = ending.peakMemoryKiB
+                if ending.outcome == .succeeded {
+                    entry.success = Success(lineage: ending.lineage, sequence: sequence)
+                    entry.lastSuccessWallSeconds = ending.wallSeconds
+                    entry.lastLogs = nil
+                } else {
+                    entry.success = nil
+                }
             }
-            entries[attempt.instance] = entry
         case .skipped(let instance, _, _):
-            entries[instance, default: Entry()].skipped = true
+            update(instance) { $0.skipped = true }
         case .forced(let request, _):
             if let id = request.id { forcesByID[id] = request }
-            for (name, entry) in entries where entry.success != nil && request.covers(name) {
-                entries[name]?.success = nil
-                entries[name]?.forcePending = true
+            for slot in slots.indices where slots[slot].success != nil && request.covers(parts.name(of: keys[slot])) {
+                slots[slot].success = nil
+                slots[slot].forcePending = true
             }
         case .drained(_, _, _, let time):
             lastRecordTime = time
@@ -129,21 +157,123 @@ public struct JournalHistory: Sendable {
         }
     }
 
-    public subscript(instance: String) -> Entry? { entries[instance] }
+    public subscript(instance: String) -> Entry? {
+        guard let key = parts.key(of: instance), let slot = slotOfKey[key] else { return nil }
+        return slots[Int(slot)]
+    }
+
+    /// Whether the journal holds no instance at all.
+    public var isEmpty: Bool { slots.isEmpty }
+
+    /// Every instance the journal names, with its entry (builds every name: for tests and small journals).
+    public var entries: [String: Entry] {
+        Dictionary(uniqueKeysWithValues: zip(keys.map(parts.name(of:)), slots))
+    }
+
+    /// The entry of each instance of `graph`, found once by its place in
+    /// the graph: each entry's name parts map to the graph's stage, subject
+    /// and session indices through arrays (no name is built, nothing is
+    /// hashed per instance) — what plan and status walk.
+    public func entries(of graph: InstanceGraph) -> InstanceEntries {
+        var found = [Int32](repeating: -1, count: graph.instanceCount)
+        guard !slots.isEmpty else { return InstanceEntries(slots: found, entries: slots) }
+        let job = graph.job
+        var stageOfPart = [Int32](repeating: -1, count: parts.texts.count)
+        var subjectOfPart = [Int32](repeating: -1, count: parts.texts.count)
+        for (index, stage) in job.stages.enumerated() {
+            if let id = parts.id(of: stage.name) { stageOfPart[Int(id)] = Int32(index) }
+        }
+        for (index, subject) in job.subjects.enumerated() {
+            if let id = parts.id(of: subject.name) { subjectOfPart[Int(id)] = Int32(index) }
+        }
+        let sessionStarts = graph.sessionStarts
+        let sessionParts = (0..<graph.sessionCount).map { parts.id(of: graph.sessionName($0)) ?? InstanceNameKey.absent }
+        let absent = InstanceNameKey.absent
+        for (slot, key) in keys.enumerated() where key.parts.0 != absent && key.parts.3 == absent {
+            let stage = stageOfPart[Int(key.parts.0)]
+            guard stage >= 0 else { continue }
+            var subject: Int?
+            var session: Int?
+            if key.parts.1 != absent {
+                let index = subjectOfPart[Int(key.parts.1)]
+                guard index >= 0 else { continue }
+                subject = Int(index)
+                if key.parts.2 != absent {
+                    let range = sessionStarts[Int(index)]..<sessionStarts[Int(index) + 1]
+                    guard let flat = range.first(where: { sessionParts[$0] == key.parts.2 }) else { continue }
+                    session = flat
+                }
+            } else if key.parts.2 != absent {
+                continue
+            }
+            if let instance = graph.instance(ofStage: Int(stage), subject: subject, session: session) {
+                found[instance.index] = Int32(slot)
+            }
+        }
+        return InstanceEntries(slots: found, entries: slots)
+    }
+
+    /// Room for about `count` instances.
+    mutating func reserve(_ count: Int) {
+        slots.reserveCapacity(count)
+        keys.reserveCapacity(count)
+        slotOfKey.reserveCapacity(count)
+    }
+
+    /// Changes the entry of `instance` where it lies, adding it first if new.
+    private mutating func update(_ instance: String, _ change: (inout Entry) -> Void) {
+        let key = parts.key(interning: instance)
+        let slot: Int
+        if let found = slotOfKey[key] {
+            slot = Int(found)
+        } else {
+            slot = slots.count
+            slotOfKey[key] = Int32(slot)
+            keys.append(key)
+            slots.append(Entry())
+        }
+        change(&slots[slot])
+    }
+
+    /// The index of the first newline at or after `start` (memchr: a journal is long).
+    private static func newline(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard let base = bytes.baseAddress, start < bytes.count,
+              let found = memchr(base + start, 10, bytes.count - start) else { return nil }
+        return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+    }
+
 }
 
 extension JournalHistory {
-    /// Per stage of `job`: the median wall time of its successful attempts, nil when none.
+    /// Per stage of `job`: the median wall time of its instances' last successes, nil when none.
     public func medianDurations(for job: Job) -> [Double?] {
         var byStage: [String: [Double]] = [:]
-        for (name, entry) in entries where !entry.successDurations.isEmpty {
-            let stage = String(name.prefix { $0 != ":" })
-            byStage[stage, default: []] += entry.successDurations
+        for (key, entry) in zip(keys, slots) {
+            guard let wall = entry.lastSuccessWallSeconds else { continue }
+            byStage[parts.texts[Int(key.parts.0)], default: []].append(wall)
         }
         return job.stages.map { stage in
             guard let durations = byStage[stage.name]?.sorted(), !durations.isEmpty else { return nil }
             let middle = durations.count / 2
             return durations.count % 2 == 1 ? durations[middle] : (durations[middle - 1] + durations[middle]) / 2
         }
+    }
+}
+
+/// The journal's entry of each instance of one graph, by instance id.
+public struct InstanceEntries: Sendable {
+    /// Per instance: its slot in `entries`, -1 when the journal never named it.
+    let slots: [Int32]
+    let entries: [JournalHistory.Entry]
+
+    public subscript(instance: InstanceID) -> JournalHistory.Entry? {
+        let slot = slots[instance.index]
+        return slot < 0 ? nil : entries[Int(slot)]
+    }
+
+    /// Reads one part of an instance's entry in place (no copy of the whole entry).
+    public func read<T>(_ instance: InstanceID, _ part: (borrowing JournalHistory.Entry) -> T) -> T? {
+        let slot = slots[instance.index]
+        return slot < 0 ? nil : part(entries[Int(slot)])
     }
 }

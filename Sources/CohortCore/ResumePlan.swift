@@ -30,12 +30,15 @@ public struct ResumePlan: Sendable {
     public private(set) var stamps: [UInt64]
     /// How many instances an earlier run completed.
     public private(set) var doneCount = 0
+    /// The journal's entry of each instance, as the plan found them (for status).
+    public let recorded: InstanceEntries
 
     public init(graph: InstanceGraph, history: JournalHistory, definitions: Definitions) {
         let count = graph.instanceCount
         reasons = Array(repeating: .new, count: count)
         stamps = Array(repeating: 0, count: count)
-        guard !history.entries.isEmpty else { return }
+        recorded = history.entries(of: graph)
+        guard !history.isEmpty else { return }
         let stages = graph.job.stages
         // Per stage, after it is planned: prefix sums of mixed stamps and of
         // instances not done, so any dependency range is checked in O(1).
@@ -47,7 +50,7 @@ public struct ResumePlan: Sendable {
             var notDone = [Int](repeating: 0, count: instances.count + 1)
             for (offset, index) in instances.enumerated() {
                 let instance = InstanceID(index)
-                let reason = reason(for: instance, graph: graph, history: history, definitions: definitions) { range, stage in
+                let reason = reason(for: instance, graph: graph, definitions: definitions) { range, stage in
                     let base = graph.instances(ofStage: stage).lowerBound
                     let low = range.lowerBound - base, high = range.upperBound - base
                     return (digestPrefix[stage][high] &- digestPrefix[stage][low], notDonePrefix[stage][high] - notDonePrefix[stage][low])
@@ -65,12 +68,12 @@ public struct ResumePlan: Sendable {
     /// `summarise(range, stage)`: the digest of the stamps of done instances
     /// in a dependency range, and how many in it are not done.
     private mutating func reason(
-        for instance: InstanceID, graph: InstanceGraph, history: JournalHistory, definitions: Definitions,
+        for instance: InstanceID, graph: InstanceGraph, definitions: Definitions,
         summarise: (Range<Int>, Int) -> (digest: UInt64, notDone: Int)
     ) -> Reason? {
-        let name = graph.name(of: instance)
-        guard let entry = history[name] else { return .new }
-        guard let success = entry.success else {
+        guard let success = recorded.read(instance, { $0.success }) else { return .new }
+        guard let success else {
+            guard let entry = recorded[instance] else { return .new }
             if entry.forcePending { return .forced }
             if entry.unfinished || entry.lastOutcome == .interrupted { return .unfinished }
             if entry.lastOutcome != nil { return .failedEarlier }
@@ -89,7 +92,7 @@ public struct ResumePlan: Sendable {
         guard digest == lineage.inputs else {
             // Redone upstream (a success recorded after this one), or a different set of inputs.
             let redone = graph.dependencies(of: instance).contains { range in
-                range.contains { history[graph.name(of: InstanceID($0))]?.success.map { $0.sequence > success.sequence } ?? false }
+                range.contains { recorded.read(InstanceID($0), { $0.success })??.sequence ?? 0 > success.sequence }
             }
             return redone ? .upstreamRedone : .inputsChanged
         }

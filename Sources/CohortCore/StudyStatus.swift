@@ -108,11 +108,13 @@ public struct StudyStatus: Sendable {
             let instance = InstanceID(index)
             let stage = graph.stage(of: instance)
             stages[stage].total += 1
-            let entry = history[graph.name(of: instance)]
             if plan.isDone(instance) {
                 stages[stage].done += 1
                 cells[index] = .done
-            } else if let entry, entry.unfinished && runIsLive {
+                continue
+            }
+            let entry = plan.recorded[instance]
+            if let entry, entry.unfinished && runIsLive {
                 stages[stage].running += 1
                 cells[index] = .running
                 running.append(Running(instance: instance, rank: entry.lastRank, host: entry.lastHost, since: entry.lastStartTime))

@@ -18,6 +18,8 @@ public struct StateFolder: Sendable {
 
     public var journal: String { path + "/journal" }
     public var lock: String { path + "/lock" }
+    /// A compact copy of what the journal said up to some point (see `JournalSnapshot`).
+    public var snapshot: String { path + "/snapshot" }
 
     public func create() throws(StateError) {
         if let problem = makeFolder(path) { throw StateError(description: problem) }
@@ -44,17 +46,21 @@ public final class JournalFile {
 
     deinit { close(fd) }
 
-    /// Everything recorded so far; repairs a torn tail.
-    public func readHistory() throws(StateError) -> JournalHistory {
-        let text = readWhole()
-        let history = JournalHistory(text: text)
-        if history.endsTorn {
-            let keep = text.utf8.lastIndex(of: UInt8(ascii: "\n")).map { text.utf8.distance(from: text.utf8.startIndex, to: $0) + 1 } ?? 0
-            guard ftruncate(fd, off_t(keep)) == 0, fsync(fd) == 0 else {
+    /// Everything recorded so far (through the snapshot at `snapshot` when
+    /// it agrees with the journal); repairs a torn tail, then refreshes the
+    /// snapshot if the journal held lines it did not cover.
+    public func readHistory(snapshot: String) throws(StateError) -> JournalHistory {
+        guard let read = JournalReading.read(journal: path, snapshot: snapshot) else {
+            throw StateError(description: "cannot read the journal \(path): \(errnoText())")
+        }
+        if read.history.endsTorn {
+            guard ftruncate(fd, off_t(read.coverage.length)) == 0, fsync(fd) == 0 else {
                 throw StateError(description: "cannot repair the journal \(path): \(errnoText())")
             }
+        } else if read.parsedBytes > 0 {
+            JournalReading.writeSnapshot(read, to: snapshot)
         }
-        return history
+        return read.history
     }
 
     /// Appends records in one write; with `durable`, returns only after fsync.
@@ -75,19 +81,6 @@ public final class JournalFile {
         }
     }
 
-    private func readWhole() -> String {
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        var offset: off_t = 0
-        while true {
-            let count = pread(fd, &buffer, buffer.count, offset)
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            bytes += buffer[0..<count]
-            offset += off_t(count)
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }
 
 /// One `cohort run` per state folder: an exclusive `flock` held for the

@@ -51,7 +51,10 @@ struct RankZero {
         } catch {
             return refuse("cohort: \(error)")
         }
-        defer { held.lock.release() }
+        defer {
+            held.refreshSnapshot()
+            held.lock.release()
+        }
         // --force is journaled (by the coordinator, once the run really
         // starts): the next plain run completes it if this one stops halfway.
         let intent: RunIntent
@@ -119,6 +122,15 @@ struct HeldState {
     let lock: RunLock
     let journal: JournalFile
     let history: JournalHistory
+    let state: StateFolder
+
+    /// A snapshot of the whole journal as the run leaves it, so that the
+    /// next `status` or run reads it quickly (best effort).
+    func refreshSnapshot() {
+        if let read = JournalReading.read(journal: state.journal, snapshot: state.snapshot), read.parsedBytes > 0 {
+            JournalReading.writeSnapshot(read, to: state.snapshot)
+        }
+    }
 
     /// Creates the state folder if needed and takes its lock (throws
     /// `RunLock.Held` while another run holds it).
@@ -131,7 +143,8 @@ struct HeldState {
         }
         do {
             let journal = try JournalFile(path: state.journal)
-            return HeldState(lock: taken.lock, journal: journal, history: try journal.readHistory())
+            return HeldState(lock: taken.lock, journal: journal, history: try journal.readHistory(snapshot: state.snapshot),
+                             state: state)
         } catch {
             taken.lock.release()
             throw error

@@ -36,10 +36,19 @@ public struct Study: Sendable {
         "study \(job.study), \(job.subjects.count) subjects, \(graph.sessionCount) sessions, \(job.stages.count) stages, \(graph.instanceCount) instances"
     }
 
-    /// What the journal says so far; nil before the first run. Reads only.
-    public func history() -> JournalHistory? {
-        JobFileReader.readOptional(state.journal).map { JournalHistory(text: $0) }
+    /// What the journal says so far; nil before the first run. Takes no
+    /// lock; with `refreshingSnapshot`, a snapshot of what it read replaces
+    /// an older one when that saves later readers real work (best effort).
+    public func history(refreshingSnapshot: Bool = false) -> JournalHistory? {
+        guard let read = JournalReading.read(journal: state.journal, snapshot: state.snapshot) else { return nil }
+        if refreshingSnapshot && read.parsedBytes >= Self.snapshotWorthBytes {
+            JournalReading.writeSnapshot(read, to: state.snapshot)
+        }
+        return read.history
     }
+
+    /// About 5,000 records: parsing fewer costs less than writing a snapshot.
+    static let snapshotWorthBytes = 1 << 20
 
     /// How each instance is defined now, for a run: a module script that
     /// cannot be read refuses the run.
@@ -87,7 +96,7 @@ public struct Study: Sendable {
     /// `cohort status`: what the journal says, and warnings for stderr; nil
     /// before the first run. Takes no lock.
     public func statusReport() -> (report: StatusReport?, warnings: [String]) {
-        guard let history = history() else { return (nil, []) }
+        guard let history = history(refreshingSnapshot: true) else { return (nil, []) }
         let (definitions, warnings) = definitionsForReading()
         let plan = plan(history: history, definitions: definitions)
         let state = runState(history: history)

@@ -64,7 +64,7 @@ import Testing
         #expect(history.runs == 1)
         #expect(history.damaged.isEmpty)
         #expect(history["a"]?.success != nil)
-        #expect(history["a"]?.successDurations == [2])
+        #expect(history["a"]?.lastSuccessWallSeconds == 2)
         #expect(history["b"]?.success == nil)
         #expect(history["b"]?.lastOutcome == .exited(1))
         #expect(history["c"]?.unfinished == true)

@@ -2,6 +2,7 @@
 //
 //   cohort-bench [SUBJECTS] [SESSIONS] [STAGES]     (default 100000 10 10)
 //   cohort-bench resume [SUBJECTS]                  (default 100000: 10^6 instances; see ResumeBenchmark.swift)
+//   cohort-bench study DIR [SUBJECTS]               (a finished 10^6-instance study on disk; see StudyOnDisk.swift)
 //
 // Expands the instance graph for SUBJECTS x SESSIONS x STAGES, in two
 // layouts (every stage per session; a chain per session ending per subject
@@ -13,6 +14,11 @@ import CohortCore
 #if canImport(Glibc)
 import Glibc
 #endif
+
+if CommandLine.arguments.dropFirst().first == "study", let folder = CommandLine.arguments.dropFirst(2).first {
+    writeStudy(folder: folder, subjectCount: CommandLine.arguments.dropFirst(3).first.flatMap { Int($0) } ?? 32_258)
+    exit(0)
+}
 
 if CommandLine.arguments.dropFirst().first == "resume" {
     let subjects = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 100_000

@@ -1,0 +1,94 @@
+import CohortCore
+import CohortRun
+import CohortTesting
+import Testing
+
+/// Reading a study's history from disk through its snapshot: used only
+/// while the journal still holds what the snapshot covers.
+@Suite struct JournalReadingTests {
+    let records = (1...40).flatMap { index -> [JournalRecord] in
+        let attempt = JournalRecord.Attempt(instance: "convert:sub-\(index)", attempt: 1, rank: 1, host: "node01", time: Double(index))
+        return [.started(attempt), .finished(attempt, .init(outcome: index % 7 == 0 ? .exited(1) : .succeeded, wallSeconds: 1, peakMemoryKiB: 1))]
+    }
+
+    func text(_ range: Range<Int>) -> String { records[range].map(JournalFormat.encode).joined() }
+
+    func paths() throws -> (journal: String, snapshot: String) {
+        let folder = try TemporaryFolder.make(prefix: "reading")
+        return (folder + "/journal", folder + "/snapshot")
+    }
+
+    func expectSame(_ read: JournalReading.Read?, _ text: String, _ comment: Comment? = nil) {
+        let whole = JournalHistory(text: text)
+        #expect(read?.history.entries == whole.entries, comment)
+        #expect(read?.history.recordCount == whole.recordCount && read?.history.lineCount == whole.lineCount, comment)
+    }
+
+    @Test func noJournalIsNoHistory() throws {
+        let (journal, snapshot) = try paths()
+        #expect(JournalReading.read(journal: journal, snapshot: snapshot) == nil)
+    }
+
+    @Test func aSnapshotSparesReadingWhatItCovers() throws {
+        let (journal, snapshot) = try paths()
+        Files.write(journal, text(0..<50))
+        let first = try #require(JournalReading.read(journal: journal, snapshot: snapshot))
+        #expect(first.parsedBytes == text(0..<50).utf8.count, "no snapshot yet: the whole journal is parsed")
+        #expect(JournalReading.writeSnapshot(first, to: snapshot))
+        let again = JournalReading.read(journal: journal, snapshot: snapshot)
+        #expect(again?.parsedBytes == 0, "the snapshot covers it all")
+        expectSame(again, text(0..<50))
+
+        Files.write(journal, text(0..<80))  // the run went on
+        let later = JournalReading.read(journal: journal, snapshot: snapshot)
+        #expect(later?.parsedBytes == text(50..<80).utf8.count, "only the lines after the snapshot are parsed")
+        expectSame(later, text(0..<80))
+    }
+
+    @Test func aSnapshotThatDisagreesWithTheJournalIsIgnored() throws {
+        let (journal, snapshot) = try paths()
+        Files.write(journal, text(0..<50))
+        #expect(JournalReading.writeSnapshot(try #require(JournalReading.read(journal: journal, snapshot: snapshot)), to: snapshot))
+
+        // Replaced by a longer journal with other records where the snapshot's end was.
+        let other = text(1..<80)
+        Files.write(journal, other)
+        let replaced = JournalReading.read(journal: journal, snapshot: snapshot)
+        #expect(replaced?.parsedBytes == other.utf8.count, "read whole")
+        expectSame(replaced, other)
+
+        // Cut shorter than the snapshot.
+        Files.write(journal, text(0..<20))
+        expectSame(JournalReading.read(journal: journal, snapshot: snapshot), text(0..<20))
+
+        // A garbled snapshot.
+        Files.write(journal, text(0..<50))
+        Files.write(snapshot, "cohort-snapshot1\nnot really")
+        let garbled = JournalReading.read(journal: journal, snapshot: snapshot)
+        #expect(garbled?.parsedBytes == text(0..<50).utf8.count)
+        expectSame(garbled, text(0..<50))
+    }
+
+    @Test func aTornLastLineIsNeitherCoveredNorSnapshotted() throws {
+        let (journal, snapshot) = try paths()
+        let whole = text(0..<30)
+        let torn = String(JournalFormat.encode(records[30]).prefix(25))
+        Files.write(journal, whole + torn)
+        let read = try #require(JournalReading.read(journal: journal, snapshot: snapshot))
+        #expect(read.history.endsTorn)
+        #expect(read.coverage.length == whole.utf8.count, "whole lines only")
+        #expect(!JournalReading.writeSnapshot(read, to: snapshot))
+        #expect(!Files.exists(snapshot))
+
+        // The run that opens it cuts the torn line off (and reports it); the next read snapshots.
+        let file = try JournalFile(path: journal)
+        let history = try file.readHistory(snapshot: snapshot)
+        #expect(history.endsTorn, "it still reports what it set aside")
+        #expect(Files.read(journal) == whole)
+        let next = try #require(JournalReading.read(journal: journal, snapshot: snapshot))
+        #expect(!next.history.endsTorn)
+        expectSame(next, whole)
+        #expect(JournalReading.writeSnapshot(next, to: snapshot))
+        #expect(JournalReading.read(journal: journal, snapshot: snapshot)?.parsedBytes == 0)
+    }
+}

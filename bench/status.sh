@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `cohort status` and `cohort plan` on a finished study of about 10^6
+# instances (or SUBJECTS x 31 + 1), with its journal written by
+# `cohort-bench study`, each a median of 3 runs, as a ratio against a
+# baseline measured in the same run: `wc -l` of the journal (touching every
+# byte of it once). The first status reads the whole text journal and
+# leaves a snapshot beside it; the later ones read the snapshot.
+#   bench/status.sh [SUBJECTS]      (default 32258: 999,999 instances)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+subjects=${1:-32258}
+swift build -c release --product cohort >/dev/null
+swift build -c release --product cohort-bench >/dev/null
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+.build/release/cohort-bench study "$dir/study" "$subjects"
+journal="$dir/study/.cohort/big/journal"
+seconds() { local start end; start=$(date +%s.%N); "$@" > /dev/null; end=$(date +%s.%N); awk -v a="$end" -v b="$start" 'BEGIN { print a - b }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+baseline=$(for _ in 1 2 3; do seconds wc -l "$journal"; done | median)
+first=$(seconds .build/release/cohort status "$dir/study/job.yml")
+status=$(for _ in 1 2 3; do seconds .build/release/cohort status "$dir/study/job.yml"; done | median)
+plan=$(for _ in 1 2 3; do seconds .build/release/cohort plan "$dir/study/job.yml"; done | median)
+awk -v j="$(stat -c %s "$journal")" -v s="$(stat -c %s "$dir/study/.cohort/big/snapshot")" -v b="$baseline" \
+    -v f="$first" -v st="$status" -v p="$plan" 'BEGIN {
+    printf "journal %.0f MiB, snapshot %.0f MiB\n", j / 1048576, s / 1048576
+    printf "baseline (wc -l of the journal):          %.2f s\n", b
+    printf "status, first (whole text journal):       %.2f s = %.1f x baseline\n", f, f / b
+    printf "status (snapshot):                        %.2f s = %.1f x baseline\n", st, st / b
+    printf "plan (snapshot):                          %.2f s = %.1f x baseline\n", p, p / b
+}'
