@@ -42,6 +42,10 @@ public enum JournalFormat {
         case .drained(let rank, let host, let reason, let time):
             kind = "drain"
             fields = [("rank", String(rank)), ("host", host), ("reason", reason), ("time", timeText(time))]
+        case .workerJoined(let rank, let host, let cpus, let memory, let time):
+            kind = "join"
+            fields = [("rank", String(rank)), ("host", host), ("cpus", String(cpus)), ("memory", String(memory)),
+                      ("time", timeText(time))]
         case .runEnded(let reason, let time):
             kind = "stop"
             fields = [("reason", reason), ("time", timeText(time))]
@@ -54,6 +58,13 @@ public enum JournalFormat {
     /// Why a line is not a record (torn, corrupt, from another version).
     public struct Damage: Error, Equatable, CustomStringConvertible {
         public var description: String
+        /// A whole, checksummed record of a kind a newer Cohort writes: skipped, not damage.
+        public var isNewerKind = false
+
+        public init(description: String, isNewerKind: Bool = false) {
+            self.description = description
+            self.isNewerKind = isNewerKind
+        }
     }
 
     public static func decode(_ line: Substring) throws(Damage) -> JournalRecord {
@@ -79,6 +90,9 @@ public enum JournalFormat {
         case .interrupted, .lost: "interrupted"
         }
     }
+
+    /// The `#crc32` text of a record's body (everything before its last tab).
+    public static func checksumText(of body: String) -> String { hex(CRC32.checksum(Array(body.utf8))) }
 
     /// Seconds with microseconds, the same text on every platform.
     static func timeText(_ value: Double) -> String {

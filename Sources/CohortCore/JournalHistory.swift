@@ -96,8 +96,10 @@ public struct JournalHistory: Sendable {
             }
             do throws(JournalFormat.Damage) {
                 apply(try reader.decode(UnsafeBufferPointer(rebasing: bytes[start..<newline])))
-            } catch {
+            } catch where !error.isNewerKind {
                 damaged.append((lineCount, error.description))
+            } catch {
+                // Written by a newer Cohort: nothing this version acts on.
             }
             start = newline + 1
         }
@@ -149,7 +151,7 @@ public struct JournalHistory: Sendable {
                 slots[slot].success = nil
                 slots[slot].forcePending = true
             }
-        case .drained(_, _, _, let time):
+        case .drained(_, _, _, let time), .workerJoined(_, _, _, _, let time):
             lastRecordTime = time
         case .runEnded(_, let time):
             lastRunEnded = true

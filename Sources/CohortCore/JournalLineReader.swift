@@ -13,7 +13,7 @@ struct JournalLineReader {
 
     private enum Key: Int, CaseIterable {
         case id, job, host, pid, ranks, time, only, subjects, instance, attempt, rank, logs
-        case outcome, wall, peakKiB, def, stamp, inputs, stages, cause, reason
+        case outcome, wall, peakKiB, def, stamp, inputs, stages, cause, reason, cpus, memory
 
         /// The key spelled by `bytes`, if it is one this version reads.
         init?(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -95,8 +95,11 @@ struct JournalLineReader {
             return .drained(rank: try int(.rank), host: try text(.host), reason: try text(.reason), time: try double(.time))
         case "stop":
             return .runEnded(reason: try text(.reason), time: try double(.time))
+        case "join":
+            return .workerJoined(rank: try int(.rank), host: try text(.host), cpus: try int(.cpus), memory: Int64(try int(.memory)),
+                                 time: try double(.time))
         case let other:
-            throw Damage(description: "unknown record kind \(other)")
+            throw Damage(description: "unknown record kind \(other)", isNewerKind: true)
         }
     }
 

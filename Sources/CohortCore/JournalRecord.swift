@@ -17,6 +17,9 @@ public enum JournalRecord: Equatable, Sendable {
     case runEnded(reason: String, time: Double)
     /// A worker was drained: it gets no more work in this run.
     case drained(rank: Int, host: String, reason: String, time: Double)
+    /// A worker joined the run with this capacity (what `cohort report`
+    /// counts idle slots against). Older readers skip the record.
+    case workerJoined(rank: Int, host: String, cpus: Int, memory: Int64, time: Double)
 
     public struct RunStart: Equatable, Sendable {
         /// Random, unique to the run: part of each success's stamp ("" in journals of older versions).

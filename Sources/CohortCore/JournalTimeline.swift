@@ -23,6 +23,8 @@ public struct JournalTimeline: Sendable {
         public var ended: Bool
         public var ranks: Int
         public var spans: [Span] = []
+        /// Each worker's rank, host and cpus as it joined (journals of older versions have none).
+        public var workers: [(rank: Int, host: String, cpus: Int)] = []
     }
 
     public private(set) var runs: [Run] = []
@@ -62,6 +64,10 @@ public struct JournalTimeline: Sendable {
                 guard !runs.isEmpty else { continue }
                 runs[runs.count - 1].end = max(runs[runs.count - 1].end, time)
                 runs[runs.count - 1].ended = true
+            case .workerJoined(let rank, let host, let cpus, _, let time):
+                guard !runs.isEmpty else { continue }
+                runs[runs.count - 1].workers.append((rank, host, cpus))
+                runs[runs.count - 1].end = max(runs[runs.count - 1].end, time)
             case .skipped(_, _, let time), .drained(_, _, _, let time), .forced(_, let time):
                 if !runs.isEmpty { runs[runs.count - 1].end = max(runs[runs.count - 1].end, time) }
             }

@@ -109,7 +109,10 @@ public final class Coordinator {
         try record([.runStarted(.init(id: lineage.runID, jobHash: factory.jobHash, host: Machine.hostName, pid: Int(getpid()),
                                       ranks: (transport?.workerRanks.count ?? 0) + 1, time: epochSeconds(),
                                       only: selectionWords.only, subjects: selectionWords.subjects))]
-                   + (force.map { [.forced($0, time: epochSeconds())] } ?? []), durable: true)
+                   + (force.map { [.forced($0, time: epochSeconds())] } ?? [])
+                   + joined.map { .workerJoined(rank: $0.id.rawValue, host: $0.host, cpus: $0.capacity.cpus, memory: $0.capacity.memory,
+                                                time: epochSeconds()) },
+                   durable: true)
         reporter.runStarted(study: graph.job.study, instances: graph.instanceCount, workers: joined)
         var pending = scheduler.timePassed(now: wallClock())
         for worker in joined {

@@ -37,21 +37,22 @@ extension Coordinator {
             let next = scheduler.instanceFinished(instance, outcome: outcome, wallSeconds: report.wallSeconds)
             let retrying = next.contains { if case .retry(instance, _) = $0 { true } else { false } }
             if !outcome.isStoppedEarly && !retrying { finishedCount += 1 }
+            let cause = outcome.isFailure
+                ? FailureCause.explain(outcome, peakMemoryKiB: report.peakMemoryKiB,
+                                       stageMemory: graph.job.stages[graph.stage(of: instance)].memory, stderrTail: report.logTail)
+                : nil
             if outcome.isFailure && !retrying {
                 failures.append(FailureRecord(
                     name: name, outcome: outcome, worker: info, logFolder: attemptFolder,
                     logTail: report.logTail, wallSeconds: report.wallSeconds, attempt: attemptNumber,
-                    earlierAttempts: failedAttempts.removeValue(forKey: instance) ?? [],
-                    cause: FailureCause.explain(outcome, peakMemoryKiB: report.peakMemoryKiB,
-                                                stageMemory: graph.job.stages[graph.stage(of: instance)].memory,
-                                                stderrTail: report.logTail)))
+                    earlierAttempts: failedAttempts.removeValue(forKey: instance) ?? [], cause: cause))
             } else if retrying {
                 failedAttempts[instance, default: []].append(
                     FailedAttempt(attempt: attemptNumber, outcome: outcome, logFolder: attemptFolder))
             } else if let earlier = failedAttempts.removeValue(forKey: instance), outcome.succeeded {
                 retried.append(RetriedInstance(name: name, failedAttempts: earlier))
             }
-            reporter.instanceFinished(name, report: report, on: info, interrupted: outcome.isStoppedEarly,
+            reporter.instanceFinished(name, report: report, on: info, interrupted: outcome.isStoppedEarly, cause: cause,
                                       finished: finishedCount, total: toRunCount)
             actions += next
         }

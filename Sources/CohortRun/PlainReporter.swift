@@ -60,7 +60,8 @@ public final class PlainReporter: RunReporter {
         redraw()
     }
 
-    public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, interrupted: Bool, finished: Int, total: Int) {
+    public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, interrupted: Bool, cause: String?,
+                                 finished: Int, total: Int) {
         board.finished(name, outcome: interrupted ? .interrupted : report.outcome, wallSeconds: report.wallSeconds)
         let progress = "\(finished)/\(total)"
         if report.outcome.succeeded {
@@ -68,8 +69,6 @@ public final class PlainReporter: RunReporter {
         } else if interrupted {
             if mode == .lines { emit("\(stamp()) stopped \(name)  \(worker.id)  (will run again next time)") }
         } else {
-            // The cause in plain words where the outcome tells it (the summary also weighs `memory:`).
-            let cause = FailureCause.explain(report.outcome, peakMemoryKiB: report.peakMemoryKiB, stageMemory: 0, stderrTail: report.logTail)
             emit("\(stamp()) FAILED  \(name)  \(worker.id)  \(cause ?? report.outcome.text)  \(progress)")
         }
         redraw()

@@ -41,7 +41,7 @@ enum ReportHTML {
         let payload = JSONValue.object([
             "study": .string(job.study), "jobFile": .string(jobFile), "run": .number(Double(data.runNumber)),
             "start": .number(origin), "duration": .number(toMillisecond(data.run.end - origin)), "ended": .bool(data.run.ended),
-            "slots": .number(Double(data.slotCount)),
+            "slots": .number(Double(data.slots)),
             "workers": .array(data.workers.map { .object(["rank": .number(Double($0.rank)), "host": .string($0.host),
                                                            "lanes": .number(Double($0.lanes)), "firstRow": .number(Double($0.firstRow))]) }),
             "stages": .array(job.stages.enumerated().map { .object(["name": .string($1.name), "domain": .string($1.domain.rawValue),
@@ -161,10 +161,10 @@ function drawUtil() {
     g.lineTo(w, g.currentY || y(0)); g.stroke(); g.currentY = undefined;
   }
   g.fillStyle = "#444"; g.font = "11px system-ui";
-  // The scale: the top of the chart and the slots line, in instances.
+  // The scale: the top of the chart and the slots line.
   g.fillStyle = "#777"; g.fillText(String(top), LEFT - 4 - g.measureText(String(top)).width, y(top) + 4);
   g.fillText("0", LEFT - 10, y(0)); g.fillStyle = "#444";
-  g.fillText("slots " + D.slots + " (dashed)", 4, 12); g.fillStyle = "#4e79a7"; g.fillText("running", 4, 26); g.fillStyle = "#f28e2b"; g.fillText("ready, waiting", 4, 40);
+  g.fillText("slots (cpus) " + D.slots + " (dashed)", 4, 12); g.fillStyle = "#4e79a7"; g.fillText("running (cpus)", 4, 26); g.fillStyle = "#f28e2b"; g.fillText("ready, waiting (instances)", 4, 40);
 }
 let drag = null;
 canvas.addEventListener("wheel", e => {

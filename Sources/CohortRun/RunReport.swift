@@ -96,7 +96,9 @@ public struct RunSummary: Sendable {
 public protocol RunReporter: AnyObject {
     func runStarted(study: String, instances: Int, workers: [WorkerInfo])
     func instanceStarted(_ name: String, on worker: WorkerInfo)
-    func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, interrupted: Bool, finished: Int, total: Int)
+    /// `cause`: a failure's cause in plain words where it can be told (see `FailureCause`).
+    func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, interrupted: Bool, cause: String?,
+                          finished: Int, total: Int)
     func instanceSkipped(_ name: String, because cause: String)
     /// `attempt` is numbered over every run, like the attempt folders.
     func instanceRetrying(_ name: String, retry: Int, of retries: Int, attempt: Int)

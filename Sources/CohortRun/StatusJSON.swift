@@ -16,7 +16,13 @@ public enum StatusJSON {
         return JSONValue.object(object).text
     }
 
-    public static func render(_ report: StatusReport) -> String {
+    /// How many instances `notDone` lists without `--all`: a fresh study of
+    /// 10^6 instances would otherwise print ~100 MB.
+    public static let notDoneLimit = 10_000
+
+    /// `all`: list every instance not done; else the first `notDoneLimit`,
+    /// those needing attention first (failed, running, pending, skipped, not selected).
+    public static func render(_ report: StatusReport, all: Bool = false) -> String {
         let graph = report.graph
         var object = JSONObject()
         object["schema"] = .string(schema)
@@ -50,9 +56,18 @@ public enum StatusJSON {
                 "toDo": .number(Double(stage.toDo)), "total": .number(Double(stage.total)),
             ])
         })
-        // Every instance not done, with its subject and session: the matrix, for scripts.
-        object["notDone"] = .array(report.status.cells.enumerated().compactMap { index, cell in
-            guard cell != .done else { return nil }
+        // Instances not done, with subject and session: the matrix, for scripts.
+        let cells = report.status.cells
+        var notDone = cells.indices.filter { cells[$0] != .done }
+        let total = notDone.count
+        if !all && total > notDoneLimit {
+            notDone.sort { (-cells[$0].urgency, $0) < (-cells[$1].urgency, $1) }
+            notDone = Array(notDone.prefix(notDoneLimit)).sorted()
+        }
+        object["notDoneCount"] = .number(Double(total))
+        object["notDoneTruncated"] = .bool(notDone.count < total)
+        object["notDone"] = .array(notDone.map { index in
+            let cell = cells[index]
             let instance = InstanceID(index)
             let labels = graph.labels(of: instance)
             return .object([

@@ -29,6 +29,9 @@ struct TimelineData {
     let lanes: [Int]
     let workers: [Worker]
     let samples: [Sample]
+    /// Slots of the run: the workers' cpus as they joined, or (journals of
+    /// older versions) the lanes attempts were drawn on.
+    let slots: Int
 
     init(graph: InstanceGraph, run: JournalTimeline.Run, runNumber: Int) {
         self.graph = graph
@@ -40,24 +43,33 @@ struct TimelineData {
         let placed = JournalTimeline.lanes(of: spans)
         lanes = placed.lane
         var hosts: [Int: String] = [:]
+        for worker in run.workers { hosts[worker.rank] = worker.host }
         for span in spans { hosts[span.rank] = span.host }
+        // Every worker that joined, also one that ran nothing (idle all along), gets a lane.
+        var lanesPerRank = placed.lanesPerRank
+        for worker in run.workers where lanesPerRank[worker.rank] == nil { lanesPerRank[worker.rank] = 1 }
         var row = 0
-        workers = placed.lanesPerRank.keys.sorted().map { rank in
-            defer { row += placed.lanesPerRank[rank]! }
-            return Worker(rank: rank, host: hosts[rank] ?? "?", lanes: placed.lanesPerRank[rank]!, firstRow: row)
+        workers = lanesPerRank.keys.sorted().map { rank in
+            defer { row += lanesPerRank[rank]! }
+            return Worker(rank: rank, host: hosts[rank] ?? "?", lanes: lanesPerRank[rank]!, firstRow: row)
         }
-        samples = Self.samples(spans: spans, graph: graph, run: run, slots: row)
+        // Slots are cpus: each worker's as it joined; journals without join records count lanes.
+        let cpus = run.workers.reduce(0) { $0 + $1.cpus }
+        let stageCpus = graph.job.stages.map(\.cpus)
+        slots = cpus > 0 ? cpus : row
+        samples = Self.samples(spans: spans, graph: graph, run: run, slots: slots,
+                               cpusOf: { cpus > 0 && $0 >= 0 ? stageCpus[$0] : 1 }, stages: stages)
     }
-
-    var slotCount: Int { workers.reduce(0) { $0 + $1.lanes } }
 
     /// Per rank: its worker's position in `workers`.
     var workerIndex: [Int: Int] { Dictionary(uniqueKeysWithValues: workers.enumerated().map { ($1.rank, $0) }) }
 
     /// Running, ready and idle slots at every change. An instance is ready
     /// from when the last instance it waits for succeeded in this run (or the
-    /// run's start) until its first attempt here starts.
-    static func samples(spans: [JournalTimeline.Span], graph: InstanceGraph, run: JournalTimeline.Run, slots: Int) -> [Sample] {
+    /// run's start) until its first attempt here starts. A running attempt
+    /// takes `cpusOf(its stage)` slots.
+    static func samples(spans: [JournalTimeline.Span], graph: InstanceGraph, run: JournalTimeline.Run, slots: Int,
+                        cpusOf: (Int) -> Int, stages: [Int]) -> [Sample] {
         var succeeded: [String: Double] = [:]
         var firstStart: [String: Double] = [:]
         for span in spans {
@@ -69,9 +81,9 @@ struct TimelineData {
             for id in 0..<graph.instanceCount { index[graph.name(of: InstanceID(id))] = InstanceID(id) }
         }
         var changes: [(time: Double, running: Int, ready: Int)] = []
-        for span in spans {
-            changes.append((span.start, 1, 0))
-            changes.append((span.end, -1, 0))
+        for (span, stage) in zip(spans, stages) {
+            changes.append((span.start, cpusOf(stage), 0))
+            changes.append((span.end, -cpusOf(stage), 0))
         }
         for (name, start) in firstStart {
             var ready = run.start

@@ -18,7 +18,7 @@ struct Status: ParsableCommand {
     @Flag(help: "One matrix row per session instead of per subject.")
     var sessions = false
 
-    @Flag(help: "Every matrix row and every running instance, however many.")
+    @Flag(help: "Every matrix row and every running instance, however many (with --json: every instance not done).")
     var all = false
 
     @Flag(help: "Print JSON for scripts instead (schema: cohort-status/1, in the README).")
@@ -32,7 +32,7 @@ struct Status: ParsableCommand {
             writeLine(STDOUT_FILENO, json ? StatusJSON.noRunYet(study) : study.noRunYet)
             return
         }
-        writeLine(STDOUT_FILENO, json ? StatusJSON.render(report)
+        writeLine(STDOUT_FILENO, json ? StatusJSON.render(report, all: all)
                                       : StatusText.render(report, matrix: .init(sessions: sessions, allRows: all)))
         if report.anythingFailed { throw ExitCode(1) }
     }

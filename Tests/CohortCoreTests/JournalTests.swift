@@ -23,6 +23,7 @@ import Testing
             .finished(attempt, .init(outcome: .couldNotStart("cannot create folder /x: 100% full\nreally"), wallSeconds: 0, peakMemoryKiB: 0)),
             .skipped(instance: "group", cause: "convert:sub-02:ses-pre", time: 3),
             .runEnded(reason: "stopped by SIGTERM", time: 4),
+            .workerJoined(rank: 2, host: "node02", cpus: 16, memory: 64 << 30, time: 1.25),
         ]
         for record in records {
             let line = JournalFormat.encode(record)
@@ -45,6 +46,17 @@ import Testing
         #expect(throws: JournalFormat.Damage.self) { try JournalFormat.decode(Substring(line.replacingOccurrences(of: "rank=3", with: "rank=4"))) }
         #expect(throws: JournalFormat.Damage.self) { try JournalFormat.decode("") }
         #expect(throws: JournalFormat.Damage.self) { try JournalFormat.decode("garbage\t#00000000") }
+    }
+
+    @Test func aRecordOfANewerKindIsSkippedNotDamage() {
+        // A whole record with a valid checksum, of a kind only a newer Cohort writes.
+        let body = "cohort1\tfuture\tinstance=a\ttime=1.000000"
+        let line = body + "\t#" + JournalFormat.checksumText(of: body) + "\n"
+        let history = JournalHistory(text: line + JournalFormat.encode(.started(attempt)))
+        #expect(history.damaged.isEmpty, "\(history.damaged)")
+        #expect(history["realign:sub-01:ses-pre"]?.unfinished == true, "the records around it still count")
+        let garbled = JournalHistory(text: body + "\t#00000000\n")
+        #expect(garbled.damaged.count == 1, "with a wrong checksum it is damage")
     }
 
     @Test func historyKnowsSuccessesFailuresAndUnfinished() {

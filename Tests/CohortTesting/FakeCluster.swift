@@ -111,7 +111,8 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
 
     public func runStarted(study: String, instances: Int, workers: [WorkerInfo]) { self.workers = workers }
     public func instanceStarted(_ name: String, on worker: WorkerInfo) {}
-    public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, interrupted: Bool, finished: Int, total: Int) {
+    public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, interrupted: Bool, cause: String?,
+                                 finished: Int, total: Int) {
         self.finished.append(name)
     }
     public func instanceSkipped(_ name: String, because cause: String) { skipped.append(name) }

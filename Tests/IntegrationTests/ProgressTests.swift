@@ -68,4 +68,18 @@ struct ProgressTests {
         #expect(told.stdout.contains("\u{1b}[J"), "\(told.stdout)")
         #expect(told.stdout.contains("  all    ["))
     }
+
+    /// mpirun.sh tells rank 0 whether its own stdout is a terminal: the
+    /// block on one (a pseudo-terminal through `script`), plain lines into a file.
+    @Test func mpirunShTellsRankZeroWhetherItsOutputIsATerminal() throws {
+        let job = try job()
+        let onTerminal = try ChildProcess.run(["script", "-qfec", "'\(repository)/mpirun.sh' -np 3 '\(job)' --force prep", "/dev/null"])
+        #expect(onTerminal.stdout.contains("\u{1b}[J") && onTerminal.stdout.contains("  all    ["), "\(onTerminal.stdout)")
+        let log = String(job.dropLast("job.yml".count)) + "batch.log"
+        let intoFile = try ChildProcess.run(["sh", "-c", "'\(repository)/mpirun.sh' -np 3 '\(job)' --force prep > '\(log)' 2>&1"])
+        #expect(intoFile.code == 1, "fit:c fails")
+        let text = Files.read(log)
+        #expect(!text.contains("\u{1b}["), "no escape codes in a log: \(text)")
+        #expect(text.contains("FAILED  fit:c  rank "), "\(text)")
+    }
 }

@@ -20,7 +20,7 @@ struct ReportTests {
               - {name: prep, domain: subject, run: 'sleep 0.2'}
               - {name: fit, domain: subject, run: 'sleep 0.2; [ {subject} != b ] || { echo "</script><b>x" >&2; exit 2; }'}
             """)
-        #expect(try MPIHarness.run(ranks: 3, ["run", job]).code == 1)
+        #expect(try MPIHarness.run(ranks: 3, ["run", job, "--slots", "3"]).code == 1)
         let html = folder(of: job) + "/report.html", trace = folder(of: job) + "/trace.json"
         let made = try ChildProcess.run([MPIHarness.cohort, "report", job, "-o", html, "--trace", trace])
         #expect(made.code == 0, "\(made.output)")
@@ -29,6 +29,8 @@ struct ReportTests {
         #expect(!page.contains("src=\"http") && !page.contains("href=\"http") && !page.contains("@import"), "no network fetches")
         #expect(!page.contains("</script><b>"), "data cannot close its script element")
         #expect(page.contains("\"failures\":[{\"stage\":\"fit\",\"count\":1,"), "the run's failure is listed")
+        // Three subjects never fill 2 x 3 slots: the most attempts seen at once would say 3 at most.
+        #expect(page.contains("\"slots\":6,"), "two workers of 3 cpus each, as they joined")
 
         let checked = try ChildProcess.run(["python3", "-c", """
             import json, sys
@@ -45,6 +47,8 @@ struct ReportTests {
             counters = [e for e in events if e["ph"] == "C"]
             assert counters and all(set(e["args"]) == {"running", "ready", "idle"} for e in counters)
             assert max(e["args"]["running"] for e in counters) >= 1
+            # Idle counts against the workers' 2 x 3 cpus as journaled when they joined.
+            assert all(e["args"]["running"] + e["args"]["idle"] == 6 for e in counters), counters
             print("ok")
             """, trace])
         #expect(checked.stdout == "ok\n", "\(checked.output)")

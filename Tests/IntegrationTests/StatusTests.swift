@@ -120,6 +120,34 @@ struct StatusTests {
         #expect(checked.stdout == "ok\n", "\(checked.output)\n\(json.stdout)")
     }
 
+    /// A fresh large study would print one object per instance: `--json`
+    /// lists at most 10,000 not done, failures first, and says how many there are.
+    @Test func jsonListsAtMostTenThousandNotDoneUnlessAll() throws {
+        let subjects = (1...4_000).map { "s\($0)" }.joined(separator: ",")
+        let job = try MPIHarness.writeJob("""
+            study: many
+            subjects: [\(subjects)]
+            stages:
+              - {name: a, domain: subject, run: 'true'}
+              - {name: b, domain: subject, run: 'true'}
+              - {name: c, domain: subject, after: [], run: '[ {subject} != s4000 ]'}
+            """)
+        // The failure is the graph's very last instance: only ordering by attention keeps it in the first 10,000.
+        #expect(try MPIHarness.run(ranks: 1, ["run", job, "--only", "c:s4000"]).code == 1)
+        let capped = try ChildProcess.run([MPIHarness.cohort, "status", job, "--json"])
+        let all = try ChildProcess.run([MPIHarness.cohort, "status", job, "--json", "--all"])
+        let checked = try ChildProcess.run(["python3", "-c", """
+            import json, sys
+            capped, every = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+            assert capped["notDoneCount"] == 12000 and capped["notDoneTruncated"] is True, capped["notDoneCount"]
+            assert len(capped["notDone"]) == 10000
+            assert any(n["name"] == "c:s4000" and n["state"] == "failed" for n in capped["notDone"]), "failures come first"
+            assert every["notDoneCount"] == 12000 and every["notDoneTruncated"] is False and len(every["notDone"]) == 12000
+            print("ok")
+            """, try jsonFile(capped.stdout), try jsonFile(all.stdout)])
+        #expect(checked.stdout == "ok\n", "\(checked.output)")
+    }
+
     func jsonFile(_ text: String) throws -> String {
         let path = try TemporaryFolder.make(prefix: "status-json") + "/status.json"
         Files.write(path, text)
