@@ -149,7 +149,7 @@ public enum JournalFormat {
 
 /// CRC-32 (IEEE), eight bytes a step ("slicing by 8"): the journal's
 /// checksum is computed over every record each time it is read.
-enum CRC32 {
+public enum CRC32 {
     /// `table[k * 256 + b]`: the CRC of byte `b` followed by `k` zero bytes.
     private static let table: [UInt32] = {
         var tables = [(0..<256).map { index -> UInt32 in
@@ -170,9 +170,10 @@ enum CRC32 {
         bytes.withUnsafeBufferPointer { checksum($0) }
     }
 
-    static func checksum(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
+    /// The CRC of `bytes`; with `previous`, of whatever `previous` was the CRC of followed by `bytes`.
+    public static func checksum(_ bytes: UnsafeBufferPointer<UInt8>, continuing previous: UInt32 = 0) -> UInt32 {
         table.withUnsafeBufferPointer { table in
-            var crc: UInt32 = 0xFFFF_FFFF
+            var crc: UInt32 = previous ^ 0xFFFF_FFFF
             var index = 0
             let count = bytes.count
             while index + 8 <= count {

@@ -46,7 +46,8 @@ struct JournalLineReader {
         guard let tab = lastIndex(of: 9, before: line.count), tab + 1 < line.count, line[tab + 1] == UInt8(ascii: "#") else {
             throw Damage(description: "no checksum")
         }
-        guard line.count - tab - 2 == 8, let stored = hexValue(tab + 2, line.count), stored == UInt64(CRC32.checksum(slice(0, tab))) else {
+        guard line.count - tab - 2 == 8, let stored = hexValue(tab + 2, line.count, lowercaseOnly: true),
+              stored == UInt64(CRC32.checksum(slice(0, tab))) else {
             throw Damage(description: "checksum mismatch")
         }
         // cohort1 <TAB> kind <TAB> key=value ...
@@ -200,7 +201,8 @@ struct JournalLineReader {
             }
             index += 1
         }
-        if index == span.end && fraction == 6 && digits <= 15 && digits > 6 {
+        // Up to 16 digits (epoch seconds and micros) while the micros are exact in a double.
+        if index == span.end && fraction == 6 && digits <= 16 && digits > 6 && micros < 1 << 53 {
             return Double(negative ? -micros : micros) / 1_000_000
         }
         guard let value = Double(String(decoding: slice(span.start, span.end), as: UTF8.self)), value.isFinite else {
@@ -215,7 +217,7 @@ struct JournalLineReader {
         return hexValue(span.start, span.end)
     }
 
-    private func hexValue(_ start: Int, _ end: Int) -> UInt64? {
+    private func hexValue(_ start: Int, _ end: Int, lowercaseOnly: Bool = false) -> UInt64? {
         var value: UInt64 = 0
         for index in start..<end {
             let byte = line[index]
@@ -223,7 +225,7 @@ struct JournalLineReader {
             switch byte {
             case 48...57: digit = byte - 48
             case 97...102: digit = byte - 87
-            case 65...70: digit = byte - 55
+            case 65...70 where !lowercaseOnly: digit = byte - 55
             default: return nil
             }
             value = value << 4 | UInt64(digit)

@@ -11,7 +11,9 @@
 /// against a damaged file. This file only encodes and decodes: the caller
 /// reads and writes (the core does no I/O).
 public enum JournalSnapshot {
-    static let magic = Array("cohort-snapshot1\n".utf8)
+    /// Names the format and the meaning of what it holds: a change to either
+    /// (to `JournalHistory.apply` too) must change it, so old snapshots are ignored.
+    static let magic = Array("cohort-snapshot2\n".utf8)
     /// How many bytes of the journal's start and of its covered end a snapshot keeps to recognise it.
     public static let checkLength = 64
 
@@ -23,11 +25,15 @@ public enum JournalSnapshot {
         public var head: [UInt8]
         /// The last bytes of the covered stretch (up to `checkLength`).
         public var tail: [UInt8]
+        /// CRC-32 of the whole covered stretch: what a reader that must be
+        /// sure (a run, before it trusts the snapshot) checks.
+        public var checksum: UInt32
 
-        public init(length: Int, head: [UInt8], tail: [UInt8]) {
+        public init(length: Int, head: [UInt8], tail: [UInt8], checksum: UInt32) {
             self.length = length
             self.head = head
             self.tail = tail
+            self.checksum = checksum
         }
     }
 
@@ -42,6 +48,7 @@ public enum JournalSnapshot {
         out.integer(coverage.length)
         out.data(coverage.head)
         out.data(coverage.tail)
+        out.word32(coverage.checksum)
         out.integer(history.lineCount)
         out.integer(history.recordCount)
         out.integer(history.runs)
@@ -112,7 +119,8 @@ public enum JournalSnapshot {
         for index in 0..<4 { stored |= UInt32(bytes[bytes.count - 4 + index]) << (8 * UInt32(index)) }
         guard CRC32.checksum(body) == stored else { throw Unusable(description: "checksum mismatch") }
         var input = SnapshotReader(bytes: body, position: magic.count)
-        let coverage = Coverage(length: try input.integer(), head: try input.data(), tail: try input.data())
+        let coverage = Coverage(length: try input.integer(), head: try input.data(), tail: try input.data(),
+                                checksum: try input.word32())
         var history = JournalHistory()
         history.lineCount = try input.integer()
         history.recordCount = try input.integer()
@@ -275,6 +283,14 @@ private struct SnapshotReader {
         let id = try integer()
         guard id >= -1, id < count else { throw Unusable(description: "bad name part") }
         return id == -1 ? InstanceNameKey.absent : UInt32(id)
+    }
+
+    mutating func word32() throws(Unusable) -> UInt32 {
+        guard position + 4 <= bytes.count else { throw Unusable(description: "cut short") }
+        var value: UInt32 = 0
+        for index in 0..<4 { value |= UInt32(bytes[position + index]) << UInt32(8 * index) }
+        position += 4
+        return value
     }
 
     mutating func word() throws(Unusable) -> UInt64 {

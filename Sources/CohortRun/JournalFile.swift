@@ -50,7 +50,7 @@ public final class JournalFile {
     /// it agrees with the journal); repairs a torn tail, then refreshes the
     /// snapshot if the journal held lines it did not cover.
     public func readHistory(snapshot: String) throws(StateError) -> JournalHistory {
-        guard let read = JournalReading.read(journal: path, snapshot: snapshot) else {
+        guard let read = JournalReading.read(journal: path, snapshot: snapshot, verifying: true) else {
             throw StateError(description: "cannot read the journal \(path): \(errnoText())")
         }
         if read.history.endsTorn {

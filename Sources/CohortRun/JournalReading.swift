@@ -16,10 +16,16 @@ public enum JournalReading {
         public var coverage: JournalSnapshot.Coverage
         /// Bytes of journal text parsed (not covered by a snapshot).
         public var parsedBytes: Int
+        /// Whether those bytes held a damaged line: then no snapshot is
+        /// made of them (a misread, say an NFS page not yet written back,
+        /// would otherwise be kept for good).
+        public var newDamage: Bool
     }
 
-    /// nil when there is no journal (no run yet).
-    public static func read(journal: String, snapshot: String) -> Read? {
+    /// nil when there is no journal (no run yet). With `verifying`, the
+    /// snapshot is trusted only when the CRC of the whole stretch it covers
+    /// matches too (a run does this: reading is still far quicker than parsing).
+    public static func read(journal: String, snapshot: String, verifying: Bool = false) -> Read? {
         let fd = open(journal, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -29,10 +35,11 @@ public enum JournalReading {
                try JournalSnapshot.decode(bytes)
            }),
            coverage.head == Array(head.prefix(coverage.head.count)),
-           coverage.tail == readBytes(fd, from: coverage.length - coverage.tail.count, upTo: coverage.tail.count) {
+           coverage.tail == readBytes(fd, from: coverage.length - coverage.tail.count, upTo: coverage.tail.count),
+           !verifying || checksum(fd, length: coverage.length) == coverage.checksum {
             return continued(history, from: coverage, head: head, fd: fd)
         }
-        let empty = JournalSnapshot.Coverage(length: 0, head: [], tail: [])
+        let empty = JournalSnapshot.Coverage(length: 0, head: [], tail: [], checksum: 0)
         return continued(JournalHistory(), from: empty, head: head, fd: fd)
     }
 
@@ -42,7 +49,7 @@ public enum JournalReading {
     /// A history that ends in a torn line is not snapshotted.
     @discardableResult
     public static func writeSnapshot(_ read: Read, to path: String) -> Bool {
-        guard !read.history.endsTorn, read.coverage.length > 0 else { return false }
+        guard !read.history.endsTorn, !read.newDamage, read.coverage.length > 0 else { return false }
         let bytes = JournalSnapshot.encode(read.history, covering: read.coverage)
         let temporary = path + ".new.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -66,17 +73,47 @@ public enum JournalReading {
     private static func continued(_ history: JournalHistory, from coverage: JournalSnapshot.Coverage, head: [UInt8],
                                   fd: Int32) -> Read {
         var history = history
+        let damagedBefore = history.damaged.count
         let rest = readBytes(fd, from: coverage.length, upTo: Int.max)
         rest.withUnsafeBufferPointer { history.read($0) }
         // Whole lines only: a torn last line is not covered.
         let whole = (rest.lastIndex(of: 10).map { $0 + 1 } ?? 0)
+        let checksum = rest.withUnsafeBufferPointer { CRC32.checksum(UnsafeBufferPointer(rebasing: $0[..<whole]), continuing: coverage.checksum) }
         let length = coverage.length + whole
         let tailStart = max(0, length - JournalSnapshot.checkLength)
         let tail: [UInt8] = tailStart >= coverage.length
             ? Array(rest[(tailStart - coverage.length)..<whole])
             : readBytes(fd, from: tailStart, upTo: length - tailStart)
-        return Read(history: history, coverage: .init(length: length, head: Array(head.prefix(length)), tail: tail),
-                    parsedBytes: rest.count)
+        return Read(history: history, coverage: .init(length: length, head: Array(head.prefix(length)), tail: tail, checksum: checksum),
+                    parsedBytes: rest.count, newDamage: history.damaged.count > damagedBefore)
+    }
+
+    /// The CRC-32 of the first `length` bytes of `fd` (nil if it has fewer).
+    private static func checksum(_ fd: Int32, length: Int) -> UInt32? {
+        var crc: UInt32 = 0
+        var offset = 0
+        while offset < length {
+            let chunk = readBytes(fd, from: offset, upTo: min(1 << 24, length - offset))
+            guard !chunk.isEmpty else { return nil }
+            crc = chunk.withUnsafeBufferPointer { CRC32.checksum($0, continuing: crc) }
+            offset += chunk.count
+        }
+        return crc
+    }
+
+    /// Removes snapshots that a killed writer left half-written in `folder`
+    /// (call under the run lock: no run is writing one then).
+    public static func removeUnfinishedSnapshots(in folder: String) {
+        guard let directory = opendir(folder) else { return }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasPrefix("snapshot.new.") { names.append(name) }
+        }
+        for name in names { unlink(folder + "/" + name) }
     }
 
     /// Up to `limit` bytes of `fd` from `offset` (fewer at its end).

@@ -51,10 +51,7 @@ struct RankZero {
         } catch {
             return refuse("cohort: \(error)")
         }
-        defer {
-            held.refreshSnapshot()
-            held.lock.release()
-        }
+        defer { held.lock.release() }
         // --force is journaled (by the coordinator, once the run really
         // starts): the next plain run completes it if this one stops halfway.
         let intent: RunIntent
@@ -79,6 +76,8 @@ struct RankZero {
         do {
             let summary = try coordinator.run()
             reporter.runFinished(summary)
+            // Not after a stop by a signal: the time left (a walltime warning) is not ours to spend.
+            if summary.exitCode == 0 || summary.exitCode == 1 { held.refreshSnapshot() }
             return summary.exitCode
         } catch let refused as RunRefused {
             reporter.problem("cohort: \(refused)")
@@ -142,6 +141,7 @@ struct HeldState {
             warn("cohort: warning: taking over the lock of a run that ended without releasing it (\(stale))")
         }
         do {
+            JournalReading.removeUnfinishedSnapshots(in: state.path)
             let journal = try JournalFile(path: state.journal)
             return HeldState(lock: taken.lock, journal: journal, history: try journal.readHistory(snapshot: state.snapshot),
                              state: state)

@@ -37,11 +37,15 @@ public struct Study: Sendable {
     }
 
     /// What the journal says so far; nil before the first run. Takes no
-    /// lock; with `refreshingSnapshot`, a snapshot of what it read replaces
-    /// an older one when that saves later readers real work (best effort).
+    /// lock; with `refreshingSnapshot` and no run live, a snapshot of what it
+    /// read replaces an older one when that saves later readers real work
+    /// (best effort).
     public func history(refreshingSnapshot: Bool = false) -> JournalHistory? {
+        // Not while a run holds the study: what it is writing may read torn or
+        // unflushed from another host (the run snapshots at its end anyway).
+        let liveBefore = RunLock.isHeld(path: state.lock)
         guard let read = JournalReading.read(journal: state.journal, snapshot: state.snapshot) else { return nil }
-        if refreshingSnapshot && read.parsedBytes >= Self.snapshotWorthBytes {
+        if refreshingSnapshot && read.parsedBytes >= Self.snapshotWorthBytes && !liveBefore && !RunLock.isHeld(path: state.lock) {
             JournalReading.writeSnapshot(read, to: state.snapshot)
         }
         return read.history

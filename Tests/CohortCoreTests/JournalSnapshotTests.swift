@@ -47,7 +47,8 @@ import Testing
 
     func coverage(_ text: String) -> JournalSnapshot.Coverage {
         let bytes = Array(text.utf8)
-        return .init(length: bytes.count, head: Array(bytes.prefix(64)), tail: Array(bytes.suffix(64)))
+        return .init(length: bytes.count, head: Array(bytes.prefix(64)), tail: Array(bytes.suffix(64)),
+                     checksum: bytes.withUnsafeBufferPointer { CRC32.checksum($0) })
     }
 
     @Test func aSnapshotDecodesToTheHistoryItWasMadeOf() throws {
@@ -105,6 +106,16 @@ import Testing
             if found[instance] != nil { named += 1 }
         }
         #expect(named == 4, "convert:sub-01:ses-1, convert:sub-02:ses-1, model:sub-01 and group are in the journal")
+    }
+
+    @Test func aChecksumContinuesOverMoreBytes() {
+        let whole = Array("cohort1\trun\tjob=x\n".utf8) + Array(repeating: 7, count: 1000)
+        for split in [0, 1, 8, 9, 500, whole.count] {
+            let first = whole[..<split].withUnsafeBufferPointer { CRC32.checksum($0) }
+            let continued = whole[split...].withUnsafeBufferPointer { CRC32.checksum($0, continuing: first) }
+            #expect(continued == whole.withUnsafeBufferPointer { CRC32.checksum($0) }, "split at \(split)")
+        }
+        #expect(Array("123456789".utf8).withUnsafeBufferPointer { CRC32.checksum($0) } == 0xCBF4_3926, "the CRC-32 check value")
     }
 
     @Test func fastNumberReadingMatchesTheSlowOne() throws {

@@ -69,6 +69,79 @@ import Testing
         expectSame(garbled, text(0..<50))
     }
 
+    /// A stretch misread once (an NFS page not yet written back shows as
+    /// zeros) must not be kept in a snapshot: a later read, of the same
+    /// bytes written back, sees the journal as it is.
+    @Test func aMisreadIsNeverSnapshotted() throws {
+        let (journal, snapshot) = try paths()
+        let good = text(0..<60)
+        var bytes = Array(good.utf8)
+        for index in (bytes.count / 2)..<(bytes.count / 2 + 40) { bytes[index] = 0 }
+        Files.write(journal, String(decoding: bytes, as: UTF8.self))
+        let misread = try #require(JournalReading.read(journal: journal, snapshot: snapshot))
+        #expect(misread.newDamage && !misread.history.damaged.isEmpty)
+        #expect(!JournalReading.writeSnapshot(misread, to: snapshot), "no snapshot of a read with damage in it")
+        Files.write(journal, good)
+        let later = JournalReading.read(journal: journal, snapshot: snapshot)
+        #expect(later?.history.damaged.isEmpty == true)
+        expectSame(later, good)
+    }
+
+    /// A snapshot whose first and last bytes still match but whose middle
+    /// no longer does: a run (verifying) reads the journal whole.
+    @Test func aRunChecksTheWholeStretchASnapshotCovers() throws {
+        let (journal, snapshot) = try paths()
+        Files.write(journal, text(0..<60))
+        #expect(JournalReading.writeSnapshot(try #require(JournalReading.read(journal: journal, snapshot: snapshot)), to: snapshot))
+        // Same length, same head and tail, another record in the middle.
+        let other = records[0..<60].map { record -> JournalRecord in
+            guard case .started(var attempt) = record, attempt.instance == "convert:sub-2" else { return record }
+            attempt.instance = "convert:sub-9"
+            return .started(attempt)
+        }
+        let edited = other.map(JournalFormat.encode).joined()
+        #expect(edited.utf8.count == text(0..<60).utf8.count && edited != text(0..<60))
+        Files.write(journal, edited)
+        let verified = JournalReading.read(journal: journal, snapshot: snapshot, verifying: true)
+        #expect(verified?.parsedBytes == edited.utf8.count, "the snapshot is not trusted")
+        expectSame(verified, edited)
+        // The journal file of a run checks it too.
+        let history = try JournalFile(path: journal).readHistory(snapshot: snapshot)
+        #expect(history.entries == JournalHistory(text: edited).entries)
+    }
+
+    @Test func halfWrittenSnapshotsAreRemoved() throws {
+        let (journal, snapshot) = try paths()
+        let folder = String(journal.dropLast("/journal".count))
+        Files.write(snapshot + ".new.123.456", "half")
+        Files.write(snapshot, "kept")
+        Files.write(journal, "kept")
+        JournalReading.removeUnfinishedSnapshots(in: folder)
+        #expect(!Files.exists(snapshot + ".new.123.456"))
+        #expect(Files.exists(snapshot) && Files.exists(journal))
+    }
+
+    /// `cohort status` leaves the snapshot to a run that holds the study.
+    @Test func statusWritesNoSnapshotWhileARunHoldsTheStudy() throws {
+        let folder = try TemporaryFolder.make(prefix: "status-snapshot")
+        Files.write(folder + "/job.yml", "study: s\nsubjects: [a]\nstages:\n  - {name: convert, domain: subject, run: 'true'}\n")
+        let study = try Study(jobFile: folder + "/job.yml")
+        try study.state.create()
+        // More than a megabyte of journal: worth a snapshot.
+        var big = ""
+        for index in 0..<20_000 {
+            let attempt = JournalRecord.Attempt(instance: "convert:s\(index)", attempt: 1, rank: 1, host: "node01", time: 1)
+            big += JournalFormat.encode(.started(attempt))
+        }
+        Files.write(study.state.journal, big)
+        let (lock, _) = try RunLock.acquire(path: study.state.lock, owner: "test")
+        _ = study.history(refreshingSnapshot: true)
+        #expect(!Files.exists(study.state.snapshot), "a run holds the study")
+        lock.release()
+        _ = study.history(refreshingSnapshot: true)
+        #expect(Files.exists(study.state.snapshot), "no run: status may leave one")
+    }
+
     @Test func aTornLastLineIsNeitherCoveredNorSnapshotted() throws {
         let (journal, snapshot) = try paths()
         let whole = text(0..<30)
