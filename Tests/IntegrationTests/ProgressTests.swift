@@ -73,10 +73,14 @@ struct ProgressTests {
     /// block on one (a pseudo-terminal through `script`), plain lines into a file.
     @Test func mpirunShTellsRankZeroWhetherItsOutputIsATerminal() throws {
         let job = try job()
-        let onTerminal = try ChildProcess.run(["script", "-qfec", "'\(repository)/mpirun.sh' -np 3 '\(job)' --force prep", "/dev/null"])
+        // The tests' own build, not a release build of the sources.
+        let environment = MPIHarness.environment(["COHORT_BIN": MPIHarness.binaryFolder])
+        let onTerminal = try ChildProcess.run(["script", "-qfec", "'\(repository)/mpirun.sh' -np 3 '\(job)' --force prep", "/dev/null"],
+                                              environment: environment)
         #expect(onTerminal.stdout.contains("\u{1b}[J") && onTerminal.stdout.contains("  all    ["), "\(onTerminal.stdout)")
         let log = String(job.dropLast("job.yml".count)) + "batch.log"
-        let intoFile = try ChildProcess.run(["sh", "-c", "'\(repository)/mpirun.sh' -np 3 '\(job)' --force prep > '\(log)' 2>&1"])
+        let intoFile = try ChildProcess.run(["sh", "-c", "'\(repository)/mpirun.sh' -np 3 '\(job)' --force prep > '\(log)' 2>&1"],
+                                            environment: environment)
         #expect(intoFile.code == 1, "fit:c fails")
         let text = Files.read(log)
         #expect(!text.contains("\u{1b}["), "no escape codes in a log: \(text)")
