@@ -6,7 +6,9 @@ import Glibc
 
 /// Runs modules as child processes and collects how they ended.
 ///
-/// Each module runs as `cohort-supervise … /bin/sh -c COMMAND` (see that
+/// Each module runs as `cohort-supervise … /bin/sh -c COMMAND`, or
+/// `cohort-supervise … PROGRAM ARGS` when the line needs no shell
+/// (`DirectCommand`; see that
 /// program: nothing a module starts outlives it, and it measures the module
 /// tree's peak memory), spawned with `posix_spawn` and reaped with
 /// non-blocking `waitpid`. `Process.waitUntilExit()` costs ~27 ms per task
@@ -51,10 +53,9 @@ public final class ModuleRunner {
         environment["COHORT_RANK"] = String(rank)
         environment["COHORT_HOST"] = host
         let logs = LogPaths(folder: order.attemptFolder)
-        let arguments = [
-            supervisorPath, String(getpid()), String(gracePeriod), order.directory, logs.usage,
-            "/bin/sh", "-c", order.command,
-        ]
+        // A line of plain words runs as its program; anything else through the shell.
+        let program = DirectCommand.words(of: order.command) ?? ["/bin/sh", "-c", order.command]
+        let arguments = [supervisorPath, String(getpid()), String(gracePeriod), order.directory, logs.usage] + program
         do {
             let pid = try Spawn.start(arguments, environment: environment, stdout: logs.stdout, stderr: logs.stderr)
             let deadline = order.timeoutSeconds > 0 ? started + order.timeoutSeconds : nil

@@ -2,6 +2,9 @@
 //
 // usage: cohort-supervise WORKER_PID GRACE_SECONDS DIRECTORY USAGE_FILE PROGRAM [ARGS...]
 //
+// PROGRAM is looked up on PATH when it has no slash (exit 127 when not
+// found, 126 when it cannot be run, as the shell does).
+//
 // Why it exists: a worker rank killed with SIGKILL cannot clean up, and a
 // parent-death signal reaches only the direct child, not the module's own
 // children (NOTES-MPI). This process carries PR_SET_PDEATHSIG, runs the
@@ -177,9 +180,16 @@ int main(int argc, char **argv) {
         setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, 0);
         sigprocmask(SIG_SETMASK, &original, NULL);
-        execv(argv[5], argv + 5);
-        fprintf(stderr, "cohort: cannot run %s: %s\n", argv[5], strerror(errno));
-        _exit(127);
+        // PROGRAM is /bin/sh -c LINE, or a plain run line's own program
+        // (found on PATH as the shell would, with the shell's exit codes).
+        execvp(argv[5], argv + 5);
+        int error = errno;
+        if (error == ENOENT && !strchr(argv[5], '/')) {
+            fprintf(stderr, "cohort: %s: command not found\n", argv[5]);
+        } else {
+            fprintf(stderr, "cohort: cannot run %s: %s\n", argv[5], strerror(error));
+        }
+        _exit(error == ENOENT ? 127 : 126);
     }
     setpgid(module, module);  // also here: no race with a signal sent to the group
 

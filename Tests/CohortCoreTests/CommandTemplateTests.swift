@@ -67,3 +67,27 @@ import Testing
         }
     }
 }
+
+/// Which run lines run without a shell (as GNU make decides).
+@Suite struct DirectCommandTests {
+    @Test func plainWordsRunDirectly() {
+        #expect(DirectCommand.words(of: "/bin/true") == ["/bin/true"])
+        #expect(DirectCommand.words(of: "modules/realign.sh sub-01 ses-pre") == ["modules/realign.sh", "sub-01", "ses-pre"])
+        #expect(DirectCommand.words(of: "  fslmaths in.nii.gz -s 2 out.nii.gz\t--opt=x,y@z%  ") ==
+            ["fslmaths", "in.nii.gz", "-s", "2", "out.nii.gz", "--opt=x,y@z%"])
+    }
+
+    @Test func anythingTheShellWouldInterpretNeedsIt() {
+        for line in ["echo hi > out", "a | b", "a; b", "a && b", "cmd $HOME", "cmd 'quoted word'", "cmd \"x\"", "cmd *.nii",
+                     "cmd ~/x", "cmd `date`", "cmd \\x", "a\nb", "cmd # note", "cmd {a,b}", "(cmd)", "cmd &", "cmd a?"] {
+            #expect(DirectCommand.words(of: line) == nil, "\(line)")
+        }
+    }
+
+    @Test func builtinsKeywordsAndAssignmentsNeedTheShell() {
+        for line in ["true", "exit 3", "cd out", "export A=1", ". setup.sh", "test -f x", "[ -f x ]", "if", "A=1 prog", "",
+                     "   "] {
+            #expect(DirectCommand.words(of: line) == nil, "\(line)")
+        }
+    }
+}
