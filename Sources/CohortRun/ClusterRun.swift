@@ -32,6 +32,7 @@ public enum ClusterRun {
             logger[metadataKey: "rank"] = "\(rank.rawValue)"
             logger.debug("started", metadata: ["ranks": "\(size)", "pid": "\(getpid())"])
             let runner = ModuleRunner(supervisorPath: supervisor, rank: Int(rank.rawValue))
+            runner.runsNothing = options.noopModules
             if rank == .scheduler {
                 let transport = size > 1 ? MPISchedulerTransport(communicator: world, size: size) : nil
                 code = RankZero(options: options, transport: transport, runner: runner, logger: logger).run()

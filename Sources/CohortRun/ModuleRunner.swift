@@ -31,6 +31,9 @@ public final class ModuleRunner {
     private var lastScan = 0.0
     /// Seconds a stopped module gets between SIGTERM and SIGKILL.
     public var gracePeriod = 5
+    /// For benchmarks (`--noop-modules`): every order succeeds at once, with
+    /// no folder and no process.
+    public var runsNothing = false
 
     public init(supervisorPath: String, rank: Int) {
         self.supervisorPath = supervisorPath
@@ -42,8 +45,11 @@ public final class ModuleRunner {
 
     public var runningCount: Int { running.count }
 
-    /// Starts `order`; when it cannot start, returns the report at once.
+    /// Starts `order`; when it cannot start (or runs nothing), returns the report at once.
     public func start(_ order: TaskOrder) -> TaskReport? {
+        if runsNothing {
+            return TaskReport(instance: order.instance, outcome: .succeeded, wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
+        }
         let started = monotonicSeconds()
         if let problem = AttemptFolders.prepare(order) {
             return TaskReport(instance: order.instance, outcome: .couldNotStart(problem), wallSeconds: 0, peakMemoryKiB: 0, logTail: "")

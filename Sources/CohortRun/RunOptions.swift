@@ -20,6 +20,10 @@ public struct RunOptions: Sendable {
     public var progress: ProgressMode = .auto
     /// `--progress-interval`: seconds between progress lines in a batch log.
     public var progressInterval: Double = 30
+    /// `--noop-modules` (for benchmarks, hidden): every instance succeeds at
+    /// once on its worker, without a process or a folder, so that a run
+    /// measures the scheduler, MPI and the journal alone.
+    public var noopModules = false
 
     public init(jobFile: String, policy: WorkerPolicy = WorkerPolicy(), forcedStages: [String] = [], forceID: String? = nil,
                 only: [String] = [], subjects: [String] = [], exported: [EnvironmentVariable] = []) {

@@ -61,6 +61,9 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("progress-interval"), help: ArgumentHelp("Seconds between progress lines when not on a terminal.", valueName: "seconds"))
     var progressInterval: Double = 30
 
+    @Flag(name: .customLong("noop-modules"), help: .hidden)
+    var noopModules = false
+
     func validate() throws {
         if ProgressMode(rawValue: progress) == nil {
             throw ValidationError("--progress \(progress): not one of \(ProgressMode.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -137,6 +140,7 @@ struct Run: ParsableCommand {
             forceID: requestedForceID, only: only, subjects: subjects, exported: (try? exportedVariables()) ?? [])
         options.progress = ProgressMode(rawValue: progress) ?? .auto
         options.progressInterval = progressInterval
+        options.noopModules = noopModules
         let level = Logger.Level(rawValue: logLevel) ?? .warning
         let logger = Logger(label: "cohort") { _ in LineLogHandler(logLevel: level) }
         throw ExitCode(ClusterRun.main(options, logger: logger))
