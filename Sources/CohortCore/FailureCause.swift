@@ -12,6 +12,12 @@ public enum FailureCause {
         if tail.contains("no space left on device") || tail.contains("disk quota exceeded") {
             return "disk full (no space left on device)"
         }
+        // A shell that ran the module's command as a child reports its death
+        // by signal N as exit 128 + N: the same causes, said of "its command".
+        if case .exited(let code) = outcome, [137, 139, 134].contains(code),
+           let cause = explain(.signaled(code - 128), peakMemoryKiB: peakMemoryKiB, stageMemory: stageMemory) {
+            return "its command " + cause + " (exit \(code))"
+        }
         switch outcome {
         case .timedOut:
             return "timed out (ran past the stage's timeout)"
@@ -19,9 +25,9 @@ public enum FailureCause {
             // The kernel's OOM killer and Slurm's memory cgroup both send SIGKILL.
             if stageMemory > 0, Int64(peakMemoryKiB) * 1024 >= stageMemory * 9 / 10 {
                 // No numbers of the attempt's own: alike failures must read alike (they are grouped by it).
-                return "probably out of memory (killed by SIGKILL near the stage's memory: \(Quantity.describe(bytes: stageMemory)))"
+                return "probably ran out of memory (killed by SIGKILL near the stage's memory: \(Quantity.describe(bytes: stageMemory)))"
             }
-            return "killed by SIGKILL: probably out of memory, or killed by the system or an administrator"
+            return "was killed by SIGKILL: probably out of memory, or killed by the system or an administrator"
         case .signaled(11):
             return "crashed (segmentation fault)"
         case .signaled(6):
@@ -30,8 +36,6 @@ public enum FailureCause {
             return "command not found (exit 127)"
         case .exited(126):
             return "command not executable (exit 126)"
-        case .exited(137):
-            return "its command was killed by SIGKILL (exit 137): probably out of memory"
         case .couldNotStart(let reason):
             return "could not start: \(reason)"
         default:

@@ -13,7 +13,7 @@
 public enum JournalSnapshot {
     /// Names the format and the meaning of what it holds: a change to either
     /// (to `JournalHistory.apply` too) must change it, so old snapshots are ignored.
-    static let magic = Array("cohort-snapshot2\n".utf8)
+    static let magic = Array("cohort-snapshot3\n".utf8)
     /// How many bytes of the journal's start and of its covered end a snapshot keeps to recognise it.
     public static let checkLength = 64
 
@@ -28,12 +28,16 @@ public enum JournalSnapshot {
         /// CRC-32 of the whole covered stretch: what a reader that must be
         /// sure (a run, before it trusts the snapshot) checks.
         public var checksum: UInt32
+        /// The journal file's inode number: an editor, `sed -i` or a copy
+        /// moved into place makes a new file (runs only ever append).
+        public var inode: UInt64
 
-        public init(length: Int, head: [UInt8], tail: [UInt8], checksum: UInt32) {
+        public init(length: Int, head: [UInt8], tail: [UInt8], checksum: UInt32, inode: UInt64) {
             self.length = length
             self.head = head
             self.tail = tail
             self.checksum = checksum
+            self.inode = inode
         }
     }
 
@@ -49,6 +53,7 @@ public enum JournalSnapshot {
         out.data(coverage.head)
         out.data(coverage.tail)
         out.word32(coverage.checksum)
+        out.word(coverage.inode)
         out.integer(history.lineCount)
         out.integer(history.recordCount)
         out.integer(history.runs)
@@ -120,7 +125,7 @@ public enum JournalSnapshot {
         guard CRC32.checksum(body) == stored else { throw Unusable(description: "checksum mismatch") }
         var input = SnapshotReader(bytes: body, position: magic.count)
         let coverage = Coverage(length: try input.integer(), head: try input.data(), tail: try input.data(),
-                                checksum: try input.word32())
+                                checksum: try input.word32(), inode: try input.word())
         var history = JournalHistory()
         history.lineCount = try input.integer()
         history.recordCount = try input.integer()

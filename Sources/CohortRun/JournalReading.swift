@@ -30,16 +30,18 @@ public enum JournalReading {
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         let head = readBytes(fd, from: 0, upTo: JournalSnapshot.checkLength)
+        var status = stat()
+        let inode = fstat(fd, &status) == 0 ? UInt64(status.st_ino) : 0
         if let snapshotBytes = readFile(snapshot),
            let (history, coverage) = try? snapshotBytes.withUnsafeBufferPointer({ bytes throws(JournalSnapshot.Unusable) in
                try JournalSnapshot.decode(bytes)
            }),
-           coverage.head == Array(head.prefix(coverage.head.count)),
+           coverage.inode == inode, coverage.head == Array(head.prefix(coverage.head.count)),
            coverage.tail == readBytes(fd, from: coverage.length - coverage.tail.count, upTo: coverage.tail.count),
            !verifying || checksum(fd, length: coverage.length) == coverage.checksum {
             return continued(history, from: coverage, head: head, fd: fd)
         }
-        let empty = JournalSnapshot.Coverage(length: 0, head: [], tail: [], checksum: 0)
+        let empty = JournalSnapshot.Coverage(length: 0, head: [], tail: [], checksum: 0, inode: inode)
         return continued(JournalHistory(), from: empty, head: head, fd: fd)
     }
 
@@ -84,7 +86,8 @@ public enum JournalReading {
         let tail: [UInt8] = tailStart >= coverage.length
             ? Array(rest[(tailStart - coverage.length)..<whole])
             : readBytes(fd, from: tailStart, upTo: length - tailStart)
-        return Read(history: history, coverage: .init(length: length, head: Array(head.prefix(length)), tail: tail, checksum: checksum),
+        return Read(history: history, coverage: .init(length: length, head: Array(head.prefix(length)), tail: tail, checksum: checksum,
+                                                      inode: coverage.inode),
                     parsedBytes: rest.count, newDamage: history.damaged.count > damagedBefore)
     }
 

@@ -173,13 +173,15 @@ public final class PlainReporter: RunReporter {
 
     /// The user's terminal in columns and lines: `COHORT_COLUMNS`/`COHORT_LINES`
     /// (mpirun.sh passes them: under mpirun stdout is not that terminal),
-    /// else stdout's window size, else 80 × 24.
+    /// else stdout's window size, else 80 × 24. A size of 0 (a pseudo-terminal
+    /// that never set one, as `script` makes) is unknown.
     static func screenSize() -> (columns: Int, lines: Int) {
         let environment = currentEnvironment()
         var size = winsize()
         let known = ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0
-        let columns = environment["COHORT_COLUMNS"].flatMap { Int($0) } ?? (known ? Int(size.ws_col) : 80)
-        let lines = environment["COHORT_LINES"].flatMap { Int($0) } ?? (known && size.ws_row > 0 ? Int(size.ws_row) : 24)
+        func given(_ name: String) -> Int? { environment[name].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil } }
+        let columns = given("COHORT_COLUMNS") ?? (known ? Int(size.ws_col) : 80)
+        let lines = given("COHORT_LINES") ?? (known && size.ws_row > 0 ? Int(size.ws_row) : 24)
         return (max(20, columns), max(4, lines))
     }
 

@@ -5,17 +5,6 @@ import CohortCore
 public enum StatusJSON {
     public static let schema = "cohort-status/1"
 
-    public static func noRunYet(_ study: Study) -> String {
-        var object = JSONObject()
-        object["schema"] = .string(schema)
-        object["study"] = .string(study.job.study)
-        object["journal"] = .string(study.state.journal)
-        object["runs"] = .number(0)
-        object["run"] = .object(["state": .string("none")])
-        object["anythingFailed"] = .bool(false)
-        return JSONValue.object(object).text
-    }
-
     /// How many instances `notDone` lists without `--all`: a fresh study of
     /// 10^6 instances would otherwise print ~100 MB.
     public static let notDoneLimit = 10_000

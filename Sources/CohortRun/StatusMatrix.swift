@@ -20,15 +20,16 @@ public enum StatusMatrix {
         lines.append("  " + pad("", nameWidth, left: true) + "  " + header)
         var shown = rows
         if !options.allRows && rows.count > options.rowLimit {
-            // Failed, then running, then pending rows first; within each, the job's order.
+            // Failed, then running, then pending rows, and shown so; within each, the job's order.
             shown = rows.enumerated().sorted { ($0.element.urgency, -$0.offset) > ($1.element.urgency, -$1.offset) }
-                .prefix(options.rowLimit).sorted { $0.offset < $1.offset }.map(\.element)
+                .prefix(options.rowLimit).map(\.element)
         }
         for row in shown { lines.append("  " + pad(row.name, nameWidth, left: true) + "  " + row.cells) }
         if shown.count < rows.count {
             let hidden = rows.count - shown.count
             let allDone = rows.filter { $0.urgency == 0 }.count - shown.filter { $0.urgency == 0 }.count
-            lines.append("  ... \(hidden) more row\(hidden == 1 ? "" : "s") (\(allDone) all done); --all shows every one")
+            let done = allDone == 0 ? "" : allDone == hidden ? " (all done)" : " (\(allDone) of them all done)"
+            lines.append("  ... \(hidden) more row\(hidden == 1 ? "" : "s")\(done); --all shows every one")
         }
         lines.append("  columns: " + columns.enumerated().map { "\(keys[$0.offset % keys.count]) \(job.stages[$0.element].name)" }.joined(separator: ", "))
         return lines + studyLine(status, graph: graph, columns: columns)

@@ -98,9 +98,10 @@ public struct Study: Sendable {
     }
 
     /// `cohort status`: what the journal says, and warnings for stderr; nil
-    /// before the first run. Takes no lock.
-    public func statusReport() -> (report: StatusReport?, warnings: [String]) {
-        guard let history = history(refreshingSnapshot: true) else { return (nil, []) }
+    /// before the first run unless `withoutJournal` (then: nothing done yet).
+    /// Takes no lock.
+    public func statusReport(withoutJournal: Bool = false) -> (report: StatusReport?, warnings: [String]) {
+        guard let history = history(refreshingSnapshot: true) ?? (withoutJournal ? JournalHistory() : nil) else { return (nil, []) }
         let (definitions, warnings) = definitionsForReading()
         let plan = plan(history: history, definitions: definitions)
         let state = runState(history: history)
@@ -115,7 +116,7 @@ public struct Study: Sendable {
 
     /// What `cohort status` says before the first run.
     public var noRunYet: String {
-        "study \(job.study): no run yet (no journal at \(state.journal)); \(graph.instanceCount) instances to do"
+        "study \(job.study): no run yet (no journal at \(state.journal)); \(graph.instanceCount) instance\(graph.instanceCount == 1 ? "" : "s") to do"
     }
 
     /// Journals that a rank died, as mpirun reported it after the MPI job

@@ -26,10 +26,11 @@ struct Status: ParsableCommand {
 
     func run() throws {
         let study = try Study.opened(jobFile)
-        let (report, warnings) = study.statusReport()
+        // Scripts get the whole schema also before the first run (everything to do).
+        let (report, warnings) = study.statusReport(withoutJournal: json)
         for warning in warnings { writeLine(STDERR_FILENO, warning) }
         guard let report else {
-            writeLine(STDOUT_FILENO, json ? StatusJSON.noRunYet(study) : study.noRunYet)
+            writeLine(STDOUT_FILENO, study.noRunYet)
             return
         }
         writeLine(STDOUT_FILENO, json ? StatusJSON.render(report, all: all)

@@ -48,7 +48,7 @@ import Testing
     func coverage(_ text: String) -> JournalSnapshot.Coverage {
         let bytes = Array(text.utf8)
         return .init(length: bytes.count, head: Array(bytes.prefix(64)), tail: Array(bytes.suffix(64)),
-                     checksum: bytes.withUnsafeBufferPointer { CRC32.checksum($0) })
+                     checksum: bytes.withUnsafeBufferPointer { CRC32.checksum($0) }, inode: 42)
     }
 
     @Test func aSnapshotDecodesToTheHistoryItWasMadeOf() throws {

@@ -2,6 +2,9 @@ import CohortCore
 import CohortRun
 import CohortTesting
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reading a study's history from disk through its snapshot: used only
 /// while the journal still holds what the snapshot covers.
@@ -108,6 +111,20 @@ import Testing
         // The journal file of a run checks it too.
         let history = try JournalFile(path: journal).readHistory(snapshot: snapshot)
         #expect(history.entries == JournalHistory(text: edited).entries)
+    }
+
+    /// `sed -i` on the journal (a new file renamed into place): even a
+    /// reader that does not check the CRC reads the journal whole.
+    @Test func aJournalEditedIntoANewFileIsReadWhole() throws {
+        let (journal, snapshot) = try paths()
+        Files.write(journal, text(0..<60))
+        #expect(JournalReading.writeSnapshot(try #require(JournalReading.read(journal: journal, snapshot: snapshot)), to: snapshot))
+        let edited = text(0..<60).replacingOccurrences(of: "outcome=ok", with: "outcome=OK")
+        Files.write(journal + ".sed", edited)
+        #expect(rename(journal + ".sed", journal) == 0)
+        let read = JournalReading.read(journal: journal, snapshot: snapshot)
+        #expect(read?.parsedBytes == edited.utf8.count, "the snapshot is of another file")
+        #expect(read?.history.damaged.isEmpty == false, "the edit shows as damage")
     }
 
     @Test func halfWrittenSnapshotsAreRemoved() throws {

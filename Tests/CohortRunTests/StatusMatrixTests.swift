@@ -41,7 +41,8 @@ import Testing
         for failed in ["sub-500", "sub-999"] {
             #expect(rows.contains { $0.hasPrefix("  \(failed) ") && $0.hasSuffix("  X.") }, "the failed subjects are shown: \(rows)")
         }
-        #expect(lines.contains("  ... 960 more rows (0 all done); --all shows every one"), "\(lines.suffix(4))")
+        #expect(rows.prefix(2).allSatisfy { $0.hasSuffix("  X.") }, "rows needing attention most come first: \(rows.prefix(3))")
+        #expect(lines.contains("  ... 960 more rows; --all shows every one"), "\(lines.suffix(4))")
         let all = StatusMatrix.lines(status, graph: graph, options: .init(allRows: true))
         #expect(all.filter { $0.hasPrefix("  sub-") }.count == 1000)
     }

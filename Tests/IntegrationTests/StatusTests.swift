@@ -17,6 +17,17 @@ struct StatusTests {
             """)
         let before = try ChildProcess.run([MPIHarness.cohort, "status", job])
         #expect(before.stdout.contains("no run yet"))
+        // Scripts get the whole schema before the first run too: everything to do.
+        let beforeJSON = try ChildProcess.run([MPIHarness.cohort, "status", job, "--json"])
+        let schema = try ChildProcess.run(["python3", "-c", """
+            import json, sys
+            d = json.load(open(sys.argv[1]))
+            assert d["runs"] == 0 and d["run"]["state"] == "none" and d["anythingFailed"] is False
+            assert [(s["name"], s["toDo"], s["total"]) for s in d["stages"]] == [("quick", 3, 3), ("slow", 3, 3)], d["stages"]
+            assert d["notDoneCount"] == 6 and len(d["notDone"]) == 6 and d["failures"] == []
+            print("ok")
+            """, try jsonFile(beforeJSON.stdout)])
+        #expect(schema.stdout == "ok\n", "\(schema.output)\n\(beforeJSON.stdout)")
 
         let run = try MPIHarness.start(ranks: 3, ["run", job])
         let folder = String(job.dropLast("/job.yml".count))
