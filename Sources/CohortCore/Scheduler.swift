@@ -22,6 +22,11 @@ public struct Scheduler: Sendable {
     var locks = LockTable()
     /// Stage indices, best first (critical-path policy).
     let stageOrder: [Int]
+    /// Per stage: its weight (typical seconds) and its critical-path length (see `SchedulingPolicy`).
+    let stageWeights: [Double]
+    let chainLengths: [Double]
+    /// Cpu-seconds of the instances not started yet, by stage weights (`subjectsFirst`).
+    var unstartedWork = 0.0
     let policy: SchedulingPolicy
     /// Ready-order counter, for first-come-first-served.
     var sequence: UInt64 = 0
@@ -88,6 +93,8 @@ public struct Scheduler: Sendable {
         retryQueues = Array(repeating: [], count: graph.job.stages.count)
         self.policy = policy
         stageOrder = policy.stageOrder(of: graph.job)
+        stageWeights = SchedulingPolicy.weights(of: graph.job, durations: policy.stageDurations)
+        chainLengths = SchedulingPolicy.criticalPathLengths(of: graph.job, durations: policy.stageDurations)
         let count = graph.instanceCount
         states = Array(repeating: .waiting, count: count)
         unmet = Array(repeating: 0, count: count)
@@ -112,6 +119,10 @@ public struct Scheduler: Sendable {
         }
         for index in 0..<count where unmet[index] == 0 && states[index] == .waiting {
             makeReady(InstanceID(index), stage: graph.stage(of: InstanceID(index)))
+        }
+        for stage in graph.job.stages.indices {
+            let toRun = graph.instances(ofStage: stage).filter { [.waiting, .ready].contains(states[$0]) }.count
+            unstartedWork += Double(toRun) * stageWeights[stage] * Double(graph.job.stages[stage].cpus)
         }
     }
 

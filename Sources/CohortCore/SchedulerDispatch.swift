@@ -14,8 +14,9 @@ extension Scheduler {
         while progress && readyCount > 0 {
             progress = false
             let reserved = reservedLocks()
+            let bySubject: Bool = if case .subjectsFirst = policy { throughputBound } else { false }
             for index in workers.indices where workers[index].free.cpus > 0 && !workers[index].drained && !workers[index].suspect {
-                guard let stage = bestStage(for: workers[index], reserved: reserved) else { continue }
+                guard let stage = bestStage(for: workers[index], reserved: reserved, bySubject: bySubject) else { continue }
                 let instance = nextInstance(of: stage, for: workers[index])
                 let definition = graph.job.stages[stage]
                 readyCount -= 1
@@ -24,6 +25,7 @@ extension Scheduler {
                 locks.acquire(definition.locks)
                 workers[index].free = workers[index].free - definition.demand
                 workers[index].running += 1
+                unstartedWork = max(0, unstartedWork - stageWeights[stage] * Double(definition.cpus))
                 runningOn[instance] = workers[index].id
                 actions.append(.start(instance, on: workers[index].id))
                 progress = true
@@ -33,7 +35,7 @@ extension Scheduler {
     }
 
     /// The stage whose next ready instance this worker should run, if any.
-    private func bestStage(for worker: WorkerSlot, reserved: Set<String>) -> Int? {
+    private func bestStage(for worker: WorkerSlot, reserved: Set<String>, bySubject: Bool) -> Int? {
         func eligible(_ stage: Int) -> Bool {
             let definition = graph.job.stages[stage]
             return (!readyQueues[stage].isEmpty || retryFor(stage, on: worker) != nil)
@@ -47,7 +49,26 @@ extension Scheduler {
             return stageOrder.first(where: eligible)
         case .firstComeFirstServed:
             return stageOrder.filter(eligible).min { readyQueues[$0].headSequence < readyQueues[$1].headSequence }
+        case .subjectsFirst:
+            guard bySubject else { return stageOrder.first(where: eligible) }
+            var best: (key: (Int, Int, Int), stage: Int)?
+            for (rank, stage) in stageOrder.enumerated() where eligible(stage) {
+                let next = retryFor(stage, on: worker).map { retryQueues[stage][$0] } ?? readyQueues[stage].first!
+                let key = (-graph.job.stages[stage].priority, graph.coordinates(of: next).subject ?? -1, rank)
+                if best == nil || key < best!.key { best = (key, stage) }
+            }
+            return best?.stage
         }
+    }
+
+    /// Whether the work not started yet would keep every cpu in service busy
+    /// for more than twice the longest chain of stages that has ready work:
+    /// then the order of subjects costs no time at the end.
+    var throughputBound: Bool {
+        let cpus = workers.reduce(0) { $0 + ($1.drained ? 0 : $1.profile.capacity.cpus) }
+        guard cpus > 0 else { return false }
+        let longestChain = graph.job.stages.indices.filter(hasReady).map { chainLengths[$0] }.max() ?? 0
+        return unstartedWork / Double(cpus) > 2 * longestChain
     }
 
     /// Whether `stage` has an instance ready (a first attempt or a retry).
@@ -153,6 +174,9 @@ struct ReadyQueue: Sendable {
 
     /// When the oldest waiting instance became ready (max when empty).
     var headSequence: UInt64 { isEmpty ? .max : items[head].sequence }
+
+    /// The instance `pop` would return.
+    var first: InstanceID? { isEmpty ? nil : items[head].instance }
 
     mutating func push(_ instance: InstanceID, sequence: UInt64) { items.append((instance, sequence)) }
 

@@ -7,10 +7,23 @@ public enum SchedulingPolicy: Sendable {
     case criticalPath(stageDurations: [Double?] = [])
     /// Strictly in the order instances became ready (the baseline to beat).
     case firstComeFirstServed
+    /// Finish subjects rather than stages, while that costs no time: a
+    /// stage's `priority` first; then, while the work not yet started would
+    /// keep every cpu busy for more than twice the longest chain of stages
+    /// still to run (`throughputBound`), the ready instance of the earliest
+    /// subject (study instances before any; critical path first among one
+    /// subject's), so results arrive subject by subject; once the work left
+    /// is nearer the chain, critical path first, so the end is not held up
+    /// by a chain started late. Weighted by `stageDurations` like `criticalPath`.
+    case subjectsFirst(stageDurations: [Double?] = [])
 
     /// Stage indices, best first.
     func stageOrder(of job: Job) -> [Int] {
-        guard case .criticalPath(let durations) = self else { return Array(job.stages.indices) }
+        let durations: [Double?]
+        switch self {
+        case .criticalPath(let known), .subjectsFirst(let known): durations = known
+        case .firstComeFirstServed: return Array(job.stages.indices)
+        }
         let lengths = Self.criticalPathLengths(of: job, durations: durations)
         return job.stages.indices.sorted { a, b in
             let (pa, pb) = (job.stages[a].priority, job.stages[b].priority)
@@ -20,18 +33,32 @@ public enum SchedulingPolicy: Sendable {
         }
     }
 
+    /// Per stage: its typical duration (`durations`, else the mean of the
+    /// known ones, else 1).
+    static func weights(of job: Job, durations: [Double?]) -> [Double] {
+        let known = durations.compactMap { $0 }.filter { $0.isFinite && $0 >= 0 }
+        let fallback = known.isEmpty ? 1 : known.reduce(0, +) / Double(known.count)
+        return job.stages.indices.map { index -> Double in
+            guard index < durations.count, let duration = durations[index], duration.isFinite, duration >= 0 else { return fallback }
+            return duration
+        }
+    }
+
+    /// The stage durations the policy weighs (empty: counts).
+    var stageDurations: [Double?] {
+        switch self {
+        case .criticalPath(let durations), .subjectsFirst(let durations): durations
+        case .firstComeFirstServed: []
+        }
+    }
+
     /// Per stage: its weight plus the longest weighted chain of stages after it.
     ///
     /// At stage level this equals the instance-level critical path: under
     /// the domain rules every instance has at least one dependent in each
     /// stage that depends on its own.
     public static func criticalPathLengths(of job: Job, durations: [Double?]) -> [Double] {
-        let known = durations.compactMap { $0 }.filter { $0.isFinite && $0 >= 0 }
-        let fallback = known.isEmpty ? 1 : known.reduce(0, +) / Double(known.count)
-        let weights = job.stages.indices.map { index -> Double in
-            guard index < durations.count, let duration = durations[index], duration.isFinite, duration >= 0 else { return fallback }
-            return duration
-        }
+        let weights = weights(of: job, durations: durations)
         var dependents = Array(repeating: [Int](), count: job.stages.count)
         for (index, stage) in job.stages.enumerated() {
             for dependency in stage.dependencies { dependents[dependency].append(index) }

@@ -72,7 +72,7 @@ struct RankZero {
             definitions: preparation.definitions, runID: Lineage.newRunID(using: &random), force: intent.force,
             selection: preparation.selection, outlook: outlook,
             jobFile: options.jobFile, selectionWords: (options.only, options.subjects), logger: logger,
-            scheduling: .criticalPath(stageDurations: durations), walltime: walltime(stageDurations: durations))
+            scheduling: .subjectsFirst(stageDurations: durations), walltime: walltime(stageDurations: durations))
         do {
             let summary = try coordinator.run()
             reporter.runFinished(summary)

@@ -43,6 +43,35 @@ import Testing
         #expect(SchedulingPolicy.criticalPathLengths(of: job, durations: [nil, 4, 8]) == [10, 4, 8])
     }
 
+    /// Many subjects through a chain of session stages and a subject stage,
+    /// on few cpus: stage by stage, no subject is finished until the last
+    /// stage starts; subject by subject, the first is finished at once, and
+    /// the run takes no longer.
+    @Test func subjectsFirstFinishesSubjectsEarlyAtNoCostToTheEnd() throws {
+        let job = JobFixtures.job([("convert", .session, []), ("realign", .session, [0]), ("smooth", .session, [1]),
+                                   ("model", .subject, [2]), ("group", .study, [3])],
+                                  subjects: JobFixtures.subjects(40, sessions: 2))
+        let durations: [Double?] = [1, 3, 2, 4, 5]
+        func duration(_ instance: InstanceID, _ graph: InstanceGraph) -> Double { durations[graph.stage(of: instance)]! }
+        let byStage = try SchedulerSimulation(job: job, workers: .workers(2, cpus: 2), policy: .criticalPath(stageDurations: durations),
+                                              duration: duration)
+        let bySubject = try SchedulerSimulation(job: job, workers: .workers(2, cpus: 2), policy: .subjectsFirst(stageDurations: durations),
+                                                duration: duration)
+        func firstSubjectDone(_ run: SchedulerSimulation) -> Double {
+            let model = run.executions(ofStage: "model")
+            return model.map(\.end).min() ?? .infinity
+        }
+        #expect(firstSubjectDone(bySubject) < firstSubjectDone(byStage) / 5, "\(firstSubjectDone(bySubject)) vs \(firstSubjectDone(byStage))")
+        #expect(bySubject.makespan <= byStage.makespan * 1.02, "\(bySubject.makespan) vs \(byStage.makespan)")
+    }
+
+    /// With little work left beside the longest chain, subjects first is critical path first.
+    @Test func subjectsFirstKeepsTheCriticalPathWhenTheChainDecides() throws {
+        let bySubject = try SchedulerSimulation(job: skewed, workers: .workers(1, cpus: 3),
+                                                policy: .subjectsFirst(stageDurations: [1, 6, 6, 6]), duration: seconds)
+        #expect(bySubject.makespan == 19, "the optimum, as critical path first")
+    }
+
     @Test func stagePriorityOverridesTheCriticalPath() throws {
         var job = skewed
         job.stages[0].priority = 5

@@ -3,6 +3,7 @@
 //   cohort-bench [SUBJECTS] [SESSIONS] [STAGES]     (default 100000 10 10)
 //   cohort-bench resume [SUBJECTS]                  (default 100000: 10^6 instances; see ResumeBenchmark.swift)
 //   cohort-bench study DIR [SUBJECTS]               (a finished 10^6-instance study on disk; see StudyOnDisk.swift)
+//   cohort-bench simulate [WORKERS...]              (scheduling quality on a virtual clock; see SchedulingQuality.swift)
 //
 // Expands the instance graph for SUBJECTS x SESSIONS x STAGES, in two
 // layouts (every stage per session; a chain per session ending per subject
@@ -14,6 +15,12 @@ import CohortCore
 #if canImport(Glibc)
 import Glibc
 #endif
+
+if CommandLine.arguments.dropFirst().first == "simulate" {
+    let counts = CommandLine.arguments.dropFirst(2).compactMap { Int($0) }
+    schedulingQualityBenchmark(workerCounts: counts.isEmpty ? [1_000, 10_000] : counts)
+    exit(0)
+}
 
 if CommandLine.arguments.dropFirst().first == "study", let folder = CommandLine.arguments.dropFirst(2).first {
     writeStudy(folder: folder, subjectCount: CommandLine.arguments.dropFirst(3).first.flatMap { Int($0) } ?? 32_258)
@@ -106,6 +113,7 @@ func format(_ value: Double, _ decimals: Int) -> String {
     var scale = 1
     for _ in 0..<decimals { scale *= 10 }
     let scaled = Int((value * Double(scale)).rounded())
+    guard decimals > 0 else { return String(scaled) }
     let digits = String(scaled % scale)
     return "\(scaled / scale).\(String(repeating: "0", count: decimals - digits.count))\(digits)"
 }
