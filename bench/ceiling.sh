@@ -29,6 +29,9 @@ for ranks in 2 3 5; do
     awk -F'\t' -v r="$ranks" '$2 == "start" || $2 == "end" {
         for (i = 3; i <= NF; i++) if ($i ~ /^time=/) { t = substr($i, 6); if (first == "") first = t; last = t }
         if ($2 == "end") n++
-    } END { printf "-np %d: %d instances in %.2f s = %.0f instances/s\n", r, n, last - first, n / (last - first) }' \
+    } END {
+        printf "-np %d: %d instances in %.2f s = %.0f instances/s\n", r, n, last - first, n / (last - first)
+        printf "TABLE|scheduler ceiling, no-op modules, -np %d|%.0f instances/s|target 100,000/s\n", r, n / (last - first)
+    }' \
         "$dir/.cohort/ceiling/journal"
 done

@@ -28,4 +28,7 @@ awk -v j="$(stat -c %s "$journal")" -v s="$(stat -c %s "$dir/study/.cohort/big/s
     printf "status, first (whole text journal):       %.2f s = %.1f x baseline\n", f, f / b
     printf "status (snapshot):                        %.2f s = %.1f x baseline\n", st, st / b
     printf "plan (snapshot):                          %.2f s = %.1f x baseline\n", p, p / b
+    printf "TABLE|status, 10^6 instances, first (text journal)|%.2f s|%.0f x wc -l\n", f, f / b
+    printf "TABLE|status, 10^6 instances (snapshot)|%.2f s|%.0f x wc -l; target < 1 s\n", st, st / b
+    printf "TABLE|plan, 10^6 instances (snapshot)|%.2f s|%.0f x wc -l; target < 2 s\n", p, p / b
 }'

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Dispatch throughput of short modules under a real mpirun, as a ratio to
-# a baseline measured in the same run: `xargs -P WORKERS` running the same
-# number of `sh -c COMMAND` with the same parallelism (no scheduler at all);
-# the job runs COMMAND (default /bin/true) as each instance.
-#   [COMMAND=...] bench/throughput.sh [INSTANCES] [WORKER_RANKS]      (default 2000 2)
+# Per-instance cost of short modules, as a ratio to a baseline measured in
+# the same run: `xargs -P WORKERS` running the same number of
+# `sh -c COMMAND` with the same parallelism (no scheduler, no journal, no
+# logs). Cohort runs COMMAND (default /bin/true) as each instance, under
+# mpirun with WORKERS worker ranks of one slot each, and in one process with
+# WORKERS slots. Each figure is the median of REPEAT rounds (default 5;
+# spread: min–max), each round's ratio taken against that round's baseline.
+#   [COMMAND=...] [REPEAT=5] bench/throughput.sh [INSTANCES] [WORKERS]   (default 5000 2)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/ensure-openmpi.sh
 ensure_openmpi
 allow_root_mpirun
-count=${1:-2000}
+count=${1:-5000}
 workers=${2:-2}
 command=${COMMAND:-/bin/true}
+repeat=${REPEAT:-5}
 swift build -c release --product cohort >/dev/null
 swift build -c release --product cohort-supervise >/dev/null
 dir=$(mktemp -d)
@@ -24,17 +28,36 @@ trap 'rm -rf "$dir"' EXIT
 } > "$dir/job.yml"
 
 now() { date +%s.%N; }
-start=$(now)
-seq "$count" | xargs -P "$workers" -n 1 sh -c "$command"
-baseline=$(awk -v a="$(now)" -v b="$start" 'BEGIN { print a - b }')
+since() { awk -v a="$(now)" -v b="$1" 'BEGIN { print a - b }'; }
+: > "$dir/rounds"
+for _ in $(seq "$repeat"); do
+    start=$(now)
+    seq "$count" | xargs -P "$workers" -n 1 sh -c "$command"
+    baseline=$(since "$start")
 
-start=$(now)
-mpirun -np $((workers + 1)) --oversubscribe --bind-to none --stdin none -q \
-    .build/release/cohort run "$dir/job.yml" --slots 1 > "$dir/out.log"
-cohort=$(awk -v a="$(now)" -v b="$start" 'BEGIN { print a - b }')
-grep -q "All $count instances done." "$dir/out.log"
+    rm -rf "$dir/.cohort" "$dir/out"
+    start=$(now)
+    mpirun -np $((workers + 1)) --oversubscribe --bind-to none --stdin none -q \
+        .build/release/cohort run "$dir/job.yml" --slots 1 > "$dir/out.log"
+    mpi=$(since "$start")
+    grep -q "All $count instances done." "$dir/out.log"
 
-awk -v w="$workers" -v n="$count" -v cmd="$command" -v b="$baseline" -v c="$cohort" 'BEGIN {
-    printf "xargs -P %d, %d x sh -c %s:    %.2f s (baseline)\n", w, n, cmd, b
-    printf "cohort, %d worker ranks x 1 slot:  %.2f s = %.1f x baseline (%.0f instances/s, MPI start included)\n", w, c, c / b, n / c
-}'
+    rm -rf "$dir/.cohort" "$dir/out"
+    start=$(now)
+    .build/release/cohort run "$dir/job.yml" --slots "$workers" > "$dir/out.log"
+    single=$(since "$start")
+    grep -q "All $count instances done." "$dir/out.log"
+    echo "$baseline $mpi $single" >> "$dir/rounds"
+done
+awk -v w="$workers" -v n="$count" -v cmd="$command" '
+    function median(a, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int((k + 1) / 2)] }
+    function spread(a, k,   i, lo, hi) { lo = a[1]; hi = a[1]; for (i = 2; i <= k; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i] } return sprintf("%.2f–%.2f", lo, hi) }
+    { b[NR] = $1; m[NR] = $2 / $1; s[NR] = $3 / $1; bm[NR] = $1; mt[NR] = $2; st[NR] = $3 }
+    END {
+        k = NR
+        printf "xargs -P %d, %d x sh -c %s: %.2f s (baseline, median of %d; %s)\n", w, n, cmd, median(bm, k), k, spread(b, k)
+        printf "cohort under mpirun, %d worker ranks x 1 slot: %.2f s; %.2f x baseline (%s); %.0f instances/s\n", w, median(mt, k), median(m, k), spread(m, k), n / median(mt, k)
+        printf "cohort in one process, %d slots: %.2f s; %.2f x baseline (%s); %.0f instances/s\n", w, median(st, k), median(s, k), spread(s, k), n / median(st, k)
+        printf "TABLE|%d x %s, %d workers, mpirun -np %d|%.2f s|%.2f x xargs -P %d (%s)\n", n, cmd, w, w + 1, median(mt, k), median(m, k), w, spread(m, k)
+        printf "TABLE|%d x %s, %d slots, one process|%.2f s|%.2f x xargs -P %d (%s)\n", n, cmd, w, median(st, k), median(s, k), w, spread(s, k)
+    }' "$dir/rounds"
