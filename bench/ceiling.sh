@@ -12,7 +12,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ensure_openmpi
 allow_root_mpirun
 count=${1:-100000}
-swift build -c release --product cohort >/dev/null
+. bench/binaries.sh
+bench_binaries cohort cohort-supervise
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 {
@@ -24,7 +25,7 @@ trap 'rm -rf "$dir"' EXIT
 for ranks in 2 3 5; do
     rm -rf "$dir/.cohort" "$dir/out"
     mpirun -np "$ranks" --oversubscribe --bind-to none --stdin none -q \
-        .build/release/cohort run "$dir/job.yml" --noop-modules --slots 64 > "$dir/out.log"
+        "$bin"/cohort run "$dir/job.yml" --noop-modules --slots 64 > "$dir/out.log"
     grep -q "All $count instances done." "$dir/out.log"
     awk -F'\t' -v r="$ranks" '$2 == "start" || $2 == "end" {
         for (i = 3; i <= NF; i++) if ($i ~ /^time=/) { t = substr($i, 6); if (first == "") first = t; last = t }

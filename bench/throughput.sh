@@ -16,8 +16,8 @@ count=${1:-5000}
 workers=${2:-2}
 command=${COMMAND:-/bin/true}
 repeat=${REPEAT:-5}
-swift build -c release --product cohort >/dev/null
-swift build -c release --product cohort-supervise >/dev/null
+. bench/binaries.sh
+bench_binaries cohort cohort-supervise
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 {
@@ -38,13 +38,13 @@ for _ in $(seq "$repeat"); do
     rm -rf "$dir/.cohort" "$dir/out"
     start=$(now)
     mpirun -np $((workers + 1)) --oversubscribe --bind-to none --stdin none -q \
-        .build/release/cohort run "$dir/job.yml" --slots 1 > "$dir/out.log"
+        "$bin"/cohort run "$dir/job.yml" --slots 1 > "$dir/out.log"
     mpi=$(since "$start")
     grep -q "All $count instances done." "$dir/out.log"
 
     rm -rf "$dir/.cohort" "$dir/out"
     start=$(now)
-    .build/release/cohort run "$dir/job.yml" --slots "$workers" > "$dir/out.log"
+    "$bin"/cohort run "$dir/job.yml" --slots "$workers" > "$dir/out.log"
     single=$(since "$start")
     grep -q "All $count instances done." "$dir/out.log"
     echo "$baseline $mpi $single" >> "$dir/rounds"
