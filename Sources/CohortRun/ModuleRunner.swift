@@ -20,6 +20,8 @@ public final class ModuleRunner {
         /// When the attempt must be stopped (its stage's timeout), if ever.
         var deadline: Double?
         var timedOut = false
+        /// Where its supervisor writes the module tree's peak memory (a pipe).
+        var usage: Int32
     }
 
     private let supervisorPath: String
@@ -61,13 +63,25 @@ public final class ModuleRunner {
         let logs = LogPaths(folder: order.attemptFolder)
         // A line of plain words runs as its program; anything else through the shell.
         let program = DirectCommand.words(of: order.command) ?? ["/bin/sh", "-c", order.command]
-        let arguments = [supervisorPath, String(getpid()), String(gracePeriod), order.directory, logs.usage] + program
+        // The peak memory comes back through a pipe (descriptor 3 of the supervisor): no file per attempt.
+        var usage: [Int32] = [-1, -1]
+        guard pipe(&usage) == 0 else {
+            return TaskReport(instance: order.instance, outcome: .couldNotStart("cannot make a pipe: \(errnoText())"),
+                              wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
+        }
+        defer { close(usage[1]) }
+        // Neither end to any other child (the supervisor gets the write end as its descriptor 3).
+        for end in usage { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        _ = fcntl(usage[0], F_SETFL, O_NONBLOCK)
+        let arguments = [supervisorPath, String(getpid()), String(gracePeriod), order.directory, "fd:3"] + program
         do {
-            let pid = try Spawn.start(arguments, environment: environment, stdout: logs.stdout, stderr: logs.stderr)
+            let pid = try Spawn.start(arguments, environment: environment, stdout: logs.stdout, stderr: logs.stderr,
+                                      descriptor3: usage[1])
             let deadline = order.timeoutSeconds > 0 ? started + order.timeoutSeconds : nil
-            running[pid] = Running(order: order, started: started, deadline: deadline)
+            running[pid] = Running(order: order, started: started, deadline: deadline, usage: usage[0])
             return nil
         } catch {
+            close(usage[0])
             return TaskReport(instance: order.instance, outcome: .couldNotStart(error.description), wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
         }
     }
@@ -96,9 +110,23 @@ public final class ModuleRunner {
             reports.append(TaskReport(
                 instance: module.order.instance, outcome: outcome,
                 wallSeconds: monotonicSeconds() - module.started,
-                peakMemoryKiB: LogPaths(folder: module.order.attemptFolder).peakMemoryKiB ?? 0, logTail: tail))
+                peakMemoryKiB: Self.peakMemoryKiB(reading: module.usage) ?? 0, logTail: tail))
         }
         return reports
+    }
+
+    /// The module tree's peak memory as its supervisor wrote it to `pipe`
+    /// before it ended (closes the pipe); nil if it could not (killed first).
+    /// The worker's own view, wait4's maximum, would count the worker's
+    /// memory before the supervisor's exec.
+    static func peakMemoryKiB(reading pipe: Int32) -> Int? {
+        defer { close(pipe) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = read(pipe, &buffer, buffer.count)
+        guard count > 0 else { return nil }
+        let text = String(decoding: buffer[0..<count], as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("peak_rss_kib ") }) else { return nil }
+        return Int(line.dropFirst("peak_rss_kib ".count))
     }
 
     /// Asks every running module to stop (SIGTERM to its supervisor, which
@@ -128,17 +156,6 @@ struct LogPaths {
     var folder: String
     var stdout: String { folder + "/stdout.log" }
     var stderr: String { folder + "/stderr.log" }
-    /// What the supervisor measured (`peak_rss_kib N`).
-    var usage: String { folder + "/usage" }
-
-    /// The module tree's peak memory as the supervisor wrote it; nil if it
-    /// could not (killed before the end). The worker's own view, wait4's
-    /// maximum, would count the worker's memory before the supervisor's exec.
-    var peakMemoryKiB: Int? {
-        let text = readTail(usage, maxBytes: 256)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("peak_rss_kib ") }) else { return nil }
-        return Int(line.dropFirst("peak_rss_kib ".count))
-    }
 
     /// The last lines of stderr, else of stdout: what a user needs to see first.
     func failureTail(lines: Int = 5, maxBytes: Int = 16384) -> String {

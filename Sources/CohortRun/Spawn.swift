@@ -14,8 +14,9 @@ public enum Spawn {
     }
 
     /// The new process's pid. `path` is searched in PATH when it has no slash.
+    /// `descriptor3`, if given, is the child's descriptor 3.
     public static func start(
-        _ arguments: [String], environment: [String: String], stdout: String, stderr: String
+        _ arguments: [String], environment: [String: String], stdout: String, stderr: String, descriptor3: Int32? = nil
     ) throws(Failure) -> pid_t {
         precondition(!arguments.isEmpty)
         var actions = posix_spawn_file_actions_t()
@@ -29,6 +30,7 @@ public enum Spawn {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if let descriptor3 { posix_spawn_file_actions_adddup2(&actions, descriptor3, 3) }
         var empty = sigset_t()
         sigemptyset(&empty)
         var all = sigset_t()

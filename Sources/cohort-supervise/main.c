@@ -5,6 +5,9 @@
 // PROGRAM is looked up on PATH when it has no slash (exit 127 when not
 // found, 126 when it cannot be run, as the shell does).
 //
+// USAGE_FILE `fd:N` means the inherited descriptor N (a pipe from the
+// worker: no file per attempt); the module does not inherit it.
+//
 // Why it exists: a worker rank killed with SIGKILL cannot clean up, and a
 // parent-death signal reaches only the direct child, not the module's own
 // children (NOTES-MPI). This process carries PR_SET_PDEATHSIG, runs the
@@ -26,6 +29,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +154,11 @@ int main(int argc, char **argv) {
     int grace = atoi(argv[2]);
     if (grace < 0) grace = 0;
     const char *usage_file = argv[4];
+    int usage_fd = -1;
+    if (strncmp(usage_file, "fd:", 3) == 0) {
+        usage_fd = atoi(usage_file + 3);
+        fcntl(usage_fd, F_SETFD, FD_CLOEXEC);
+    }
 
     sigset_t handled, original;
     sigemptyset(&handled);
@@ -252,10 +261,15 @@ int main(int argc, char **argv) {
     struct rusage usage;
     long peak_kib = peak_sampled_kib;
     if (getrusage(RUSAGE_CHILDREN, &usage) == 0 && usage.ru_maxrss > peak_kib) peak_kib = usage.ru_maxrss;
-    FILE *report = fopen(usage_file, "w");
-    if (report) {
-        fprintf(report, "peak_rss_kib %ld\n", peak_kib);
-        fclose(report);
+    if (usage_fd >= 0) {
+        dprintf(usage_fd, "peak_rss_kib %ld\n", peak_kib);
+        close(usage_fd);
+    } else {
+        FILE *report = fopen(usage_file, "w");
+        if (report) {
+            fprintf(report, "peak_rss_kib %ld\n", peak_kib);
+            fclose(report);
+        }
     }
     die_like(status);
     return 125;
