@@ -34,5 +34,5 @@ for ranks in 2 3 5; do
         printf "-np %d: %d instances in %.2f s = %.0f instances/s\n", r, n, last - first, n / (last - first)
         printf "TABLE|scheduler ceiling, no-op modules, -np %d|%.0f instances/s|target 100,000/s\n", r, n / (last - first)
     }' \
-        "$dir/.cohort/ceiling/journal"
+        "$dir/.cohort/ceiling.noop-modules/journal"
 done

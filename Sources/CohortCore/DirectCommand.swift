@@ -7,10 +7,13 @@
 /// which behaves the same for these lines.
 public enum DirectCommand {
     /// The program and its arguments, or nil when the line needs a shell.
-    public static func words(of line: String) -> [String]? {
+    /// `environment`: the module's; a shell function exported in it (bash's
+    /// `BASH_FUNC_NAME%%`, as Lmod's `ml`) is run by the shell too.
+    public static func words(of line: String, environment: [String: String] = [:]) -> [String]? {
         guard line.unicodeScalars.allSatisfy({ plain.contains($0) || $0 == " " || $0 == "\t" }) else { return nil }
         let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-        guard let first = words.first, !shellWords.contains(first), !first.contains("=") else { return nil }
+        guard let first = words.first, !shellWords.contains(first), !first.contains("="), !first.hasPrefix("-"),
+              environment["BASH_FUNC_\(first)%%"] == nil, environment["BASH_FUNC_\(first)()"] == nil else { return nil }
         return words
     }
 
@@ -19,12 +22,15 @@ public enum DirectCommand {
     private static let plain = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/=+:,@%".unicodeScalars)
 
     /// What the shell itself does rather than run a program of that name:
-    /// POSIX special builtins, dash's and bash's other builtins, and keywords.
+    /// POSIX special builtins, dash's and bash's other builtins (`/bin/sh`
+    /// is bash on some clusters), and keywords.
     private static let shellWords: Set<String> = [
-        ".", ":", "[", "alias", "bg", "break", "builtin", "cd", "command", "continue", "declare", "echo", "eval", "exec",
-        "exit", "export", "false", "fc", "fg", "getopts", "hash", "jobs", "kill", "let", "local", "printf", "pwd", "read",
-        "readonly", "return", "set", "shift", "source", "test", "times", "trap", "true", "type", "typeset", "ulimit",
-        "umask", "unalias", "unset", "wait",
+        ".", ":", "[", "alias", "bg", "bind", "break", "builtin", "caller", "cd", "chdir", "command", "compgen", "complete",
+        "compopt", "continue", "declare", "dirs", "disown", "echo", "enable", "eval", "exec", "exit", "export", "false", "fc",
+        "fg", "getopts", "hash", "help", "history", "jobs", "kill", "let", "local", "logout", "mapfile", "popd", "printf",
+        "pushd", "pwd", "read", "readarray", "readonly", "return", "set", "shift", "shopt", "source", "suspend", "test",
+        "times", "trap", "true", "type", "typeset", "ulimit", "umask", "unalias", "unset", "wait",
+        "coproc", "[[", "]]",
         "case", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if", "in", "select", "then", "time",
         "until", "while",
     ]

@@ -25,8 +25,6 @@ public struct Scheduler: Sendable {
     /// Per stage: its weight (typical seconds) and its critical-path length (see `SchedulingPolicy`).
     let stageWeights: [Double]
     let chainLengths: [Double]
-    /// Cpu-seconds of the instances not started yet, by stage weights (`subjectsFirst`).
-    var unstartedWork = 0.0
     let policy: SchedulingPolicy
     /// Ready-order counter, for first-come-first-served.
     var sequence: UInt64 = 0
@@ -119,10 +117,6 @@ public struct Scheduler: Sendable {
         }
         for index in 0..<count where unmet[index] == 0 && states[index] == .waiting {
             makeReady(InstanceID(index), stage: graph.stage(of: InstanceID(index)))
-        }
-        for stage in graph.job.stages.indices {
-            let toRun = graph.instances(ofStage: stage).filter { [.waiting, .ready].contains(states[$0]) }.count
-            unstartedWork += Double(toRun) * stageWeights[stage] * Double(graph.job.stages[stage].cpus)
         }
     }
 

@@ -25,7 +25,6 @@ extension Scheduler {
                 locks.acquire(definition.locks)
                 workers[index].free = workers[index].free - definition.demand
                 workers[index].running += 1
-                unstartedWork = max(0, unstartedWork - stageWeights[stage] * Double(definition.cpus))
                 runningOn[instance] = workers[index].id
                 actions.append(.start(instance, on: workers[index].id))
                 progress = true
@@ -61,14 +60,21 @@ extension Scheduler {
         }
     }
 
-    /// Whether the work not started yet would keep every cpu in service busy
-    /// for more than twice the longest chain of stages that has ready work:
-    /// then the order of subjects costs no time at the end.
+    /// Whether the work not started yet (waiting or ready, in stages not
+    /// held; retries included, skipped work not) would keep every cpu in
+    /// service busy for more than twice the longest chain of stages that has
+    /// ready work: then the order of subjects costs no time at the end.
     var throughputBound: Bool {
         let cpus = workers.reduce(0) { $0 + ($1.drained ? 0 : $1.profile.capacity.cpus) }
         guard cpus > 0 else { return false }
-        let longestChain = graph.job.stages.indices.filter(hasReady).map { chainLengths[$0] }.max() ?? 0
-        return unstartedWork / Double(cpus) > 2 * longestChain
+        var unstarted = 0.0
+        var longestChain = 0.0
+        for stage in graph.job.stages.indices where !held.contains(stage) {
+            let left = tallies[stage].waiting + tallies[stage].ready
+            unstarted += Double(left) * stageWeights[stage] * Double(graph.job.stages[stage].cpus)
+            if hasReady(stage) { longestChain = max(longestChain, chainLengths[stage]) }
+        }
+        return unstarted / Double(cpus) > 2 * longestChain
     }
 
     /// Whether `stage` has an instance ready (a first attempt or a retry).

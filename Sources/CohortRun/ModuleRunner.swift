@@ -62,7 +62,7 @@ public final class ModuleRunner {
         environment["COHORT_HOST"] = host
         let logs = LogPaths(folder: order.attemptFolder)
         // A line of plain words runs as its program; anything else through the shell.
-        let program = DirectCommand.words(of: order.command) ?? ["/bin/sh", "-c", order.command]
+        let program = DirectCommand.words(of: order.command, environment: environment) ?? ["/bin/sh", "-c", order.command]
         // The peak memory comes back through a pipe (descriptor 3 of the supervisor): no file per attempt.
         var usage: [Int32] = [-1, -1]
         guard pipe(&usage) == 0 else {

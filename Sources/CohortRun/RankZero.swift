@@ -25,9 +25,11 @@ struct RankZero {
     }
 
     func run() -> Int32 {
-        let study: Study
+        var study: Study
         do {
             study = try Study(jobFile: options.jobFile)
+            // Successes of modules that ran nothing must never count as a real run's.
+            if options.noopModules { study.state = StateFolder(jobFolder: study.jobFolder, study: study.job.study + ".noop-modules") }
         } catch let error as JobFileError {
             return refuse(error.description)
         } catch {

@@ -22,7 +22,8 @@ public struct RunOptions: Sendable {
     public var progressInterval: Double = 30
     /// `--noop-modules` (for benchmarks, hidden): every instance succeeds at
     /// once on its worker, without a process or a folder, so that a run
-    /// measures the scheduler, MPI and the journal alone.
+    /// measures the scheduler, MPI and the journal alone. Its journal is
+    /// kept apart (`.cohort/STUDY.noop-modules/`): no real run trusts it.
     public var noopModules = false
 
     public init(jobFile: String, policy: WorkerPolicy = WorkerPolicy(), forcedStages: [String] = [], forceID: String? = nil,

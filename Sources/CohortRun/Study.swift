@@ -17,7 +17,7 @@ public struct Study: Sendable {
     public let jobHash: String
     public let graph: InstanceGraph
     /// `.cohort/<study>/` beside the job file: the journal and the run lock.
-    public let state: StateFolder
+    public internal(set) var state: StateFolder
 
     /// Reads and checks the job file and expands its instances. Throws a
     /// `JobFileError` naming each problem's place, or the graph's error.

@@ -198,7 +198,7 @@ int main(int argc, char **argv) {
         } else {
             fprintf(stderr, "cohort: cannot run %s: %s\n", argv[5], strerror(error));
         }
-        _exit(error == ENOENT ? 127 : 126);
+        _exit(error == ENOENT || error == ENOTDIR ? 127 : 126);
     }
     setpgid(module, module);  // also here: no race with a signal sent to the group
 

@@ -85,9 +85,14 @@ import Testing
     }
 
     @Test func builtinsKeywordsAndAssignmentsNeedTheShell() {
-        for line in ["true", "exit 3", "cd out", "export A=1", ". setup.sh", "test -f x", "[ -f x ]", "if", "A=1 prog", "",
-                     "   "] {
+        for line in ["true", "exit 3", "cd out", "chdir /", "pushd x", "export A=1", ". setup.sh", "test -f x", "[ -f x ]", "if",
+                     "A=1 prog", "-x", "", "   "] {
             #expect(DirectCommand.words(of: line) == nil, "\(line)")
         }
+    }
+
+    @Test func anExportedShellFunctionNeedsTheShell() {
+        #expect(DirectCommand.words(of: "ml fsl", environment: ["BASH_FUNC_ml%%": "() { module \"$@\"; }"]) == nil)
+        #expect(DirectCommand.words(of: "ml fsl", environment: ["PATH": "/usr/bin"]) == ["ml", "fsl"])
     }
 }

@@ -72,6 +72,23 @@ import Testing
         #expect(bySubject.makespan == 19, "the optimum, as critical path first")
     }
 
+    /// Work skipped below a failure is no longer work to do: it must not keep
+    /// subject order on when the chain decides the end.
+    @Test func skippedWorkDoesNotKeepSubjectsFirstOn() throws {
+        let job = JobFixtures.job([
+            ("qc", .session, []), ("model1", .subject, []), ("model2", .subject, [1]), ("model3", .subject, [2]),
+            ("bad", .subject, []), ("heavy", .subject, [4]),
+        ], subjects: JobFixtures.subjects(2, sessions: 10))
+        let durations: [Double?] = [1, 6, 6, 6, 0.5, 100]
+        func duration(_ instance: InstanceID, _ graph: InstanceGraph) -> Double { durations[graph.stage(of: instance)]! }
+        func fails(_ instance: InstanceID, _ graph: InstanceGraph) -> Bool { graph.job.stages[graph.stage(of: instance)].name == "bad" }
+        let byPath = try SchedulerSimulation(job: job, workers: .workers(1, cpus: 3), policy: .criticalPath(stageDurations: durations),
+                                             fails: fails, duration: duration)
+        let bySubject = try SchedulerSimulation(job: job, workers: .workers(1, cpus: 3), policy: .subjectsFirst(stageDurations: durations),
+                                                fails: fails, duration: duration)
+        #expect(bySubject.makespan == byPath.makespan, "\(bySubject.makespan) vs \(byPath.makespan)")
+    }
+
     @Test func stagePriorityOverridesTheCriticalPath() throws {
         var job = skewed
         job.stages[0].priority = 5

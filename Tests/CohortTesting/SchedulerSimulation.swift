@@ -16,8 +16,10 @@ public struct SchedulerSimulation {
     public let graph: InstanceGraph
 
     /// Runs `job` to the end on `workers`; `duration` gives each instance's run time.
+    /// `fails`: which instances fail (once, no retries unless the stage has them).
     public init(
         job: Job, workers: [(WorkerID, WorkerProfile)], policy: SchedulingPolicy,
+        fails: (InstanceID, InstanceGraph) -> Bool = { _, _ in false },
         duration: (InstanceID, InstanceGraph) -> Double
     ) throws {
         graph = try InstanceGraph(job: job)
@@ -34,7 +36,7 @@ public struct SchedulerSimulation {
             let event = running.remove(at: next)
             now = event.end
             executions.append(Execution(instance: event.instance, worker: event.worker, start: event.start, end: event.end))
-            apply(scheduler.instanceFinished(event.instance, outcome: .succeeded))
+            apply(scheduler.instanceFinished(event.instance, outcome: fails(event.instance, graph) ? .exited(1) : .succeeded))
         }
         precondition(scheduler.isFinished, "simulation stalled with work left")
         makespan = now

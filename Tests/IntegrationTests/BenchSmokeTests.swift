@@ -20,3 +20,24 @@ struct BenchSmokeTests {
         #expect(table.contains { $0.hasPrefix("machine: ") })
     }
 }
+
+/// `--noop-modules` (benchmarks) keeps its journal apart: a real run never
+/// takes its instant successes for done work.
+@Suite(.enabled(if: MPIHarness.shouldRun, "mpirun not found"))
+struct NoopModulesTests {
+    @Test func modulesThatRanNothingNeverCountForARealRun() throws {
+        let job = try MPIHarness.writeJob("""
+            study: noop
+            subjects: [a, b]
+            stages:
+              - {name: make, domain: subject, run: 'touch {workdir}/made'}
+            """)
+        let folder = String(job.dropLast("/job.yml".count))
+        let noop = try MPIHarness.run(ranks: 2, ["run", job, "--noop-modules"])
+        #expect(noop.code == 0 && noop.stdout.contains("All 2 instances done."), "\(noop.output)")
+        #expect(!Files.exists(folder + "/out/make/a/made"), "nothing ran")
+        let real = try MPIHarness.run(ranks: 2, ["run", job])
+        #expect(real.stdout.contains("All 2 instances done.") && !real.stdout.contains("earlier runs"), "\(real.stdout)")
+        #expect(Files.exists(folder + "/out/make/a/made") && Files.exists(folder + "/out/make/b/made"))
+    }
+}
