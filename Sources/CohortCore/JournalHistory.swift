@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -48,7 +49,8 @@ public struct JournalHistory: Sendable {
     /// Entries by slot; `keys[slot]` names each (see `InstanceNameKey`).
     var slots: [Entry] = []
     var keys: [InstanceNameKey] = []
-    var slotOfKey: [InstanceNameKey: Int32] = [:]
+    /// The slot of each key, built when first needed (see `SlotIndex`).
+    var slotIndex = SlotIndex([:])
     var parts = NameParts()
     public internal(set) var runs = 0
     /// Whether the last run journaled its end (a killed run did not).
@@ -160,7 +162,7 @@ public struct JournalHistory: Sendable {
     }
 
     public subscript(instance: String) -> Entry? {
-        guard let key = parts.key(of: instance), let slot = slotOfKey[key] else { return nil }
+        guard let key = parts.key(of: instance), let slot = slotIndex.slot(of: key, keys: keys) else { return nil }
         return slots[Int(slot)]
     }
 
@@ -219,18 +221,20 @@ public struct JournalHistory: Sendable {
     mutating func reserve(_ count: Int) {
         slots.reserveCapacity(count)
         keys.reserveCapacity(count)
-        slotOfKey.reserveCapacity(count)
+        slotIndex.table.withLock { $0?.reserveCapacity(count) }
     }
 
     /// Changes the entry of `instance` where it lies, adding it first if new.
     private mutating func update(_ instance: String, _ change: (inout Entry) -> Void) {
         let key = parts.key(interning: instance)
+        // A copy of this history shares the index until one of them adds to it.
+        if !isKnownUniquelyReferenced(&slotIndex) { slotIndex = slotIndex.copy(keys: keys) }
         let slot: Int
-        if let found = slotOfKey[key] {
+        if let found = slotIndex.slot(of: key, keys: keys) {
             slot = Int(found)
         } else {
             slot = slots.count
-            slotOfKey[key] = Int32(slot)
+            slotIndex.table.withLock { $0![key] = Int32(slot) }
             keys.append(key)
             slots.append(Entry())
         }
@@ -277,5 +281,38 @@ public struct InstanceEntries: Sendable {
     public func read<T>(_ instance: InstanceID, _ part: (borrowing JournalHistory.Entry) -> T) -> T? {
         let slot = slots[instance.index]
         return slot < 0 ? nil : part(entries[Int(slot)])
+    }
+}
+
+/// Where each instance's entry lies, by name key: built on first use, so
+/// that reading a snapshot for `status` or `plan`, which find entries by
+/// their place in the graph (`entries(of:)`), does not build a table of a
+/// million keys it never looks at.
+final class SlotIndex: Sendable {
+    /// nil until built from the keys.
+    let table: Mutex<[InstanceNameKey: Int32]?>
+
+    init(_ table: [InstanceNameKey: Int32]?) {
+        self.table = Mutex(table)
+    }
+
+    /// The slot of `key` among `keys` (the history's), building the table first if needed.
+    func slot(of key: InstanceNameKey, keys: [InstanceNameKey]) -> Int32? {
+        table.withLock { table in
+            if table == nil { table = Self.built(keys) }
+            return table![key]
+        }
+    }
+
+    /// An index of its own, built, for a history about to add keys.
+    func copy(keys: [InstanceNameKey]) -> SlotIndex {
+        SlotIndex(table.withLock { $0 } ?? Self.built(keys))
+    }
+
+    private static func built(_ keys: [InstanceNameKey]) -> [InstanceNameKey: Int32] {
+        var table: [InstanceNameKey: Int32] = [:]
+        table.reserveCapacity(keys.count)
+        for (slot, key) in keys.enumerated() where table[key] == nil { table[key] = Int32(slot) }
+        return table
     }
 }

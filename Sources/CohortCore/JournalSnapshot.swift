@@ -13,7 +13,7 @@
 public enum JournalSnapshot {
     /// Names the format and the meaning of what it holds: a change to either
     /// (to `JournalHistory.apply` too) must change it, so old snapshots are ignored.
-    static let magic = Array("cohort-snapshot3\n".utf8)
+    static let magic = Array("cohort-snapshot4\n".utf8)
     /// How many bytes of the journal's start and of its covered end a snapshot keeps to recognise it.
     public static let checkLength = 64
 
@@ -82,9 +82,8 @@ public enum JournalSnapshot {
         out.list(history.parts.texts)
         out.integer(history.slots.count)
         for (key, entry) in zip(history.keys, history.slots) {
-            for part in [key.parts.0, key.parts.1, key.parts.2, key.parts.3] {
-                out.integer(part == InstanceNameKey.absent ? -1 : Int(part))
-            }
+            // Four fixed-width words: read without a branch per byte.
+            for part in [key.parts.0, key.parts.1, key.parts.2, key.parts.3] { out.word32(part) }
             var flags: UInt8 = 0
             for (bit, set) in [entry.unfinished, entry.skipped, entry.forcePending, entry.success != nil,
                                entry.success?.lineage != nil, entry.lastOutcome != nil, entry.lastLogs != nil,
@@ -148,16 +147,16 @@ public enum JournalSnapshot {
         for part in parts { _ = history.parts.intern(part) }
         guard history.parts.texts.count == parts.count else { throw Unusable(description: "repeated name part") }
         let count = try input.count()
-        history.reserve(count)
+        history.slots.reserveCapacity(count)
+        history.keys.reserveCapacity(count)
+        // Built when a name is first looked up (see `SlotIndex`).
+        history.slotIndex = SlotIndex(nil)
         for _ in 0..<count {
             let key = InstanceNameKey(try input.part(of: parts.count), try input.part(of: parts.count),
                                       try input.part(of: parts.count), try input.part(of: parts.count))
             history.slots.append(JournalHistory.Entry())
             let slot = history.slots.count - 1
             try fill(&history.slots[slot])
-            guard history.slotOfKey.updateValue(Int32(slot), forKey: key) == nil else {
-                throw Unusable(description: "repeated instance")
-            }
             history.keys.append(key)
         }
         guard input.position == body.count else { throw Unusable(description: "trailing bytes") }
@@ -285,9 +284,9 @@ private struct SnapshotReader {
 
     /// A name part's id among `count` parts, or `absent`.
     mutating func part(of count: Int) throws(Unusable) -> UInt32 {
-        let id = try integer()
-        guard id >= -1, id < count else { throw Unusable(description: "bad name part") }
-        return id == -1 ? InstanceNameKey.absent : UInt32(id)
+        let id = try word32()
+        guard id == InstanceNameKey.absent || Int(id) < count else { throw Unusable(description: "bad name part") }
+        return id
     }
 
     mutating func word32() throws(Unusable) -> UInt32 {

@@ -58,7 +58,13 @@ public enum StatusMatrix {
                     let base = graph.instances(ofStage: stage).lowerBound
                     switch job.stages[stage].domain {
                     case .subject: return status.cells[base + subject]
-                    case .session: return StudyStatus.Cell.folded(range.map { status.cells[base + $0] })
+                    case .session:
+                        // Folded as `Cell.folded` does, without an array per cell (a matrix of 10^5 rows).
+                        var shown: StudyStatus.Cell?
+                        for index in range where shown.map({ status.cells[base + index].urgency > $0.urgency }) ?? true {
+                            shown = status.cells[base + index]
+                        }
+                        return shown
                     case .study: return status.cells[base]
                     }
                 }
