@@ -108,6 +108,19 @@ import Testing
         #expect(named == 4, "convert:sub-01:ses-1, convert:sub-02:ses-1, model:sub-01 and group are in the journal")
     }
 
+    /// Histories are values: a copy that reads more records does not change
+    /// what the original finds by name (they share a name index until then).
+    @Test func aCopyThatReadsMoreLeavesTheOriginalAsItWas() throws {
+        let text = Self.text(Self.journal())
+        let bytes = JournalSnapshot.encode(JournalHistory(text: text), covering: coverage(text))
+        let (original, _) = try bytes.withUnsafeBufferPointer { bytes throws(JournalSnapshot.Unusable) in try JournalSnapshot.decode(bytes) }
+        var copy = original
+        copy.apply(.started(.init(instance: "convert:sub-07:ses-1", attempt: 1, rank: 1, host: "h", time: 9)))
+        #expect(copy["convert:sub-07:ses-1"]?.unfinished == true)
+        #expect(original["convert:sub-07:ses-1"] == nil)
+        #expect(original["model:sub-01"] == copy["model:sub-01"] && original["model:sub-01"] != nil)
+    }
+
     @Test func aChecksumContinuesOverMoreBytes() {
         let whole = Array("cohort1\trun\tjob=x\n".utf8) + Array(repeating: 7, count: 1000)
         for split in [0, 1, 8, 9, 500, whole.count] {
