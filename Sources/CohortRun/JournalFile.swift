@@ -34,6 +34,9 @@ public struct StateFolder: Sendable {
 public final class JournalFile {
     private let fd: Int32
     public let path: String
+    /// Bytes of the journal that its snapshot does not cover: what a reader
+    /// parses as text (see `readHistory` and `append`).
+    public private(set) var unsnapshotted = 0
 
     /// Opens (creating) the journal and returns what it held. A last record
     /// cut short by a kill is cut off the file, so that appends start on a
@@ -48,17 +51,18 @@ public final class JournalFile {
 
     /// Everything recorded so far (through the snapshot at `snapshot` when
     /// it agrees with the journal); repairs a torn tail, then refreshes the
-    /// snapshot if the journal held lines it did not cover.
+    /// snapshot if the journal held a megabyte or more it did not cover.
     public func readHistory(snapshot: String) throws(StateError) -> JournalHistory {
         guard let read = JournalReading.read(journal: path, snapshot: snapshot, verifying: true) else {
             throw StateError(description: "cannot read the journal \(path): \(errnoText())")
         }
+        unsnapshotted = min(read.parsedBytes, read.coverage.length)
         if read.history.endsTorn {
             guard ftruncate(fd, off_t(read.coverage.length)) == 0, fsync(fd) == 0 else {
                 throw StateError(description: "cannot repair the journal \(path): \(errnoText())")
             }
-        } else if read.parsedBytes > 0 {
-            JournalReading.writeSnapshot(read, to: snapshot)
+        } else if read.parsedBytes >= JournalReading.worthSnapshotting, JournalReading.writeSnapshot(read, to: snapshot) {
+            unsnapshotted = 0
         }
         return read.history
     }
@@ -74,6 +78,7 @@ public final class JournalFile {
             guard count > 0 else { throw StateError(description: "cannot write the journal \(path): \(errnoText())") }
             offset += count
         }
+        unsnapshotted += bytes.count
         if durable {
             while fsync(fd) != 0 {
                 guard errno == EINTR else { throw StateError(description: "cannot sync the journal \(path): \(errnoText())") }

@@ -22,6 +22,11 @@ public enum JournalReading {
         public var newDamage: Bool
     }
 
+    /// Bytes of journal (about 5,000 records) left unparsed by a snapshot
+    /// before a new one is worth writing: parsing fewer costs less than
+    /// encoding and writing a snapshot of a large study.
+    public static let worthSnapshotting = 1 << 20
+
     /// nil when there is no journal (no run yet). With `verifying`, the
     /// snapshot is trusted only when the CRC of the whole stretch it covers
     /// matches too (a run does this: reading is still far quicker than parsing).

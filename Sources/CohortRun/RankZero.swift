@@ -127,8 +127,11 @@ struct HeldState {
 
     /// A snapshot of the whole journal as the run leaves it, so that the
     /// next `status` or run reads it quickly (best effort).
+    /// Only when it saves readers real work: a no-op rerun of a large study
+    /// does not rewrite its snapshot for two records.
     func refreshSnapshot() {
-        if let read = JournalReading.read(journal: state.journal, snapshot: state.snapshot), read.parsedBytes > 0 {
+        guard journal.unsnapshotted >= JournalReading.worthSnapshotting else { return }
+        if let read = JournalReading.read(journal: state.journal, snapshot: state.snapshot) {
             JournalReading.writeSnapshot(read, to: state.snapshot)
         }
     }

@@ -45,14 +45,13 @@ public struct Study: Sendable {
         // unflushed from another host (the run snapshots at its end anyway).
         let liveBefore = RunLock.isHeld(path: state.lock)
         guard let read = JournalReading.read(journal: state.journal, snapshot: state.snapshot) else { return nil }
-        if refreshingSnapshot && read.parsedBytes >= Self.snapshotWorthBytes && !liveBefore && !RunLock.isHeld(path: state.lock) {
+        if refreshingSnapshot && read.parsedBytes >= JournalReading.worthSnapshotting && !liveBefore
+            && !RunLock.isHeld(path: state.lock) {
             JournalReading.writeSnapshot(read, to: state.snapshot)
         }
         return read.history
     }
 
-    /// About 5,000 records: parsing fewer costs less than writing a snapshot.
-    static let snapshotWorthBytes = 1 << 20
 
     /// How each instance is defined now, for a run: a module script that
     /// cannot be read refuses the run.

@@ -14,6 +14,7 @@ struct BenchSmokeTests {
         for figure in ["20 x /bin/true, 2 workers, mpirun -np 3", "20 x /bin/true, 2 slots, one process",
                        "scheduler ceiling, no-op modules, -np 2", "scheduler ceiling, no-op modules, -np 5",
                        "status, 311 instances (snapshot)", "plan, 311 instances (snapshot)",
+                       "no-op rerun (cohort run, one process), 311 instances",
                        "simulated, 4 workers, 160 subjects, subjects first"] {
             #expect(table.contains { $0.hasPrefix(figure) }, "\(figure) in \(result.stdout)")
         }
