@@ -119,9 +119,8 @@ public enum JournalSnapshot {
             throw Unusable(description: "not a cohort snapshot")
         }
         let body = UnsafeBufferPointer(rebasing: bytes[..<(bytes.count - 4)])
-        var stored: UInt32 = 0
-        for index in 0..<4 { stored |= UInt32(bytes[bytes.count - 4 + index]) << (8 * UInt32(index)) }
-        guard CRC32.checksum(body) == stored else { throw Unusable(description: "checksum mismatch") }
+        var trailer = SnapshotReader(bytes: bytes, position: bytes.count - 4)
+        guard CRC32.checksum(body) == (try trailer.word32()) else { throw Unusable(description: "checksum mismatch") }
         var input = SnapshotReader(bytes: body, position: magic.count)
         let coverage = Coverage(length: try input.integer(), head: try input.data(), tail: try input.data(),
                                 checksum: try input.word32(), inode: try input.word())
@@ -208,13 +207,13 @@ private struct SnapshotWriter {
         bytes.append(UInt8(rest))
     }
 
-    mutating func word(_ value: UInt64) {
-        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    /// A fixed-width number, little-endian (`word` for 64 bits, `word32` for 32).
+    mutating func littleEndian<Word: FixedWidthInteger & UnsignedInteger>(_ value: Word) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
-    mutating func word32(_ value: UInt32) {
-        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
-    }
+    mutating func word(_ value: UInt64) { littleEndian(value) }
+    mutating func word32(_ value: UInt32) { littleEndian(value) }
 
     mutating func double(_ value: Double) { word(value.bitPattern) }
     mutating func flag(_ value: Bool) { bytes.append(value ? 1 : 0) }
@@ -289,21 +288,18 @@ private struct SnapshotReader {
         return id
     }
 
-    mutating func word32() throws(Unusable) -> UInt32 {
-        guard position + 4 <= bytes.count else { throw Unusable(description: "cut short") }
-        var value: UInt32 = 0
-        for index in 0..<4 { value |= UInt32(bytes[position + index]) << UInt32(8 * index) }
-        position += 4
+    /// A fixed-width number as `SnapshotWriter.littleEndian` wrote it.
+    mutating func littleEndian<Word: FixedWidthInteger & UnsignedInteger>(_: Word.Type) throws(Unusable) -> Word {
+        let size = MemoryLayout<Word>.size
+        guard position + size <= bytes.count else { throw Unusable(description: "cut short") }
+        var value: Word = 0
+        for index in 0..<size { value |= Word(bytes[position + index]) << (8 * index) }
+        position += size
         return value
     }
 
-    mutating func word() throws(Unusable) -> UInt64 {
-        guard position + 8 <= bytes.count else { throw Unusable(description: "cut short") }
-        var value: UInt64 = 0
-        for index in 0..<8 { value |= UInt64(bytes[position + index]) << UInt64(8 * index) }
-        position += 8
-        return value
-    }
+    mutating func word32() throws(Unusable) -> UInt32 { try littleEndian(UInt32.self) }
+    mutating func word() throws(Unusable) -> UInt64 { try littleEndian(UInt64.self) }
 
     mutating func double() throws(Unusable) -> Double { Double(bitPattern: try word()) }
 
