@@ -16,11 +16,19 @@ import Glibc
 /// `.NAME.earlier`, and the attempt folder's `files` is a link to them.
 public enum AttemptFolders {
     /// Prepares the folders of `order`; the reason when it cannot.
+    ///
+    /// The attempt folder is not made here: its supervisor makes it with the
+    /// first log line (a module that prints nothing and succeeds leaves none).
+    /// In the usual case, a first attempt, this is one `mkdir` and one
+    /// `rmdir` that finds nothing: no inode but the instance folder's.
     public static func prepare(_ order: TaskOrder) -> String? {
-        if let problem = makeFreshFolder(order.attemptFolder) { return problem }
+        if let problem = clearAttemptFolder(order.attemptFolder) { return problem }
+        if mkdir(order.instanceFolder, 0o755) == 0 { return nil }
+        if errno == ENOENT { return makeFolder(order.instanceFolder) }
+        guard errno == EEXIST else { return "cannot create folder \(order.instanceFolder): \(errnoText())" }
         // An empty folder is removed and made again; rmdir fails with
         // ENOTEMPTY/EEXIST when something is in it, ENOTDIR for a link or a file.
-        if rmdir(order.instanceFolder) != 0 && errno != ENOENT {
+        if rmdir(order.instanceFolder) != 0 {
             guard errno == ENOTEMPTY || errno == EEXIST || errno == ENOTDIR else {
                 return "cannot use folder \(order.instanceFolder): \(errnoText())"
             }
@@ -29,15 +37,15 @@ public enum AttemptFolders {
         return makeFolder(order.instanceFolder)
     }
 
-    /// Makes `path`; if it exists with something in it (a journal that was
-    /// lost, numbering attempts from 1 again), keeps that under another name.
-    private static func makeFreshFolder(_ path: String) -> String? {
-        if mkdir(path, 0o755) == 0 { return nil }
-        if errno == ENOENT { return makeFolder(path) }
-        guard errno == EEXIST else { return "cannot create folder \(path): \(errnoText())" }
-        if rmdir(path) == 0 { return makeFolder(path) }
-        if let problem = moveAside(path, to: path + ".earlier") { return problem }
-        return makeFolder(path)
+    /// Leaves no folder at `path`: if one is there with something in it (a
+    /// journal that was lost, numbering attempts from 1 again), keeps that
+    /// under another name.
+    private static func clearAttemptFolder(_ path: String) -> String? {
+        if rmdir(path) == 0 || errno == ENOENT { return nil }
+        guard errno == ENOTEMPTY || errno == EEXIST || errno == ENOTDIR else {
+            return "cannot use folder \(path): \(errnoText())"
+        }
+        return moveAside(path, to: path + ".earlier")
     }
 
     /// Renames `folder` to `destination` (or `destination.2`, `.3`, ... when

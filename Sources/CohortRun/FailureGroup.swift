@@ -64,7 +64,7 @@ public struct FailureGroup: Sendable {
         var lines = ["  \(stage) × \(members.count): \(first.failure.outcome.text) (\(names)\(more))"]
         if let cause = first.cause { lines.append("    cause: \(cause)") }
         lines.append("    last line: \(first.lastLine.isEmpty ? "(empty)" : first.lastLine)")
-        lines.append("    logs of \(first.name): \(first.logFolder)/stderr.log, stdout.log")
+        lines.append("    logs of \(first.name): \(LogPaths.described(first.logFolder))")
         lines.append("    rerun them: cohort run \(jobFile) --only \(stage)")
         return lines
     }
@@ -74,7 +74,7 @@ public struct FailureGroup: Sendable {
         var lines = ["  \(detail.name): \(failure.outcome.text) (attempt \(failure.attempt)) on rank \(failure.rank) (\(failure.host)) after \(duration(failure.wallSeconds, precise: true)), peak memory \(Quantity.describe(bytes: Int64(failure.peakMemoryKiB) * 1024))"]
         if let cause = detail.cause { lines.append("    cause: \(cause)") }
         if !detail.lastLine.isEmpty { lines.append("    last line: \(detail.lastLine)") }
-        lines.append("    logs: \(detail.logFolder)/stderr.log, stdout.log")
+        lines.append("    logs: \(LogPaths.described(detail.logFolder))")
         lines.append("    rerun just it: cohort run \(jobFile) --only \(detail.name)")
         if let script = detail.rerunScript { lines.append("    by hand, as the worker ran it: sh \(script)") }
         return lines

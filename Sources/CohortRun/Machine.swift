@@ -53,7 +53,9 @@ struct IdleBackoff {
         nanoseconds = 0
     }
 
-    mutating func pause() {
+    /// Sleeps, or waits until `descriptor` (a module launcher's reports) is
+    /// readable, whichever comes first.
+    mutating func pause(waitingOn descriptor: Int32? = nil) {
         let now = monotonicSeconds()
         if quietSince == nil { quietSince = now }
         if now - (quietSince ?? now) < Self.briefWindow {
@@ -62,7 +64,17 @@ struct IdleBackoff {
             nanoseconds = min(Self.cap, max(Self.brief, nanoseconds * 2))
         }
         var request = timespec(tv_sec: 0, tv_nsec: nanoseconds)
-        nanosleep(&request, nil)
+        if let descriptor, descriptor >= 0, descriptor < FD_SETSIZE {
+            // pselect, not poll: microseconds, not milliseconds (ppoll is not
+            // imported). FD_SET is a macro: set the descriptor's bit by hand.
+            var readable = fd_set()
+            withUnsafeMutableBytes(of: &readable) { bits in
+                bits[Int(descriptor) / 8] |= UInt8(1 << (descriptor % 8))
+            }
+            _ = pselect(descriptor + 1, &readable, nil, nil, &request, nil)
+        } else {
+            nanosleep(&request, nil)
+        }
     }
 }
 

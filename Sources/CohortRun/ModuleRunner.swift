@@ -1,18 +1,16 @@
 public import CohortCore
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Runs modules as child processes and collects how they ended.
 ///
-/// Each module runs as `cohort-supervise … /bin/sh -c COMMAND`, or
-/// `cohort-supervise … PROGRAM ARGS` when the line needs no shell
-/// (`DirectCommand`; see that
-/// program: nothing a module starts outlives it, and it measures the module
-/// tree's peak memory), spawned with `posix_spawn` and reaped with
-/// non-blocking `waitpid`. `Process.waitUntilExit()` costs ~27 ms per task
-/// (NOTES-MPI), so Foundation's `Process` is not used.
+/// Each module runs under a supervisor that this worker's launcher
+/// (`cohort-supervise --serve`, one per worker, see `ModuleLauncher`) forks
+/// for it: as `/bin/sh -c COMMAND`, or as `PROGRAM ARGS` when the line
+/// needs no shell (`DirectCommand`). Nothing a module starts outlives it,
+/// its logs are made only when it prints, and its supervisor measures the
+/// module tree's peak memory (see cohort-supervise's module.c).
 public final class ModuleRunner {
     private struct Running {
         var order: TaskOrder
@@ -20,17 +18,15 @@ public final class ModuleRunner {
         /// When the attempt must be stopped (its stage's timeout), if ever.
         var deadline: Double?
         var timedOut = false
-        /// Where its supervisor writes the module tree's peak memory (a pipe).
-        var usage: Int32
     }
 
-    private let supervisorPath: String
-    private let rank: Int
+    private let launcher: ModuleLauncher
+    /// What every module inherits: this process's environment without mpirun's variables.
     private let baseEnvironment: [String: String]
+    private let rank: Int
     private let host = Machine.hostName
-    private var running: [pid_t: Running] = [:]
-    private var exitsSeen: UInt64 = .max
-    private var lastScan = 0.0
+    private var running: [UInt64: Running] = [:]
+    private var nextRequest: UInt64 = 1
     /// Seconds a stopped module gets between SIGTERM and SIGKILL.
     public var gracePeriod = 5
     /// For benchmarks (`--noop-modules`): every order succeeds at once, with
@@ -38,14 +34,16 @@ public final class ModuleRunner {
     public var runsNothing = false
 
     public init(supervisorPath: String, rank: Int) {
-        self.supervisorPath = supervisorPath
         self.rank = rank
         // Not the MPI launcher's variables: a module may run its own mpirun.
         self.baseEnvironment = ModuleEnvironment.cleaned(currentEnvironment())
-        ChildExitCounter.install()
+        self.launcher = ModuleLauncher(path: supervisorPath, environment: baseEnvironment)
     }
 
     public var runningCount: Int { running.count }
+
+    /// Readable when a module has ended (nil while none runs): to wait on instead of sleeping.
+    var reportDescriptor: Int32? { running.isEmpty ? nil : launcher.reportDescriptor }
 
     /// Starts `order`; when it cannot start (or runs nothing), returns the report at once.
     public func start(_ order: TaskOrder) -> TaskReport? {
@@ -56,106 +54,94 @@ public final class ModuleRunner {
         if let problem = AttemptFolders.prepare(order) {
             return TaskReport(instance: order.instance, outcome: .couldNotStart(problem), wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
         }
-        var environment = baseEnvironment
-        for variable in order.environment { environment[variable.name] = variable.value }
-        environment["COHORT_RANK"] = String(rank)
-        environment["COHORT_HOST"] = host
-        let logs = LogPaths(folder: order.attemptFolder)
+        var added = order.environment.map { (name: $0.name, value: $0.value) }
+        added += [("COHORT_RANK", String(rank)), ("COHORT_HOST", host)]
         // A line of plain words runs as its program; anything else through the shell.
+        var environment = baseEnvironment
+        for variable in order.environment where variable.name.hasPrefix("BASH_FUNC_") { environment[variable.name] = variable.value }
         let program = DirectCommand.words(of: order.command, environment: environment) ?? ["/bin/sh", "-c", order.command]
-        // The peak memory comes back through a pipe (descriptor 3 of the supervisor): no file per attempt.
-        var usage: [Int32] = [-1, -1]
-        guard pipe(&usage) == 0 else {
-            return TaskReport(instance: order.instance, outcome: .couldNotStart("cannot make a pipe: \(errnoText())"),
-                              wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
-        }
-        defer { close(usage[1]) }
-        // Neither end to any other child (the supervisor gets the write end as its descriptor 3).
-        for end in usage { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        _ = fcntl(usage[0], F_SETFL, O_NONBLOCK)
-        let arguments = [supervisorPath, String(getpid()), String(gracePeriod), order.directory, "fd:3"] + program
+        let id = nextRequest
+        nextRequest += 1
         do {
-            let pid = try Spawn.start(arguments, environment: environment, stdout: logs.stdout, stderr: logs.stderr,
-                                      descriptor3: usage[1])
-            let deadline = order.timeoutSeconds > 0 ? started + order.timeoutSeconds : nil
-            running[pid] = Running(order: order, started: started, deadline: deadline, usage: usage[0])
-            return nil
+            try launcher.run(id, frame: LauncherProtocol.runFrame(
+                id: id, graceSeconds: gracePeriod, directory: order.directory, logFolder: order.attemptFolder,
+                arguments: program, environment: added))
         } catch {
-            close(usage[0])
             return TaskReport(instance: order.instance, outcome: .couldNotStart(error.description), wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
         }
+        let deadline = order.timeoutSeconds > 0 ? started + order.timeoutSeconds : nil
+        running[id] = Running(order: order, started: started, deadline: deadline)
+        return nil
     }
 
     /// Reports of every module that ended since the last call; never blocks.
-    ///
-    /// Reaps only its own children, by pid (`waitpid(-1)` would steal other
-    /// children's statuses), and only after a SIGCHLD, or every 100 ms in
-    /// case the signal went to a thread that blocks it.
     public func reapFinished() -> [TaskReport] {
         guard !running.isEmpty else { return [] }
-        let now = monotonicSeconds()
-        stopOverdue(now: now)
-        let exits = ChildExitCounter.value
-        guard exits != exitsSeen || now - lastScan > 0.1 else { return [] }
-        exitsSeen = exits
-        lastScan = now
+        stopOverdue(now: monotonicSeconds())
+        let (ended, unreported) = launcher.takeReports()
         var reports: [TaskReport] = []
-        for pid in Array(running.keys) {
-            var status: Int32 = 0
-            guard waitpid(pid, &status, WNOHANG) == pid, let module = running.removeValue(forKey: pid) else { continue }
-            let outcome: AttemptOutcome = module.timedOut ? .timedOut
-                : exitedNormally(status) ? AttemptOutcome(exitStatus: exitCode(status)) : .signaled(termSignal(status))
-            let tail = outcome.succeeded ? "" : LogPaths(folder: module.order.attemptFolder).failureTail()
-            if !outcome.succeeded { RerunScript.write(for: module.order, rank: rank, host: host) }
-            reports.append(TaskReport(
-                instance: module.order.instance, outcome: outcome,
-                wallSeconds: monotonicSeconds() - module.started,
-                peakMemoryKiB: Self.peakMemoryKiB(reading: module.usage) ?? 0, logTail: tail))
+        for report in ended {
+            guard let module = running.removeValue(forKey: report.id) else { continue }
+            reports.append(finished(module, outcome: module.timedOut ? .timedOut : report.outcome,
+                                    peakMemoryKiB: report.peakMemoryKiB ?? 0, logError: report.logError))
+        }
+        for id in unreported {
+            guard let module = running.removeValue(forKey: id) else { continue }
+            reports.append(finished(module, outcome: .couldNotStart("its launcher and supervisor (cohort-supervise) died without a report"),
+                                    peakMemoryKiB: 0))
         }
         return reports
     }
 
-    /// The module tree's peak memory as its supervisor wrote it to `pipe`
-    /// before it ended (closes the pipe); nil if it could not (killed first).
-    /// The worker's own view, wait4's maximum, would count the worker's
-    /// memory before the supervisor's exec.
-    static func peakMemoryKiB(reading pipe: Int32) -> Int? {
-        defer { close(pipe) }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let count = read(pipe, &buffer, buffer.count)
-        guard count > 0 else { return nil }
-        let text = String(decoding: buffer[0..<count], as: UTF8.self)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("peak_rss_kib ") }) else { return nil }
-        return Int(line.dropFirst("peak_rss_kib ".count))
+    private func finished(_ module: Running, outcome: AttemptOutcome, peakMemoryKiB: Int, logError: Int32 = 0) -> TaskReport {
+        var tail = outcome.succeeded ? "" : LogPaths(folder: module.order.attemptFolder).failureTail()
+        if !outcome.succeeded && logError != 0 {
+            tail += (tail.isEmpty ? "" : "\n") + "cohort: its logs could not be written in \(module.order.attemptFolder): \(errnoText(logError))"
+        }
+        if !outcome.succeeded { RerunScript.write(for: module.order, rank: rank, host: host) }
+        return TaskReport(instance: module.order.instance, outcome: outcome, wallSeconds: monotonicSeconds() - module.started,
+                          peakMemoryKiB: peakMemoryKiB, logTail: tail)
     }
 
-    /// Asks every running module to stop (SIGTERM to its supervisor, which
-    /// escalates to SIGKILL after the grace period).
+    /// Asks every running module to stop (SIGTERM to its tree, SIGKILL after the grace period).
     public func terminateAll() {
-        for pid in running.keys { kill(pid, SIGTERM) }
+        for id in running.keys { launcher.stop(id, now: false) }
     }
 
     /// Stops every running module at once (SIGKILL, no grace): the user asked twice.
     public func killAllNow() {
-        for pid in running.keys { kill(pid, SIGUSR1) }
+        for id in running.keys { launcher.stop(id, now: true) }
     }
 
     /// Stops attempts that ran past their deadline; they end as `.timedOut`.
     private func stopOverdue(now: Double) {
-        for (pid, module) in running where !module.timedOut {
+        for (id, module) in running where !module.timedOut {
             if let deadline = module.deadline, now >= deadline {
-                running[pid]?.timedOut = true
-                kill(pid, SIGTERM)
+                running[id]?.timedOut = true
+                launcher.stop(id, now: false)
             }
         }
     }
 }
 
-/// Where an attempt's output goes, inside its attempt folder.
+/// Where an attempt's output goes, inside its attempt folder. A log is
+/// made with its first byte: a module that prints nothing leaves none.
 struct LogPaths {
     var folder: String
     var stdout: String { folder + "/stdout.log" }
     var stderr: String { folder + "/stderr.log" }
+
+    /// The logs of `folder` that exist, for a summary line:
+    /// `F/stderr.log, stdout.log`, `F/stdout.log`, or that there are none.
+    static func described(_ folder: String) -> String {
+        let logs = LogPaths(folder: folder)
+        switch (access(logs.stderr, F_OK) == 0, access(logs.stdout, F_OK) == 0) {
+        case (true, true): return "\(logs.stderr), stdout.log"
+        case (true, false): return logs.stderr
+        case (false, true): return logs.stdout
+        case (false, false): return "none (it printed nothing)"
+        }
+    }
 
     /// The last lines of stderr, else of stdout: what a user needs to see first.
     func failureTail(lines: Int = 5, maxBytes: Int = 16384) -> String {
@@ -202,24 +188,3 @@ public func monotonicSeconds() -> Double {
 func exitedNormally(_ status: Int32) -> Bool { status & 0x7f == 0 }
 func exitCode(_ status: Int32) -> Int32 { (status >> 8) & 0xff }
 func termSignal(_ status: Int32) -> Int32 { status & 0x7f }
-
-/// Counts SIGCHLD deliveries, so reaping scans children only when one ended.
-enum ChildExitCounter {
-    private static let count = Atomic<UInt64>(0)
-    private static let installed = Mutex(false)
-
-    static var value: UInt64 { count.load(ordering: .acquiring) }
-
-    /// Installs the SIGCHLD handler once per process (SA_RESTART: no EINTR surprises).
-    static func install() {
-        installed.withLock { done in
-            guard !done else { return }
-            done = true
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = { _ in ChildExitCounter.count.add(1, ordering: .releasing) }
-            sigemptyset(&action.sa_mask)
-            action.sa_flags = SA_RESTART | SA_NOCLDSTOP
-            sigaction(SIGCHLD, &action, nil)
-        }
-    }
-}

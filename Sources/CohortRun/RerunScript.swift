@@ -22,6 +22,8 @@ enum RerunScript {
     }
 
     static func write(for order: TaskOrder, rank: Int, host: String) {
+        // The folder exists already if the module printed anything.
+        guard makeFolder(order.attemptFolder) == nil else { return }
         let path = order.attemptFolder + "/rerun.sh"
         // Only its owner may read it: it holds the job's env and --export values.
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o700)

@@ -2,8 +2,8 @@
 public import Glibc
 #endif
 
-/// Starts a program with `posix_spawn`: stdin from /dev/null, stdout and
-/// stderr to files, a process group of its own, a clean signal mask.
+/// Starts a program with `posix_spawn`: its stdin, stdout and stderr as
+/// asked, a process group of its own, a clean signal mask.
 ///
 /// The caller's thread may block signals (Swift Testing blocks SIGCHLD) and
 /// children inherit the mask, so `sh -c '… & wait'` would hang: every child
@@ -13,10 +13,32 @@ public enum Spawn {
         public var description: String
     }
 
-    /// The new process's pid. `path` is searched in PATH when it has no slash.
-    /// `descriptor3`, if given, is the child's descriptor 3.
+    /// The new process's pid: stdin from /dev/null, stdout and stderr to
+    /// files. `path` is searched in PATH when it has no slash.
     public static func start(
-        _ arguments: [String], environment: [String: String], stdout: String, stderr: String, descriptor3: Int32? = nil
+        _ arguments: [String], environment: [String: String], stdout: String, stderr: String
+    ) throws(Failure) -> pid_t {
+        try start(arguments, environment: environment) { actions in
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        }
+    }
+
+    /// The same with the child's stdin and stdout on these descriptors (pipes),
+    /// its stderr this process's.
+    static func start(
+        _ arguments: [String], environment: [String: String], standardInput: Int32, standardOutput: Int32
+    ) throws(Failure) -> pid_t {
+        try start(arguments, environment: environment) { actions in
+            posix_spawn_file_actions_adddup2(&actions, standardInput, 0)
+            posix_spawn_file_actions_adddup2(&actions, standardOutput, 1)
+        }
+    }
+
+    private static func start(
+        _ arguments: [String], environment: [String: String],
+        descriptors: (inout posix_spawn_file_actions_t) -> Void
     ) throws(Failure) -> pid_t {
         precondition(!arguments.isEmpty)
         var actions = posix_spawn_file_actions_t()
@@ -27,10 +49,7 @@ public enum Spawn {
             posix_spawn_file_actions_destroy(&actions)
             posix_spawnattr_destroy(&attributes)
         }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        if let descriptor3 { posix_spawn_file_actions_adddup2(&actions, descriptor3, 3) }
+        descriptors(&actions)
         var empty = sigset_t()
         sigemptyset(&empty)
         var all = sigset_t()

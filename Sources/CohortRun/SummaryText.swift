@@ -55,7 +55,7 @@ public enum SummaryText {
             lines.append("Done after retries (\(summary.retried.count)):")
             for instance in summary.retried {
                 for failed in instance.failedAttempts {
-                    lines.append("  \(instance.name): attempt \(failed.attempt) \(failed.outcome.text): \(failed.logFolder)/stderr.log, stdout.log")
+                    lines.append("  \(instance.name): attempt \(failed.attempt) \(failed.outcome.text): logs \(LogPaths.described(failed.logFolder))")
                 }
             }
         }
@@ -102,9 +102,9 @@ func failureLines(_ failure: FailureRecord, jobFile: String) -> [String] {
     let tries = failure.attempt > 1 ? " (attempt \(failure.attempt))" : ""
     var lines = ["  \(failure.name): \(failure.outcome.text)\(tries) on \(failure.worker.id) (\(failure.worker.host)) after \(format(failure.wallSeconds, decimals: 2)) s"]
     if let cause = failure.cause { lines.append("    cause: \(cause)") }
-    lines.append("    logs: \(failure.logFolder)/stderr.log, stdout.log")
+    lines.append("    logs: \(LogPaths.described(failure.logFolder))")
     for earlier in failure.earlierAttempts {
-        lines.append("    attempt \(earlier.attempt) (\(earlier.outcome.text)): \(earlier.logFolder)/stderr.log, stdout.log")
+        lines.append("    attempt \(earlier.attempt) (\(earlier.outcome.text)): logs \(LogPaths.described(earlier.logFolder))")
     }
     lines.append("    rerun just it: cohort run \(jobFile) --only \(failure.name)")
     if case .couldNotStart = failure.outcome {} else {
@@ -123,7 +123,7 @@ func alikeFailureLines(_ group: [FailureRecord], jobFile: String) -> [String] {
     let more = group.count > 3 ? " and \(group.count - 3) more" : ""
     var lines = ["  \(first.stage) × \(group.count): \(first.outcome.text) (\(names)\(more))"]
     if let cause = first.cause { lines.append("    cause: \(cause)") }
-    lines.append("    logs of \(first.name): \(first.logFolder)/stderr.log, stdout.log")
+    lines.append("    logs of \(first.name): \(LogPaths.described(first.logFolder))")
     lines.append("    rerun them: cohort run \(jobFile) --only \(first.stage)")
     for tail in LogExcerpt.lines(first.logTail) { lines.append("    | \(tail)") }
     return lines

@@ -127,6 +127,33 @@ import Glibc
         #expect(Files.read(base + "/out/.attempts/s/x/1/files/partial") == "partial\n", "reached from the attempt folder")
     }
 
+    /// Logs are made with their first byte: a module that prints nothing
+    /// leaves no empty file and, when it succeeds, no attempt folder.
+    @Test func aModuleThatPrintsNothingLeavesNoLogs() throws {
+        let base = try TemporaryFolder.make(prefix: "quiet")
+        let quiet = try runToEnd("true", folder: base + "/q", attemptFolder: base + "/.attempts/q/1")
+        #expect(quiet.outcome == .succeeded)
+        #expect(Files.exists(base + "/q"), "the instance folder is made")
+        #expect(!Files.exists(base + "/.attempts/q/1"), "no attempt folder for an attempt with nothing to keep")
+        let errors = try runToEnd("echo oops >&2; true", folder: base + "/e", attemptFolder: base + "/.attempts/e/1")
+        #expect(errors.outcome == .succeeded)
+        #expect(Files.read(base + "/.attempts/e/1/stderr.log") == "oops\n")
+        #expect(!Files.exists(base + "/.attempts/e/1/stdout.log"), "no empty stdout.log beside it")
+    }
+
+    /// The supervisor reads the module's output as it comes: a module that
+    /// writes far more than a pipe holds neither blocks nor loses a byte.
+    @Test func largeOutputArrivesWhole() throws {
+        let base = try TemporaryFolder.make(prefix: "large")
+        let report = try runToEnd("seq 1 200000; echo err >&2",
+                                  folder: base + "/l", attemptFolder: base + "/.attempts/l/1")
+        #expect(report.outcome == .succeeded)
+        let lines = Files.read(base + "/.attempts/l/1/stdout.log").split(separator: "\n")
+        #expect(lines.count == 200_000, "every line of seq: \(lines.count)")
+        #expect(lines.last == "200000")
+        #expect(Files.read(base + "/.attempts/l/1/stderr.log") == "err\n")
+    }
+
     /// Attempt numbers restart when a journal is lost: an attempt folder
     /// already in use is kept under another name, not mixed with the new one.
     @Test func aReusedAttemptFolderIsKeptAside() throws {

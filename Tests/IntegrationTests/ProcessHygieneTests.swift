@@ -54,7 +54,9 @@ struct ProcessHygieneTests {
         let main = try #require(Int32(Files.read(folder + "/main.pid").trimmingCharacters()))
         let background = try #require(Int32(Files.read(folder + "/background.pid").trimmingCharacters()))
         let supervisor = try #require(ProcessTable.parent(of: main))
-        let worker = try #require(ProcessTable.parent(of: supervisor))
+        let launcher = try #require(ProcessTable.parent(of: supervisor))
+        let worker = try #require(ProcessTable.parent(of: launcher))
+        #expect(Files.read("/proc/\(launcher)/cmdline").contains("--serve"))
         #expect(Files.read("/proc/\(worker)/cmdline").contains("cohort"))
         let rank = ProcessTable.environment(of: worker)["OMPI_COMM_WORLD_RANK"] ?? "?"
         kill(worker, SIGKILL)
@@ -69,6 +71,33 @@ struct ProcessHygieneTests {
 }
 
 extension ProcessHygieneTests {
+    /// kill -9 of a worker's launcher (what the OOM killer might do): the
+    /// module it ran is stopped and fails with the reason in its log, and the
+    /// worker starts a new launcher for what comes next (here, its retry).
+    @Test func aDeadLauncherFailsItsModulesAndIsReplaced() throws {
+        let job = try MPIHarness.writeJob("""
+            study: launcher
+            stages:
+              - name: work
+                domain: study
+                retries: 1
+                run: "echo $$ > {workdir}/main.pid; if [ $COHORT_ATTEMPT = 1 ]; then sleep 300; fi"
+            """)
+        let folder = String(job.dropLast("/job.yml".count))
+        let mpirun = try MPIHarness.start(ranks: 1, ["run", job])
+        #expect(Clock.waitUntil(timeout: 30) { !Files.read(folder + "/out/work/main.pid").isEmpty })
+        let main = try #require(Int32(Files.read(folder + "/out/work/main.pid").trimmingCharacters()))
+        let supervisor = try #require(ProcessTable.parent(of: main))
+        let launcher = try #require(ProcessTable.parent(of: supervisor))
+        #expect(Files.read("/proc/\(launcher)/cmdline").contains("--serve"))
+        kill(launcher, SIGKILL)
+        let result = mpirun.wait(timeout: 60)
+        #expect(result.code == 0, "the retry ran under a new launcher: \(result.output)")
+        #expect(!ProcessTable.isAlive(main), "the first attempt's module was stopped")
+        #expect(Files.read(folder + "/out/.attempts/work/1/stderr.log").contains("launcher (cohort-supervise) died"))
+        #expect(result.stdout.contains("All 1 instances done."), "\(result.output)")
+    }
+
     /// `setsid` and a double fork take a process out of the module's group
     /// and session; it still ends with the instance, and the run goes on.
     @Test func processesThatLeaveTheModulesGroupEndWithTheInstance() throws {

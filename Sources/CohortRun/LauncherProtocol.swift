@@ -1,0 +1,60 @@
+import CohortCore
+
+/// The worker's side of the pipe protocol with its launcher
+/// (`cohort-supervise --serve`, see its launcher.c): requests as frames,
+/// reports as lines. Pure: no process, no descriptor.
+enum LauncherProtocol {
+    /// Run `arguments` (found on the module's PATH when the first has no
+    /// slash) in `directory`, with `environment` added to the launcher's
+    /// own, its logs made in `logFolder` on the first byte.
+    static func runFrame(
+        id: UInt64, graceSeconds: Int, directory: String, logFolder: String,
+        arguments: [String], environment: [(name: String, value: String)]
+    ) -> [UInt8] {
+        var fields = [String(id), String(graceSeconds), directory, logFolder, String(arguments.count)] + arguments
+        fields += environment.map { $0.name + "=" + $0.value }
+        return frame(kind: "R", fields: fields)
+    }
+
+    /// Stop the module: SIGTERM to its tree, SIGKILL after the grace period; `now`: SIGKILL at once.
+    static func stopFrame(id: UInt64, now: Bool) -> [UInt8] {
+        frame(kind: now ? "K" : "T", fields: [String(id)])
+    }
+
+    /// A 4-byte little-endian length, the kind, then each field and a NUL.
+    /// A field is cut at a NUL of its own (C would read no further anyway),
+    /// so no field can shift the ones after it.
+    static func frame(kind: Character, fields: [String]) -> [UInt8] {
+        var payload: [UInt8] = Array(String(kind).utf8)
+        for field in fields {
+            payload += field.utf8.prefix { $0 != 0 }
+            payload.append(0)
+        }
+        let length = UInt32(payload.count)
+        return [UInt8(length & 0xff), UInt8(length >> 8 & 0xff), UInt8(length >> 16 & 0xff), UInt8(length >> 24)] + payload
+    }
+
+    /// How one module ended, as its launcher reported it.
+    struct Report: Equatable {
+        var id: UInt64
+        var outcome: AttemptOutcome
+        /// The module tree's peak memory; nil when its supervisor was killed before it could say.
+        var peakMemoryKiB: Int?
+        /// Why its logs could not be written (an errno), 0 when they could.
+        var logError: Int32
+    }
+
+    /// `ID exit CODE PEAK_KIB LOG_ERRNO` or `ID signal SIGNAL PEAK_KIB LOG_ERRNO`; nil for anything else.
+    static func report(parsing line: Substring) -> Report? {
+        let words = line.split(separator: " ")
+        guard words.count == 5, let id = UInt64(words[0]), let number = Int32(words[2]),
+              let peak = Int(words[3]), let logError = Int32(words[4]) else { return nil }
+        let outcome: AttemptOutcome
+        switch words[1] {
+        case "exit": outcome = AttemptOutcome(exitStatus: number)
+        case "signal": outcome = .signaled(number)
+        default: return nil
+        }
+        return Report(id: id, outcome: outcome, peakMemoryKiB: peak >= 0 ? peak : nil, logError: logError)
+    }
+}
