@@ -1,4 +1,7 @@
 internal import CMPI
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Process-wide MPI lifetime: `MPI_Init_thread` once, `MPI_Finalize` once.
 ///
@@ -28,8 +31,20 @@ public enum MPIRuntime {
     }
 
     /// Ends every rank of the job with `code`; for unrecoverable states only.
+    /// Without MPI running (one process, no launcher) it ends this process.
     public static func abort(code: Int32) -> Never {
+        guard isActive else { exit(code) }
         MPI_Abort(CMPI_comm_world(), code)
         fatalError("MPI_Abort returned")
+    }
+
+    /// Whether an MPI launcher started this process (`mpirun`, or `srun`
+    /// with a PMI plugin), from the variables each sets for its ranks.
+    /// Without one, a process is a job of one rank on its own: OpenMPI's
+    /// singleton start forks a daemon (`orted`) that takes 0.3 s at best,
+    /// seconds when its security plugin waits for a munge that does not
+    /// answer, for a rank that never sends a message.
+    public static func isLaunched(environment: [String: String]) -> Bool {
+        ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"].contains { environment[$0] != nil }
     }
 }

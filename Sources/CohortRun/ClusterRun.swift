@@ -18,17 +18,21 @@ public enum ClusterRun {
             return 2
         }
         StopSignals.install()
-        do {
-            try MPIRuntime.initialize()
-        } catch {
-            PlainReporter().problem("cohort: cannot start MPI: \(error)")
-            return 2
+        let launched = MPIRuntime.isLaunched(environment: currentEnvironment())
+        if launched {
+            do {
+                try MPIRuntime.initialize()
+            } catch {
+                PlainReporter().problem("cohort: cannot start MPI: \(error)")
+                return 2
+            }
         }
         let world = Communicator.world
         let code: Int32
         do {
-            let rank = try world.rank()
-            let size = try world.size()
+            // Without a launcher, this process is rank 0 of 1 and MPI is never started.
+            let rank = launched ? try world.rank() : .scheduler
+            let size = launched ? try world.size() : 1
             logger[metadataKey: "rank"] = "\(rank.rawValue)"
             logger.debug("started", metadata: ["ranks": "\(size)", "pid": "\(getpid())"])
             let runner = ModuleRunner(supervisorPath: supervisor, rank: Int(rank.rawValue))
@@ -45,7 +49,7 @@ public enum ClusterRun {
             logger.critical("\(error); ending the MPI job")
             MPIRuntime.abort(code: 2)
         }
-        try? MPIRuntime.finalize()
+        if launched { try? MPIRuntime.finalize() }
         return code
     }
 
