@@ -44,9 +44,15 @@ enum LauncherProtocol {
         var logError: Int32
     }
 
-    /// `ID exit CODE PEAK_KIB LOG_ERRNO` or `ID signal SIGNAL PEAK_KIB LOG_ERRNO`; nil for anything else.
+    /// `ID exit CODE PEAK_KIB LOG_ERRNO`, `ID signal SIGNAL PEAK_KIB
+    /// LOG_ERRNO` or `ID nostart ERRNO` (no supervisor could be made: no
+    /// process, no descriptor left); nil for anything else.
     static func report(parsing line: Substring) -> Report? {
         let words = line.split(separator: " ")
+        if words.count == 3, words[1] == "nostart", let id = UInt64(words[0]), let error = Int32(words[2]) {
+            return Report(id: id, outcome: .couldNotStart("cannot start its supervisor: \(errnoText(error))"),
+                          peakMemoryKiB: nil, logError: 0)
+        }
         guard words.count == 5, let id = UInt64(words[0]), let number = Int32(words[2]),
               let peak = Int(words[3]), let logError = Int32(words[4]) else { return nil }
         let outcome: AttemptOutcome

@@ -41,7 +41,7 @@ final class ModuleLauncher {
 
     deinit {
         for launcher in retired + (current.map { [$0] } ?? []) {
-            close(launcher.requests)
+            if launcher.requests >= 0 { close(launcher.requests) }
             close(launcher.reports)
             var status: Int32 = 0
             _ = waitpid(launcher.pid, &status, WNOHANG)
@@ -98,6 +98,7 @@ final class ModuleLauncher {
     }
 
     private func write(_ frame: [UInt8], to requests: Int32) throws(Spawn.Failure) {
+        guard requests >= 0 else { throw Spawn.Failure(description: "the module launcher has ended") }
         var offset = 0
         while offset < frame.count {
             let written = frame.withUnsafeBytes { Glibc.write(requests, $0.baseAddress! + offset, frame.count - offset) }
@@ -110,7 +111,9 @@ final class ModuleLauncher {
                 throw Spawn.Failure(description: "the module launcher does not take requests: \(errnoText())")
             }
             // The launcher may be waiting for us to read reports first.
-            if current != nil { _ = read(&current!) }
+            if current != nil, !read(&current!) {
+                throw Spawn.Failure(description: "the module launcher has ended")
+            }
             var ready = pollfd(fd: requests, events: Int16(POLLOUT), revents: 0)
             _ = poll(&ready, 1, 10)
         }
@@ -140,7 +143,8 @@ final class ModuleLauncher {
             }
         }
         if !open {
-            close(launcher.requests)
+            if launcher.requests >= 0 { close(launcher.requests) }
+            launcher.requests = -1
             var status: Int32 = 0
             while waitpid(launcher.pid, &status, 0) < 0 && errno == EINTR {}
         }
@@ -150,7 +154,7 @@ final class ModuleLauncher {
     /// The current launcher died: no more requests to it; its reports are still read.
     private func retireCurrent() {
         guard let launcher = current else { return }
-        close(launcher.requests)
+        if launcher.requests >= 0 { close(launcher.requests) }
         retired.append(Launcher(pid: launcher.pid, requests: -1, reports: launcher.reports,
                                 partial: launcher.partial, running: launcher.running))
         current = nil

@@ -139,7 +139,7 @@ struct LogPaths {
         case (true, true): return "\(logs.stderr), stdout.log"
         case (true, false): return logs.stderr
         case (false, true): return logs.stdout
-        case (false, false): return "none (it printed nothing)"
+        case (false, false): return "none found (a module that prints nothing leaves none)"
         }
     }
 

@@ -199,7 +199,7 @@ document.getElementById("stats").innerHTML = "<tr><th>stage</th><th>attempts</th
     "</td><td>" + mem(s.medianMemoryKiB) + "</td><td>" + mem(s.maxMemoryKiB) + "</td></tr>").join("");
 document.getElementById("failures").innerHTML = D.failures.length === 0 ? '<p class="muted">None.</p>' : "<table><tr><th>stage</th><th>count</th><th>outcome</th><th>cause</th><th>last line</th><th>instances</th></tr>" +
   D.failures.map(f => "<tr><td>" + esc(f.stage) + "</td><td>" + f.count + "</td><td>" + esc(f.outcome) + "</td><td>" + esc(f.cause) + "</td><td>" + esc(f.lastLine) +
-    "</td><td>" + esc(f.instances.join(", ")) + (f.count > f.instances.length ? " …" : "") + '<br><span class="muted">' + esc(f.logs) + "/stderr.log</span></td></tr>").join("") + "</table>";
+    "</td><td>" + esc(f.instances.join(", ")) + (f.count > f.instances.length ? " …" : "") + '<br><span class="muted">' + "logs in " + esc(f.logs) + "/</span></td></tr>").join("") + "</table>";
 window.addEventListener("resize", draw);
 draw();
 document.getElementById("state").textContent = "rendered " + N + " attempts";

@@ -11,13 +11,15 @@
 //   'K' ID    stop it now (SIGKILL, no grace)
 // Reports go to descriptor 1, one line each when a module has ended,
 // written by its supervisor (or, when that was killed first, by the
-// launcher, with PEAK_KIB -1):
+// launcher, with PEAK_KIB -1), or could not be started:
 //   ID exit CODE PEAK_KIB LOG_ERRNO | ID signal SIGNAL PEAK_KIB LOG_ERRNO
+//   ID nostart ERRNO
 //
 // The launcher carries PR_SET_PDEATHSIG: when the worker dies (or closes
 // the request pipe) it passes SIGTERM to every supervisor, which stops its
 // module's whole tree, and leaves once they have all ended.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,6 +29,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,8 +70,15 @@ static void write_all(int fd, const char *text, size_t length) {
     }
 }
 
-// A report for a module whose supervisor could not give one (it could not
-// be forked, or it was killed: the OOM killer, a kill -9).
+// The module could not be started: `ID nostart ERRNO`.
+static void report_not_started(unsigned long long id, int error) {
+    char line[64];
+    int length = snprintf(line, sizeof line, "%llu nostart %d\n", id, error);
+    write_all(REPORTS_FD, line, (size_t)length);
+}
+
+// A report for a module whose supervisor was killed before it could give
+// one (the OOM killer, a kill -9).
 static void report(unsigned long long id, int status, int error) {
     char line[128];
     int length;
@@ -122,7 +132,7 @@ static void start_module(char *payload, size_t length, pid_t self) {
         size_t grown = running_capacity ? running_capacity * 2 : 16;
         struct running_module *bigger = realloc(running, grown * sizeof *running);
         if (!bigger) {
-            report(id, 126 << 8, ENOMEM);
+            report_not_started(id, ENOMEM);
             free(fields);
             return;
         }
@@ -138,7 +148,7 @@ static void start_module(char *payload, size_t length, pid_t self) {
     }
     free(fields);
     if (supervisor < 0) {
-        report(id, 126 << 8, errno);
+        report_not_started(id, errno);
         return;
     }
     running[running_count++] = (struct running_module){id, supervisor};
@@ -165,14 +175,42 @@ static size_t take_frames(char *buffer, size_t used, pid_t self) {
     return used - offset;
 }
 
+// Closes every descriptor from `first` on: close_range (Linux 5.9), else
+// each one /proc/self/fd lists.
+static void close_descriptors_from(int first) {
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0) return;
+#endif
+    DIR *open_descriptors = opendir("/proc/self/fd");
+    if (!open_descriptors) return;
+    int own = dirfd(open_descriptors);
+    struct dirent *entry;
+    while ((entry = readdir(open_descriptors))) {
+        int fd = atoi(entry->d_name);
+        if (entry->d_name[0] != '.' && fd >= first && fd != own) close(fd);
+    }
+    closedir(open_descriptors);
+}
+
+static void kill_stray(pid_t pid, void *context) {
+    (void)context;
+    if (find_by_pid(pid)) return;
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+}
+
 int serve(pid_t worker) {
     sigset_t handled;
     handled_signals(&handled);
     sigprocmask(SIG_BLOCK, &handled, NULL);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != worker) return 125;
+    // A supervisor that is killed (kill -9, the OOM killer) cannot stop its
+    // module: its orphans come here and are killed, so that no retry runs
+    // beside an attempt still alive.
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     // Nothing of the worker's (MPI's sockets, its journal) reaches a module.
-    close_range(3, ~0U, 0);
+    close_descriptors_from(3);
     int signals = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
     if (signals < 0) {
         perror("cohort-supervise");
@@ -213,13 +251,21 @@ int serve(pid_t worker) {
         }
         pid_t done;
         int status;
+        int strays = 0;
         while ((done = waitpid(-1, &status, WNOHANG)) > 0) {
             struct running_module *module = find_by_pid(done);
-            if (!module) continue;
+            if (!module) {
+                strays = 1;  // an orphan ended: others of its tree may live on
+                continue;
+            }
             // Exit 0: it reported the module itself.
-            if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) report(module->id, status, 0);
+            if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+                report(module->id, status, 0);
+                strays = 1;
+            }
             *module = running[--running_count];
         }
+        if (strays) for_each_child(self, kill_stray, NULL);
     }
     return 0;
 }

@@ -154,7 +154,10 @@ void supervise_module(const struct module_request *request, pid_t launcher) {
     };
     int ends[2][2];
     if (signals < 0 || pipe2(ends[0], O_CLOEXEC) != 0 || pipe2(ends[1], O_CLOEXEC) != 0) {
-        report_and_exit(request->id, 126 << 8, -1, errno);
+        char line[64];
+        int length = snprintf(line, sizeof line, "%llu nostart %d\n", request->id, errno);
+        while (write(REPORTS_FD, line, (size_t)length) < 0 && errno == EINTR) {}
+        _exit(0);
     }
     for (int i = 0; i < 2; i++) {
         logs[i].pipe = ends[i][0];

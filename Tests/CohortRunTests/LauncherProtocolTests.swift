@@ -29,7 +29,10 @@ import Testing
                 == .init(id: 3, outcome: .exited(127), peakMemoryKiB: nil, logError: 0))
         #expect(LauncherProtocol.report(parsing: "4 signal 9 2048 28")
                 == .init(id: 4, outcome: .signaled(9), peakMemoryKiB: 2048, logError: 28))
-        for broken in ["", "4 signal 9", "x exit 0 1 0", "4 stopped 9 1 0", "4 exit 0 1 0 extra"] {
+        #expect(LauncherProtocol.report(parsing: "5 nostart 11")
+                == .init(id: 5, outcome: .couldNotStart("cannot start its supervisor: Resource temporarily unavailable"),
+                         peakMemoryKiB: nil, logError: 0))
+        for broken in ["", "4 signal 9", "x exit 0 1 0", "4 stopped 9 1 0", "4 exit 0 1 0 extra", "4 nostart", "4 nostart x"] {
             #expect(LauncherProtocol.report(parsing: Substring(broken)) == nil, "\(broken)")
         }
     }

@@ -185,15 +185,40 @@ import Glibc
         #expect(reason.contains("cannot create folder /proc/cohort-cannot-exist"))
     }
 
+    /// An order for a module that runs until it is stopped, its folders under `base`.
+    func longOrder(_ command: String, in base: String) -> TaskOrder {
+        TaskOrder(instance: InstanceID(1), name: "x", command: command, directory: base, instanceFolder: base + "/i",
+                  attemptFolder: base + "/a/1", asideFolder: base + "/a/0/files", environment: [], cpus: 1)
+    }
+
+    /// A supervisor killed with SIGKILL (the OOM killer) cannot stop its
+    /// module: the launcher adopts what it left and kills it, so a retry
+    /// never runs beside an attempt that is still alive.
+    @Test func aKilledSupervisorsModuleDoesNotLiveOn() throws {
+        let base = try TemporaryFolder.make(prefix: "killed")
+        let runner = ModuleRunner(supervisorPath: MPIHarness.binaryFolder + "/cohort-supervise", rank: 1)
+        #expect(runner.start(longOrder("echo $$ > main.pid; setsid sleep 300 & echo $! > escaped.pid; sleep 300", in: base)) == nil)
+        #expect(Clock.waitUntil(timeout: 10) { !Files.read(base + "/escaped.pid").isEmpty })
+        let main = try #require(Int32(Files.read(base + "/main.pid").filter { !$0.isWhitespace }))
+        let escaped = try #require(Int32(Files.read(base + "/escaped.pid").filter { !$0.isWhitespace }))
+        let supervisor = try #require(ProcessTable.parent(of: main))
+        kill(supervisor, SIGKILL)
+        var reports: [TaskReport] = []
+        #expect(Clock.waitUntil(timeout: 10) {
+            reports += runner.reapFinished()
+            return !reports.isEmpty
+        })
+        #expect(reports.first?.outcome == .signaled(SIGKILL))
+        #expect(Clock.waitUntil(timeout: 5) { !ProcessTable.isAlive(main) && !ProcessTable.isAlive(escaped) },
+                "the module \(main) and what it started \(escaped) outlived their supervisor")
+    }
+
     @Test func terminateStopsTheWholeGroupAfterGrace() throws {
         let base = try TemporaryFolder.make(prefix: "term")
         let runner = ModuleRunner(supervisorPath: MPIHarness.binaryFolder + "/cohort-supervise", rank: 1)
         runner.gracePeriod = 1
         // The module ignores SIGTERM and leaves a background child: both must go.
-        let order = TaskOrder(instance: InstanceID(1), name: "x", command: "trap '' TERM; sleep 100 & echo $! > bg.pid; sleep 100",
-                              directory: base, instanceFolder: base + "/i", attemptFolder: base + "/a/1",
-                              asideFolder: base + "/a/0/files", environment: [], cpus: 1)
-        #expect(runner.start(order) == nil)
+        #expect(runner.start(longOrder("trap '' TERM; sleep 100 & echo $! > bg.pid; sleep 100", in: base)) == nil)
         #expect(Clock.waitUntil(timeout: 10) { !Files.read(base + "/bg.pid").isEmpty })
         let background = try #require(Int32(Files.read(base + "/bg.pid").filter { !$0.isWhitespace }))
         runner.terminateAll()

@@ -73,7 +73,7 @@ struct SlurmTests {
                 study: lost
                 subjects: [a]
                 stages:
-                  - {name: die, domain: subject, run: "kill -9 $(cut -d' ' -f4 /proc/$PPID/stat); sleep 5"}
+                  - {name: die, domain: subject, run: "p=$PPID; while [ $p -gt 1 ] && [ $(cat /proc/$p/comm) != cohort ]; do p=$(cut -d' ' -f4 /proc/$p/stat); done; kill -9 $p; sleep 5"}
                 """)
         #expect(run.jobs == 2, "\(run.output)")
         #expect(run.output.contains("stopped before the end (exit "), "\(run.output)")
