@@ -6,6 +6,10 @@
 # mpirun with WORKERS worker ranks of one slot each, and in one process with
 # WORKERS slots. Each figure is the median of REPEAT rounds (default 5;
 # spread: min–max), each round's ratio taken against that round's baseline.
+# Every run gets a fresh folder and nothing is deleted until the end: ext4
+# skips inodes freed in the last minute when it makes new ones (its
+# `recently_deleted` check), so removing a round's 5,000 instance folders
+# would make the next round's mkdirs pay for the benchmark's own cleanup.
 #   [COMMAND=...] [REPEAT=5] bench/throughput.sh [INSTANCES] [WORKERS]   (default 5000 2)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,21 +34,22 @@ trap 'rm -rf "$dir"' EXIT
 now() { date +%s.%N; }
 since() { awk -v a="$(now)" -v b="$1" 'BEGIN { print a - b }'; }
 : > "$dir/rounds"
-for _ in $(seq "$repeat"); do
+for round in $(seq "$repeat"); do
     start=$(now)
     seq "$count" | xargs -P "$workers" -n 1 sh -c "$command"
     baseline=$(since "$start")
 
-    rm -rf "$dir/.cohort" "$dir/out"
+    mkdir "$dir/mpi$round" "$dir/single$round"
+    cp "$dir/job.yml" "$dir/mpi$round/"
+    cp "$dir/job.yml" "$dir/single$round/"
     start=$(now)
     mpirun -np $((workers + 1)) --oversubscribe --bind-to none --stdin none -q \
-        "$bin"/cohort run "$dir/job.yml" --slots 1 > "$dir/out.log"
+        "$bin"/cohort run "$dir/mpi$round/job.yml" --slots 1 > "$dir/out.log"
     mpi=$(since "$start")
     grep -q "All $count instances done." "$dir/out.log"
 
-    rm -rf "$dir/.cohort" "$dir/out"
     start=$(now)
-    "$bin"/cohort run "$dir/job.yml" --slots "$workers" > "$dir/out.log"
+    "$bin"/cohort run "$dir/single$round/job.yml" --slots "$workers" > "$dir/out.log"
     single=$(since "$start")
     grep -q "All $count instances done." "$dir/out.log"
     echo "$baseline $mpi $single" >> "$dir/rounds"

@@ -6,12 +6,13 @@ import CohortCore
 enum LauncherProtocol {
     /// Run `arguments` (found on the module's PATH when the first has no
     /// slash) in `directory`, with `environment` added to the launcher's
-    /// own, its logs made in `logFolder` on the first byte.
+    /// own, its logs made in `logFolder` on the first byte, after making
+    /// `folderToMake` (which must not exist yet) when there is one.
     static func runFrame(
-        id: UInt64, graceSeconds: Int, directory: String, logFolder: String,
+        id: UInt64, graceSeconds: Int, directory: String, logFolder: String, folderToMake: String? = nil,
         arguments: [String], environment: [(name: String, value: String)]
     ) -> [UInt8] {
-        var fields = [String(id), String(graceSeconds), directory, logFolder, String(arguments.count)] + arguments
+        var fields = [String(id), String(graceSeconds), directory, logFolder, folderToMake ?? "", String(arguments.count)] + arguments
         fields += environment.map { $0.name + "=" + $0.value }
         return frame(kind: "R", fields: fields)
     }
@@ -42,16 +43,27 @@ enum LauncherProtocol {
         var peakMemoryKiB: Int?
         /// Why its logs could not be written (an errno), 0 when they could.
         var logError: Int32
+        /// Why the folder it was to make could not be made (an errno; it did not run), 0 otherwise.
+        var folderError: Int32 = 0
     }
 
     /// `ID exit CODE PEAK_KIB LOG_ERRNO`, `ID signal SIGNAL PEAK_KIB
-    /// LOG_ERRNO` or `ID nostart ERRNO` (no supervisor could be made: no
-    /// process, no descriptor left); nil for anything else.
+    /// LOG_ERRNO`, `ID nostart ERRNO` (no supervisor could be made: no
+    /// process, no descriptor left) or `ID nofolder ERRNO` (the folder to
+    /// make could not be made: the module did not run); nil for anything else.
     static func report(parsing line: Substring) -> Report? {
         let words = line.split(separator: " ")
-        if words.count == 3, words[1] == "nostart", let id = UInt64(words[0]), let error = Int32(words[2]) {
-            return Report(id: id, outcome: .couldNotStart("cannot start its supervisor: \(errnoText(error))"),
-                          peakMemoryKiB: nil, logError: 0)
+        if words.count == 3, let id = UInt64(words[0]), let error = Int32(words[2]), error != 0 {
+            switch words[1] {
+            case "nostart":
+                return Report(id: id, outcome: .couldNotStart("cannot start its supervisor: \(errnoText(error))"),
+                              peakMemoryKiB: nil, logError: 0)
+            case "nofolder":
+                return Report(id: id, outcome: .couldNotStart("cannot create its folder: \(errnoText(error))"),
+                              peakMemoryKiB: nil, logError: 0, folderError: error)
+            default:
+                return nil
+            }
         }
         guard words.count == 5, let id = UInt64(words[0]), let number = Int32(words[2]),
               let peak = Int(words[3]), let logError = Int32(words[4]) else { return nil }

@@ -51,7 +51,8 @@ public final class ModuleRunner {
             return TaskReport(instance: order.instance, outcome: .succeeded, wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
         }
         let started = monotonicSeconds()
-        if let problem = AttemptFolders.prepare(order) {
+        let preparation = AttemptFolders.prepare(order)
+        if case .failed(let problem) = preparation {
             return TaskReport(instance: order.instance, outcome: .couldNotStart(problem), wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
         }
         var added = order.environment.map { (name: $0.name, value: $0.value) }
@@ -65,7 +66,7 @@ public final class ModuleRunner {
         do {
             try launcher.run(id, frame: LauncherProtocol.runFrame(
                 id: id, graceSeconds: gracePeriod, directory: order.directory, logFolder: order.attemptFolder,
-                arguments: program, environment: added))
+                folderToMake: preparation == .folderToMake ? order.instanceFolder : nil, arguments: program, environment: added))
         } catch {
             return TaskReport(instance: order.instance, outcome: .couldNotStart(error.description), wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
         }
@@ -82,6 +83,11 @@ public final class ModuleRunner {
         var reports: [TaskReport] = []
         for report in ended {
             guard let module = running.removeValue(forKey: report.id) else { continue }
+            if report.folderError != 0 {
+                reports.append(finished(module, outcome: .couldNotStart(
+                    "cannot create folder \(module.order.instanceFolder): \(errnoText(report.folderError))"), peakMemoryKiB: 0))
+                continue
+            }
             reports.append(finished(module, outcome: module.timedOut ? .timedOut : report.outcome,
                                     peakMemoryKiB: report.peakMemoryKiB ?? 0, logError: report.logError))
         }

@@ -6,14 +6,15 @@
 //
 // Requests arrive on descriptor 0, each a frame: a 4-byte little-endian
 // length, then a kind byte and NUL-terminated fields.
-//   'R' ID GRACE DIRECTORY LOG_FOLDER ARGC ARGV... ENV...   run a module
+//   'R' ID GRACE DIRECTORY LOG_FOLDER FOLDER_TO_MAKE ARGC ARGV... ENV...
+//                        run a module (after making FOLDER_TO_MAKE, if not empty)
 //   'T' ID    stop it (SIGTERM to its supervisor, SIGKILL after the grace)
 //   'K' ID    stop it now (SIGKILL, no grace)
 // Reports go to descriptor 1, one line each when a module has ended,
 // written by its supervisor (or, when that was killed first, by the
 // launcher, with PEAK_KIB -1), or could not be started:
 //   ID exit CODE PEAK_KIB LOG_ERRNO | ID signal SIGNAL PEAK_KIB LOG_ERRNO
-//   ID nostart ERRNO
+//   ID nostart ERRNO | ID nofolder ERRNO
 //
 // The launcher carries PR_SET_PDEATHSIG: when the worker dies (or closes
 // the request pipe) it passes SIGTERM to every supervisor, which stops its
@@ -104,29 +105,29 @@ static size_t split_fields(char *payload, size_t length, char **fields, size_t c
 }
 
 static void start_module(char *payload, size_t length, pid_t self) {
-    // Fields: ID GRACE DIRECTORY LOG_FOLDER ARGC ARGV... ENV...
+    // Fields: ID GRACE DIRECTORY LOG_FOLDER FOLDER_TO_MAKE ARGC ARGV... ENV...
     size_t capacity = length + 2;
     char **fields = calloc(capacity, sizeof *fields);
     if (!fields) return;
     size_t count = split_fields(payload, length, fields, capacity);
     unsigned long long id = count > 0 ? strtoull(fields[0], NULL, 10) : 0;
-    size_t argc = count > 4 ? (size_t)strtoul(fields[4], NULL, 10) : 0;
-    if (count < 5 || argc == 0 || 5 + argc > count) {
+    size_t argc = count > 5 ? (size_t)strtoul(fields[5], NULL, 10) : 0;
+    if (count < 6 || argc == 0 || 6 + argc > count) {
         report(id, 125 << 8, 0);  // a malformed request: the worker's bug, said as exit 125
         free(fields);
         return;
     }
     // argv and environment as NULL-terminated arrays, in place: the fields
     // after argv are moved one up to make room for argv's NULL.
-    char **argv = fields + 5;
-    size_t environment_count = count - 5 - argc;
+    char **argv = fields + 6;
+    size_t environment_count = count - 6 - argc;
     memmove(argv + argc + 1, argv + argc, environment_count * sizeof *fields);
     argv[argc] = NULL;
     char **environment = argv + argc + 1;
     environment[environment_count] = NULL;
     struct module_request request = {
         .id = id, .grace_seconds = atoi(fields[1]), .directory = fields[2], .log_folder = fields[3],
-        .argv = argv, .environment = environment,
+        .folder_to_make = fields[4], .argv = argv, .environment = environment,
     };
     if (running_count == running_capacity) {
         size_t grown = running_capacity ? running_capacity * 2 : 16;

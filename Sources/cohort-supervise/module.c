@@ -80,6 +80,28 @@ static int make_folders(char *path) {
     return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
 }
 
+// Makes the folder `path`, which must not exist yet (a clean start), and
+// its missing parents; 0, or the errno of what failed.
+static int make_fresh_folder(const char *path) {
+    if (mkdir(path, 0755) == 0) return 0;
+    if (errno != ENOENT) return errno;
+    char parent[4096];
+    int length = snprintf(parent, sizeof parent, "%s", path);
+    char *slash = strrchr(parent, '/');
+    if (length <= 0 || (size_t)length >= sizeof parent || !slash || slash == parent) return ENAMETOOLONG;
+    *slash = 0;
+    if (make_folders(parent) != 0) return errno;
+    return mkdir(path, 0755) == 0 ? 0 : errno;
+}
+
+// Writes `ID WHAT ERRNO` (the module did not start) and exits 0.
+static __attribute__((noreturn)) void report_not_started(unsigned long long id, const char *what, int error) {
+    char line[64];
+    int length = snprintf(line, sizeof line, "%llu %s %d\n", id, what, error);
+    while (write(REPORTS_FD, line, (size_t)length) < 0 && errno == EINTR) {}
+    _exit(0);
+}
+
 // A module's output stream: the pipe it writes to, and the log file made
 // for it when the first byte arrives.
 struct lazy_log {
@@ -147,6 +169,12 @@ void supervise_module(const struct module_request *request, pid_t launcher) {
     if (getppid() != launcher) _exit(125);
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     int signals = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+    // The instance folder, when the worker left it to us: this mkdir runs
+    // beside the worker's loop instead of in it.
+    if (request->folder_to_make[0]) {
+        int error = make_fresh_folder(request->folder_to_make);
+        if (error) report_not_started(request->id, "nofolder", error);
+    }
 
     struct lazy_log logs[2] = {
         {-1, -1, request->log_folder, "stdout.log", 0},
@@ -154,10 +182,7 @@ void supervise_module(const struct module_request *request, pid_t launcher) {
     };
     int ends[2][2];
     if (signals < 0 || pipe2(ends[0], O_CLOEXEC) != 0 || pipe2(ends[1], O_CLOEXEC) != 0) {
-        char line[64];
-        int length = snprintf(line, sizeof line, "%llu nostart %d\n", request->id, errno);
-        while (write(REPORTS_FD, line, (size_t)length) < 0 && errno == EINTR) {}
-        _exit(0);
+        report_not_started(request->id, "nostart", errno);
     }
     for (int i = 0; i < 2; i++) {
         logs[i].pipe = ends[i][0];

@@ -14,6 +14,7 @@ struct module_request {
     int grace_seconds;
     const char *directory;   // the module's working directory
     const char *log_folder;  // stdout.log and stderr.log go here, made on first output
+    const char *folder_to_make;  // made (with missing parents) before the module starts; "" for none
     char **argv;             // NULL-terminated; argv[0] found on PATH without a slash
     char **environment;      // NULL-terminated NAME=value entries added to the launcher's own
 };

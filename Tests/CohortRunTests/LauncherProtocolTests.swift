@@ -5,13 +5,13 @@ import Testing
 /// The worker's side of the launcher's pipe protocol, without a process.
 @Suite struct LauncherProtocolTests {
     @Test func aRunFrameIsLengthKindAndNulTerminatedFields() {
-        let frame = LauncherProtocol.runFrame(id: 7, graceSeconds: 5, directory: "/d", logFolder: "/l/1",
+        let frame = LauncherProtocol.runFrame(id: 7, graceSeconds: 5, directory: "/d", logFolder: "/l/1", folderToMake: "/o/s",
                                               arguments: ["/bin/sh", "-c", "echo hi"], environment: [("A", "b=c")])
         let payload = Array(frame.dropFirst(4))
         #expect(frame.prefix(4).elementsEqual([UInt8(payload.count), 0, 0, 0]))
         let fields = payload.dropFirst().split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         #expect(payload.first == UInt8(ascii: "R"))
-        #expect(fields == ["7", "5", "/d", "/l/1", "3", "/bin/sh", "-c", "echo hi", "A=b=c", ""])
+        #expect(fields == ["7", "5", "/d", "/l/1", "/o/s", "3", "/bin/sh", "-c", "echo hi", "A=b=c", ""])
     }
 
     /// A NUL inside a value would shift every field after it: it is cut there.
@@ -19,7 +19,7 @@ import Testing
         let frame = LauncherProtocol.runFrame(id: 1, graceSeconds: 5, directory: "/d", logFolder: "/l",
                                               arguments: ["echo", "a\u{0}b"], environment: [("X", "1\u{0}2")])
         let fields = frame.dropFirst(5).split(separator: 0, omittingEmptySubsequences: false)
-        #expect(fields.map { String(decoding: $0, as: UTF8.self) } == ["1", "5", "/d", "/l", "2", "echo", "a", "X=1", ""])
+        #expect(fields.map { String(decoding: $0, as: UTF8.self) } == ["1", "5", "/d", "/l", "", "2", "echo", "a", "X=1", ""])
     }
 
     @Test func reportsAreParsedAndAnythingElseIsNot() {
@@ -32,7 +32,11 @@ import Testing
         #expect(LauncherProtocol.report(parsing: "5 nostart 11")
                 == .init(id: 5, outcome: .couldNotStart("cannot start its supervisor: Resource temporarily unavailable"),
                          peakMemoryKiB: nil, logError: 0))
-        for broken in ["", "4 signal 9", "x exit 0 1 0", "4 stopped 9 1 0", "4 exit 0 1 0 extra", "4 nostart", "4 nostart x"] {
+        #expect(LauncherProtocol.report(parsing: "6 nofolder 13")
+                == .init(id: 6, outcome: .couldNotStart("cannot create its folder: Permission denied"),
+                         peakMemoryKiB: nil, logError: 0, folderError: 13))
+        for broken in ["", "4 signal 9", "x exit 0 1 0", "4 stopped 9 1 0", "4 exit 0 1 0 extra", "4 nostart", "4 nostart x",
+                       "4 nofolder 0", "4 gone 2"] {
             #expect(LauncherProtocol.report(parsing: Substring(broken)) == nil, "\(broken)")
         }
     }
