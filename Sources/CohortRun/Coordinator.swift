@@ -192,7 +192,7 @@ public final class Coordinator {
             for report in localRunner?.reapFinished() ?? [] { reports.append((report, Self.localWorker)) }
             if reports.isEmpty {
                 done = try perform(scheduler.timePassed(now: wallClock()))
-                backoff.pause(waitingOn: localRunner?.reportDescriptor, awaitingRank: transport != nil)
+                backoff.pause(waitingOn: localRunner?.reportDescriptor)
                 continue
             }
             backoff.reset()

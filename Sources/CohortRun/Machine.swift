@@ -41,17 +41,10 @@ public enum Machine {
 /// event, when a reply is likely on its way, then longer and longer up to
 /// 2 ms. A rank that waits for long keeps well under 1 % of a core; a rank in
 /// a quick exchange answers within tens of microseconds.
-///
-/// For the first millisecond after an event, a rank that waits for another
-/// rank's message only yields the CPU instead of sleeping: a sleep of 50 µs
-/// lasts up to twice that (the kernel's timer slack), and a module's end
-/// and the next start cross ranks twice. With 5,000 one-millisecond modules
-/// on two workers this took a run from 1.6 to 1.2 × `xargs` (BENCHMARKS.md).
 struct IdleBackoff {
     private var quietSince: Double? = nil
     private var nanoseconds = 0
     static let brief = 50_000
-    static let spinWindow = 0.001
     static let briefWindow = 0.005
     static let cap = 2_000_000
 
@@ -61,15 +54,10 @@ struct IdleBackoff {
     }
 
     /// Sleeps, or waits until `descriptor` (a module launcher's reports) is
-    /// readable, whichever comes first; only yields at first when
-    /// `awaitingRank` (a message from another rank may be on its way).
-    mutating func pause(waitingOn descriptor: Int32? = nil, awaitingRank: Bool = false) {
+    /// readable, whichever comes first.
+    mutating func pause(waitingOn descriptor: Int32? = nil) {
         let now = monotonicSeconds()
         if quietSince == nil { quietSince = now }
-        if awaitingRank && now - (quietSince ?? now) < Self.spinWindow {
-            sched_yield()
-            return
-        }
         if now - (quietSince ?? now) < Self.briefWindow {
             nanoseconds = Self.brief
         } else {

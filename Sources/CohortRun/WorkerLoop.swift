@@ -68,7 +68,7 @@ public struct WorkerLoop {
                 try send(finished, name: names.removeValue(forKey: finished.instance))
             }
             if stopping && runner.runningCount == 0 { return }
-            if progressed { backoff.reset() } else { backoff.pause(waitingOn: runner.reportDescriptor, awaitingRank: true) }
+            if progressed { backoff.reset() } else { backoff.pause(waitingOn: runner.reportDescriptor) }
         }
     }
 
