@@ -19,6 +19,9 @@ public struct Scheduler: Sendable {
     var workers: [WorkerSlot] = []
     var workerIndex: [WorkerID: Int] = [:]
     var runningOn: [InstanceID: WorkerID] = [:]
+    /// Successes whose room was freed before their record reached the disk
+    /// (`successBeingRecorded`), and the worker each ran on.
+    var freedBeforeRecord: [InstanceID: WorkerID] = [:]
     var locks = LockTable()
     /// Stage indices, best first (critical-path policy).
     let stageOrder: [Int]
@@ -173,6 +176,31 @@ public struct Scheduler: Sendable {
         return reported
     }
 
+    /// The instance's module succeeded and its record is being written (an
+    /// fsync, which can take milliseconds on a cluster file system). When
+    /// its success makes no waiting instance ready, its worker's room and
+    /// its locks are free at once, so other work starts while the record is
+    /// written; the success itself counts, and unblocks nothing, until
+    /// `instanceFinished`. When it does make instances ready, its room waits
+    /// for them: they may rank above what is ready now.
+    public mutating func successBeingRecorded(_ instance: InstanceID) -> [SchedulerAction] {
+        precondition(states[instance.index] == .running, "instance \(instance.rawValue) succeeded but was not running")
+        guard !stopping, !makesReady(instance), let worker = runningOn[instance] else { return [] }
+        freeRoom(of: instance, stage: graph.stage(of: instance))
+        freedBeforeRecord[instance] = worker
+        var actions: [SchedulerAction] = []
+        dispatch(into: &actions)
+        return actions
+    }
+
+    /// Whether the instance's success would make a waiting instance ready.
+    private func makesReady(_ instance: InstanceID) -> Bool {
+        for range in graph.dependents(of: instance) {
+            for index in range where unmet[index] == 1 && states[index] == .waiting { return true }
+        }
+        return false
+    }
+
     /// `wallSeconds`: how long the attempt ran; failures that come quickly,
     /// one after another on one worker, drain it (see `WorkerHealth`).
     public mutating func instanceFinished(_ instance: InstanceID, outcome reported: AttemptOutcome, wallSeconds: Double = 0) -> [SchedulerAction] {
@@ -180,7 +208,7 @@ public struct Scheduler: Sendable {
         let outcome = settled(reported, of: instance)
         let stage = graph.stage(of: instance)
         var actions: [SchedulerAction] = []
-        let worker = runningOn[instance]
+        let worker = runningOn[instance] ?? freedBeforeRecord[instance]
         release(instance, stage: stage)
         if let worker { noteOutcome(outcome, stage: stage, wallSeconds: wallSeconds, on: worker, into: &actions) }
         switch outcome {
@@ -250,6 +278,11 @@ public struct Scheduler: Sendable {
 
     private mutating func release(_ instance: InstanceID, stage: Int) {
         runningCount -= 1
+        if freedBeforeRecord.removeValue(forKey: instance) == nil { freeRoom(of: instance, stage: stage) }
+    }
+
+    /// Gives the instance's locks and its worker's room back.
+    private mutating func freeRoom(of instance: InstanceID, stage: Int) {
         locks.release(graph.job.stages[stage].locks)
         guard let worker = runningOn.removeValue(forKey: instance), let index = workerIndex[worker] else { return }
         workers[index].free = workers[index].free + graph.job.stages[stage].demand

@@ -5,7 +5,10 @@ import Glibc
 
 /// Reports in, actions out: the journal records first, then the effects.
 extension Coordinator {
-    /// Records a batch of reports (one fsync for all successes), then tells the scheduler.
+    /// Records a batch of reports (one fsync for all successes), then tells
+    /// the scheduler. Room the successes free that nothing waiting on them
+    /// needs is handed out before the fsync, so their workers are not idle
+    /// while it runs; the successes count only after it.
     func handle(_ reports: [(TaskReport, WorkerID)]) throws -> [SchedulerAction] {
         var records: [JournalRecord] = []
         var results: [(InstanceID, AttemptOutcome, TaskReport, WorkerID)] = []
@@ -26,8 +29,17 @@ extension Coordinator {
                 resources[graph.stage(of: instance)].add(wallSeconds: report.wallSeconds, peakMemoryKiB: Int64(report.peakMemoryKiB))
             }
         }
-        // A success counts only once it is on disk.
-        try record(records, durable: results.contains { $0.1.succeeded })
+        try record(records, durable: false)
+        if results.contains(where: { $0.1.succeeded }) {
+            var early: [SchedulerAction] = []
+            for (instance, outcome, _, _) in results where outcome.succeeded {
+                early += scheduler.successBeingRecorded(instance)
+            }
+            // Cannot finish the run: these successes are still running to the scheduler.
+            _ = try perform(early)
+            // A success counts only once it is on disk.
+            try journal?.sync()
+        }
         var actions: [SchedulerAction] = []
         for (instance, outcome, report, worker) in results {
             let name = graph.name(of: instance)

@@ -79,10 +79,13 @@ public final class JournalFile {
             offset += count
         }
         unsnapshotted += bytes.count
-        if durable {
-            while fsync(fd) != 0 {
-                guard errno == EINTR else { throw StateError(description: "cannot sync the journal \(path): \(errnoText())") }
-            }
+        if durable { try sync() }
+    }
+
+    /// Returns once everything appended is on disk.
+    public func sync() throws(StateError) {
+        while fsync(fd) != 0 {
+            guard errno == EINTR else { throw StateError(description: "cannot sync the journal \(path): \(errnoText())") }
         }
     }
 

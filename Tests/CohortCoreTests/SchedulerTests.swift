@@ -33,6 +33,40 @@ import Testing
         #expect(scheduler.state(of: graph.instance("realign:sub-01:ses-1")) == .waiting)
     }
 
+    /// While a success's record is being written (an fsync), its room goes
+    /// to other work; the success counts only once recorded, and never
+    /// frees the same room twice.
+    @Test func aSuccessBeingRecordedFreesRoomThatNothingWaitingNeeds() throws {
+        let graph = try InstanceGraph(job: JobFixtures.job([("a", .session, []), ("b", .session, [])]))
+        var scheduler = Scheduler(graph: graph)
+        let first = try #require(started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0))).first)
+        let second = started(scheduler.successBeingRecorded(first))
+        #expect(second.count == 1, "its one cpu goes to the next instance at once")
+        #expect(scheduler.state(of: first) == .running, "not counted before it is recorded")
+        #expect(scheduler.tallies.map(\.succeeded).reduce(0, +) == 0)
+        #expect(started(scheduler.instanceFinished(first, succeeded: true)).isEmpty, "its room was handed out already")
+        #expect(scheduler.state(of: first) == .succeeded)
+        var running = second
+        while let instance = running.popLast() {
+            running += started(scheduler.successBeingRecorded(instance))
+            let actions = scheduler.instanceFinished(instance, succeeded: true)
+            running += started(actions)
+            #expect(running.count <= 1, "never more than its one cpu")
+        }
+        #expect(scheduler.isFinished)
+        #expect(scheduler.tallies.map(\.succeeded) == [6, 6])
+    }
+
+    /// A success that makes others ready keeps its room until it counts:
+    /// what it unblocks may rank above what is ready already.
+    @Test func aSuccessThatUnblocksOthersKeepsItsRoomUntilRecorded() throws {
+        let graph = try InstanceGraph(job: pipeline)
+        var scheduler = Scheduler(graph: graph)
+        let convert = try #require(started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0))).first)
+        #expect(scheduler.successBeingRecorded(convert).isEmpty)
+        #expect(started(scheduler.instanceFinished(convert, succeeded: true)).count == 1)
+    }
+
     @Test func subjectWaitsForAllItsSessions() throws {
         let graph = try InstanceGraph(job: pipeline)
         var scheduler = Scheduler(graph: graph)
