@@ -56,6 +56,9 @@ public struct JournalTimeline: Sendable {
                 var span = open.removeValue(forKey: attempt.instance)
                     ?? Span(instance: attempt.instance, attempt: attempt.attempt, rank: attempt.rank, host: attempt.host,
                             start: attempt.time - ending.wallSeconds, end: attempt.time, outcome: nil, peakMemoryKiB: 0)
+                // A follow-on is journaled when queued and starts when the
+                // one ahead of it ends: it ran for its wall time before its end.
+                span.start = max(span.start, min(attempt.time, attempt.time - ending.wallSeconds))
                 span.end = max(span.start, attempt.time)
                 span.outcome = ending.outcome
                 span.peakMemoryKiB = ending.peakMemoryKiB

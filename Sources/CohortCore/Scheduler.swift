@@ -19,6 +19,16 @@ public struct Scheduler: Sendable {
     var workers: [WorkerSlot] = []
     var workerIndex: [WorkerID: Int] = [:]
     var runningOn: [InstanceID: WorkerID] = [:]
+    /// Follow-ons (see `followOnsBelow`): the instance queued behind each
+    /// running instance that has one, and the reverse.
+    var followOn: [InstanceID: InstanceID] = [:]
+    var queuedBehind: [InstanceID: InstanceID] = [:]
+    /// Attempts of stages whose typical attempt in this run took less than
+    /// this many seconds get a follow-on when ready work would otherwise
+    /// wait for their worker's report; 0 for none.
+    public let followOnsBelow: Double
+    /// Per stage: an average of its successful attempts' wall seconds in this run (nil before one).
+    var typicalSeconds: [Double?]
     /// Successes whose room was freed before their record reached the disk
     /// (`successBeingRecorded`), and the worker each ran on.
     var freedBeforeRecord: [InstanceID: WorkerID] = [:]
@@ -69,6 +79,8 @@ public struct Scheduler: Sendable {
         var drained = false
         /// No new work until another worker reports (see `WorkerHealth`).
         var suspect = false
+        /// Instances running here without a follow-on (candidates for one).
+        var withoutFollowOn: [InstanceID] = []
     }
     /// Instances waiting for another attempt, per stage: started before the
     /// stage's other ready instances, and away from workers they failed on.
@@ -86,9 +98,11 @@ public struct Scheduler: Sendable {
     public init(
         graph: InstanceGraph, doneEarlier: (InstanceID) -> Bool = { _ in false },
         selection: Selection = .everything, policy: SchedulingPolicy = .criticalPath(), health: WorkerHealth = WorkerHealth(),
-        walltime: Walltime? = nil
+        walltime: Walltime? = nil, followOnsBelow: Double = 0
     ) {
         self.graph = graph
+        self.followOnsBelow = followOnsBelow
+        typicalSeconds = Array(repeating: nil, count: graph.job.stages.count)
         self.walltime = walltime
         self.health = health
         retryQueues = Array(repeating: [], count: graph.job.stages.count)
@@ -213,6 +227,7 @@ public struct Scheduler: Sendable {
         if let worker { noteOutcome(outcome, stage: stage, wallSeconds: wallSeconds, on: worker, into: &actions) }
         switch outcome {
         case .succeeded:
+            noteTypical(wallSeconds, stage: stage)
             setState(instance, stage: stage, to: .succeeded)
             satisfyDependents(of: instance, makingReady: true)
         case .lost where !stopping:
@@ -281,12 +296,25 @@ public struct Scheduler: Sendable {
         if freedBeforeRecord.removeValue(forKey: instance) == nil { freeRoom(of: instance, stage: stage) }
     }
 
-    /// Gives the instance's locks and its worker's room back.
+    /// Gives the instance's locks and its worker's room back; room that a
+    /// follow-on was queued for passes to it (its worker started it).
     private mutating func freeRoom(of instance: InstanceID, stage: Int) {
         locks.release(graph.job.stages[stage].locks)
         guard let worker = runningOn.removeValue(forKey: instance), let index = workerIndex[worker] else { return }
-        workers[index].free = workers[index].free + graph.job.stages[stage].demand
         workers[index].running -= 1
+        if let ahead = queuedBehind.removeValue(forKey: instance) {
+            // A follow-on that ended before it started (its worker is stopping): it held no room.
+            followOn[ahead] = nil
+            return
+        }
+        workers[index].withoutFollowOn.removeAll { $0 == instance }
+        var freed = graph.job.stages[stage].demand
+        if let next = followOn.removeValue(forKey: instance) {
+            queuedBehind[next] = nil
+            freed = freed - graph.job.stages[graph.stage(of: next)].demand
+            workers[index].withoutFollowOn.append(next)
+        }
+        workers[index].free = workers[index].free + freed
     }
 
     private mutating func skipDownstream(of failed: InstanceID, into actions: inout [SchedulerAction]) {

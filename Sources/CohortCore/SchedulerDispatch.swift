@@ -7,6 +7,7 @@ extension Scheduler {
         guard !stopping else { return }
         dispatchToHealthyWorkers(into: &actions)
         if readyCount > 0 && clearSuspectsIfIdle() { dispatchToHealthyWorkers(into: &actions) }
+        if readyCount > 0 && followOnsBelow > 0 { queueFollowOns(into: &actions) }
     }
 
     private mutating func dispatchToHealthyWorkers(into actions: inout [SchedulerAction]) {
@@ -26,6 +27,7 @@ extension Scheduler {
                 workers[index].free = workers[index].free - definition.demand
                 workers[index].running += 1
                 runningOn[instance] = workers[index].id
+                workers[index].withoutFollowOn.append(instance)
                 actions.append(.start(instance, on: workers[index].id))
                 progress = true
                 if readyCount == 0 { break }
@@ -34,14 +36,15 @@ extension Scheduler {
     }
 
     /// The stage whose next ready instance this worker should run, if any.
-    private func bestStage(for worker: WorkerSlot, reserved: Set<String>, bySubject: Bool) -> Int? {
+    /// `unlockedOnly`: only stages that take no lock (a follow-on's).
+    func bestStage(for worker: WorkerSlot, reserved: Set<String>, bySubject: Bool, unlockedOnly: Bool = false) -> Int? {
         func eligible(_ stage: Int) -> Bool {
             let definition = graph.job.stages[stage]
             return (!readyQueues[stage].isEmpty || retryFor(stage, on: worker) != nil)
                 && !held.contains(stage)
                 && worker.profile.takes(definition)
                 && worker.free.fits(definition.demand)
-                && locks.canAcquire(definition.locks, reserved: reserved)
+                && (unlockedOnly ? definition.locks.isEmpty : locks.canAcquire(definition.locks, reserved: reserved))
         }
         switch policy {
         case .criticalPath:
@@ -83,14 +86,14 @@ extension Scheduler {
     }
 
     /// The instance of `stage` that `worker` should start: a retry first.
-    private mutating func nextInstance(of stage: Int, for worker: WorkerSlot) -> InstanceID {
+    mutating func nextInstance(of stage: Int, for worker: WorkerSlot) -> InstanceID {
         if let position = retryFor(stage, on: worker) { return retryQueues[stage].remove(at: position) }
         return readyQueues[stage].pop()
     }
 
     /// A retry of `stage` that `worker` may take: one that did not fail on
     /// it, or one that no other worker in service could run anyway.
-    private func retryFor(_ stage: Int, on worker: WorkerSlot) -> Int? {
+    func retryFor(_ stage: Int, on worker: WorkerSlot) -> Int? {
         let definition = graph.job.stages[stage]
         return retryQueues[stage].firstIndex { instance in
             guard let failed = failedOn[instance], failed.contains(worker.id) else { return true }

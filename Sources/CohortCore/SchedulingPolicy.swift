@@ -77,11 +77,15 @@ public struct WorkerProfile: Hashable, Sendable {
     public var capacity: Capacity
     public var labels: Set<String>
     public var exclusive: Bool
+    /// It can hold follow-ons (see `Scheduler.followOnsBelow`): a worker
+    /// rank, not rank 0 running instances itself.
+    public var queuesFollowOns: Bool
 
-    public init(capacity: Capacity, labels: Set<String> = [], exclusive: Bool = false) {
+    public init(capacity: Capacity, labels: Set<String> = [], exclusive: Bool = false, queuesFollowOns: Bool = false) {
         self.capacity = capacity
         self.labels = labels
         self.exclusive = exclusive
+        self.queuesFollowOns = queuesFollowOns
     }
 
     /// Whether this worker may run instances of `stage` (room aside).

@@ -48,6 +48,10 @@ public enum InstanceState: UInt8, Sendable {
 public enum SchedulerAction: Hashable, Sendable {
     /// Run the instance on the worker (the scheduler has reserved its capacity).
     case start(InstanceID, on: WorkerID)
+    /// Queue the instance on the worker, to start there the moment `after`
+    /// (running there, the room it takes) ends: a follow-on (see
+    /// `Scheduler.followOnsBelow`). It counts as running from now on.
+    case startAfter(InstanceID, on: WorkerID, after: InstanceID)
     /// The instance will not run because `cause` failed upstream.
     case skip(InstanceID, because: InstanceID)
     /// The attempt failed and the instance goes back in line for attempt `attempt`.

@@ -21,6 +21,9 @@ public struct TaskOrder: Equatable, Sendable {
     public var cpus: Int
     /// Seconds the attempt may run; 0 for no limit.
     public var timeoutSeconds: Double
+    /// A follow-on: start only once this instance, running on the same
+    /// worker, has ended (at once if it has already).
+    public var after: InstanceID? = nil
 
     public init(
         instance: InstanceID, name: String, command: String, directory: String,

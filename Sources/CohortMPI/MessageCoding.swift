@@ -144,6 +144,7 @@ extension SchedulerMessage {
             writer.write(order.environment.map { ($0.name, $0.value) })
             writer.write(Int64(order.cpus))
             writer.write(order.timeoutSeconds)
+            writer.write(Int64(order.after?.rawValue ?? -1))
             return writer.bytes
         case .stop:
             return header(.stop).bytes
@@ -156,7 +157,7 @@ extension SchedulerMessage {
         var reader = WireReader(bytes)
         switch try readHeader(&reader) {
         case .run:
-            self = .run(TaskOrder(
+            var order = TaskOrder(
                 instance: try readInstance(&reader),
                 name: try reader.readString(),
                 command: try reader.readString(),
@@ -166,7 +167,10 @@ extension SchedulerMessage {
                 asideFolder: try reader.readString(),
                 environment: try reader.readPairs().map { EnvironmentVariable(name: $0.0, value: $0.1) },
                 cpus: try read(Int.self, "cpus", &reader),
-                timeoutSeconds: try reader.readDouble()))
+                timeoutSeconds: try reader.readDouble())
+            let after = try read(Int32.self, "after", &reader)
+            if after >= 0 { order.after = InstanceID(rawValue: after) }
+            self = .run(order)
         case .stop:
             self = .stop
         case .terminate:

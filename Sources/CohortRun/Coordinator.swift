@@ -19,6 +19,10 @@ public final class Coordinator {
     public static let stopDeadline = 9.0
     /// How long a run whose workers left on signals waits for its own stop signal.
     static let stopFollowsDrainWait = 2.0
+    /// Stages whose typical attempt is shorter than this get follow-ons on
+    /// worker ranks (see `Scheduler.followOnsBelow`): a tenth of a second,
+    /// a hundred times the round trip a follow-on saves.
+    static let followOnsBelow = 0.1
 
     let factory: TaskFactory
     let transport: (any SchedulerTransport)?
@@ -94,7 +98,7 @@ public final class Coordinator {
         self.stopSignal = stopSignal
         self.resources = Array(repeating: StageResources(), count: factory.graph.job.stages.count)
         self.scheduler = Scheduler(graph: factory.graph, doneEarlier: plan.isDone, selection: selection, policy: scheduling,
-                                   walltime: walltime)
+                                   walltime: walltime, followOnsBelow: transport == nil ? 0 : Self.followOnsBelow)
     }
 
     /// Runs the job to the end (or to a stop signal) and returns its summary.

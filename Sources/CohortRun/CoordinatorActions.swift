@@ -76,7 +76,7 @@ extension Coordinator {
         var records: [JournalRecord] = []
         for action in actions {
             switch action {
-            case .start(let instance, let worker):
+            case .start(let instance, let worker), .startAfter(let instance, let worker, _):
                 records.append(.started(attempt(instance, on: worker, logs: true)))
             case .skip(let instance, let cause):
                 records.append(.skipped(instance: graph.name(of: instance), cause: graph.name(of: cause), time: epochSeconds()))
@@ -100,6 +100,13 @@ extension Coordinator {
                 } else {
                     try transport?.send(.run(order), to: worker.rawValue)
                 }
+            case .startAfter(let instance, let worker, let ahead):
+                // Only worker ranks queue follow-ons (`WorkerProfile.queuesFollowOns`).
+                var order = factory.order(for: instance, attempt: attemptNumber(of: instance))
+                order.after = ahead
+                if let info = workers[worker] { reporter.instanceStarted(order.name, on: info) }
+                logger.debug("start \(order.name) on \(worker) after \(graph.name(of: ahead))")
+                try transport?.send(.run(order), to: worker.rawValue)
             case .skip(let instance, let cause):
                 finishedCount += 1
                 reporter.instanceSkipped(graph.name(of: instance), because: graph.name(of: cause))

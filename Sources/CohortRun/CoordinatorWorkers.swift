@@ -36,7 +36,7 @@ extension Coordinator {
         return all.map(\.0).sorted().map { rank in
             let host = rank == 0 ? host : hellos[rank]!.host
             let profile = WorkerProfile(capacity: capacities[rank]!, labels: policy.labels(rank: rank, host: host),
-                                        exclusive: rank == 0)
+                                        exclusive: rank == 0, queuesFollowOns: rank != 0)
             return WorkerInfo(id: WorkerID(rank), host: host, profile: profile, pid: rank == 0 ? 0 : hellos[rank]!.pid)
         }
     }

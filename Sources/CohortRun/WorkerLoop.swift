@@ -30,6 +30,8 @@ public struct WorkerLoop {
         var backoff = IdleBackoff()
         /// Names of the instances running here, for diagnostics.
         var names: [InstanceID: String] = [:]
+        /// Follow-ons (see `Scheduler.followOnsBelow`), by the running instance each waits for.
+        var followOns: [InstanceID: TaskOrder] = [:]
         StopSignals.install()
         while true {
             var progressed = false
@@ -42,6 +44,7 @@ public struct WorkerLoop {
                 logger.notice("received \(StopSignals.name(signal)): stopping this rank's modules and leaving the run")
                 try communicator.send(WorkerMessage.draining("received \(StopSignals.name(signal))").encoded(), to: .scheduler)
                 runner.terminateAll()
+                try dropFollowOns(&followOns)
             }
             if !hurried, StopSignals.count > 1 {
                 hurried = true
@@ -51,9 +54,15 @@ public struct WorkerLoop {
                 progressed = true
                 switch try SchedulerMessage(decoding: try communicator.receive(envelope)) {
                 case .run(let order):
-                    logger.debug("starting \(order.name)", metadata: ["attempt": "\(order.attemptFolder.split(separator: "/").last ?? "")"])
-                    names[order.instance] = order.name
-                    if let failed = runner.start(order) { try send(failed, name: names.removeValue(forKey: order.instance)) }
+                    if let ahead = order.after, names[ahead] != nil {
+                        guard !terminating else {
+                            try dropFollowOns(&followOns, adding: order)
+                            continue
+                        }
+                        followOns[ahead] = order
+                        continue
+                    }
+                    try start(order, names: &names)
                     if terminating { runner.terminateAll() }
                 case .stop:
                     logger.debug("no more work: leaving once its running modules end", metadata: ["running": "\(runner.runningCount)"])
@@ -61,15 +70,43 @@ public struct WorkerLoop {
                 case .terminate:
                     terminating = true
                     runner.terminateAll()
+                    try dropFollowOns(&followOns)
                 }
             }
             for finished in runner.reapFinished() {
                 progressed = true
-                try send(finished, name: names.removeValue(forKey: finished.instance))
+                // Its follow-on starts first: that is what it is for.
+                let next = terminating ? nil : followOns.removeValue(forKey: finished.instance)
+                let name = names.removeValue(forKey: finished.instance)
+                let immediate = try next.flatMap { try start($0, names: &names, reportingLater: true) }
+                try send(finished, name: name)
+                if let next, let immediate { try send(immediate, name: names.removeValue(forKey: next.instance)) }
             }
-            if stopping && runner.runningCount == 0 { return }
+            if stopping && runner.runningCount == 0 && followOns.isEmpty { return }
             if progressed { backoff.reset() } else { backoff.pause(waitingOn: runner.reportDescriptor) }
         }
+    }
+
+    /// Starts `order`; a report of a start that failed is sent at once, or
+    /// returned when `reportingLater`.
+    @discardableResult
+    private func start(_ order: TaskOrder, names: inout [InstanceID: String], reportingLater: Bool = false) throws -> TaskReport? {
+        logger.debug("starting \(order.name)", metadata: ["attempt": "\(order.attemptFolder.split(separator: "/").last ?? "")"])
+        names[order.instance] = order.name
+        guard let failed = runner.start(order) else { return nil }
+        if reportingLater { return failed }
+        try send(failed, name: names.removeValue(forKey: order.instance))
+        return nil
+    }
+
+    /// A stopping rank starts no follow-on: each is reported as not started
+    /// (rank 0 counts it interrupted, or lost to start elsewhere).
+    private func dropFollowOns(_ followOns: inout [InstanceID: TaskOrder], adding extra: TaskOrder? = nil) throws {
+        for order in Array(followOns.values) + (extra.map { [$0] } ?? []) {
+            try send(TaskReport(instance: order.instance, outcome: .couldNotStart("not started: its worker is stopping"),
+                                wallSeconds: 0, peakMemoryKiB: 0, logTail: ""), name: order.name)
+        }
+        followOns.removeAll()
     }
 
     private func send(_ report: TaskReport, name: String?) throws {

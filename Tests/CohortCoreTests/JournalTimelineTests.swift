@@ -42,4 +42,21 @@ import Testing
         #expect(!second.ended && second.end == 230, "a killed run lasts to its last record")
         #expect(second.spans.count == 1 && second.spans[0].attempt == 2 && second.spans[0].end == 230)
     }
+
+    /// A follow-on is journaled when it is queued behind the attempt running
+    /// on its worker; it started when that one ended: its span is its wall time.
+    @Test func aFollowOnsSpanStartsWhenItRanNotWhenItWasQueued() {
+        let records: [JournalRecord] = [
+            .runStarted(.init(jobHash: "h", host: "login", pid: 1, ranks: 2, time: 100)),
+            .started(attempt("a:s1", rank: 1, at: 100)),
+            .started(attempt("a:s2", rank: 1, at: 100.5)),
+            .finished(attempt("a:s1", rank: 1, at: 101), .init(outcome: .succeeded, wallSeconds: 1, peakMemoryKiB: 1)),
+            .finished(attempt("a:s2", rank: 1, at: 102), .init(outcome: .succeeded, wallSeconds: 1, peakMemoryKiB: 1)),
+            .runEnded(reason: "finished", time: 102),
+        ]
+        let spans = JournalTimeline(text: records.map(JournalFormat.encode).joined()).runs[0].spans
+        let follower = spans.first { $0.instance == "a:s2" }!
+        #expect(follower.start == 101 && follower.end == 102)
+        #expect(JournalTimeline.lanes(of: spans).lanesPerRank == [1: 1], "one slot, one lane")
+    }
 }

@@ -1,0 +1,51 @@
+/// Follow-ons: an instance queued on a worker behind one running there,
+/// which the worker starts the moment that one ends, instead of waiting
+/// for rank 0 to hear of the end and answer. That round trip takes about a
+/// millisecond with ranks sharing cores, as long as a short module itself.
+///
+/// Only behind attempts of stages that are short in this run (their
+/// typical success under `followOnsBelow` seconds), so that nothing waits
+/// long behind a slow attempt while another worker frees up; only of
+/// stages without locks (a queued instance would hold them while it
+/// waits); only an instance that fits in the room the one ahead of it
+/// leaves; at most one behind each running instance.
+extension Scheduler {
+    mutating func queueFollowOns(into actions: inout [SchedulerAction]) {
+        guard typicalSeconds.contains(where: { $0.map { $0 < followOnsBelow } ?? false }) else { return }
+        let bySubject: Bool = if case .subjectsFirst = policy { throughputBound } else { false }
+        for index in workers.indices where workers[index].profile.queuesFollowOns && !workers[index].drained && !workers[index].suspect {
+            var position = 0
+            while readyCount > 0 && position < workers[index].withoutFollowOn.count {
+                let ahead = workers[index].withoutFollowOn[position]
+                let aheadStage = graph.stage(of: ahead)
+                var room = workers[index]
+                room.free = graph.job.stages[aheadStage].demand
+                guard isShort(aheadStage),
+                      let stage = bestStage(for: room, reserved: [], bySubject: bySubject, unlockedOnly: true) else {
+                    position += 1
+                    continue
+                }
+                let next = nextInstance(of: stage, for: workers[index])
+                workers[index].withoutFollowOn.remove(at: position)
+                readyCount -= 1
+                runningCount += 1
+                setState(next, stage: stage, to: .running)
+                workers[index].running += 1
+                runningOn[next] = workers[index].id
+                followOn[ahead] = next
+                queuedBehind[next] = ahead
+                actions.append(.startAfter(next, on: workers[index].id, after: ahead))
+            }
+        }
+    }
+
+    /// Whether the stage's typical success in this run is short enough to queue behind.
+    func isShort(_ stage: Int) -> Bool {
+        typicalSeconds[stage].map { $0 < followOnsBelow } ?? false
+    }
+
+    /// Folds a success's wall seconds into its stage's typical duration.
+    mutating func noteTypical(_ seconds: Double, stage: Int) {
+        typicalSeconds[stage] = typicalSeconds[stage].map { 0.9 * $0 + 0.1 * seconds } ?? seconds
+    }
+}
