@@ -40,6 +40,7 @@ public enum ClusterRun {
             if rank == .scheduler {
                 let transport = size > 1 ? MPISchedulerTransport(communicator: world, size: size) : nil
                 code = RankZero(options: options, transport: transport, runner: runner, logger: logger).run()
+                transport?.finishSending()
             } else {
                 try WorkerLoop(communicator: world, runner: runner, logger: logger).run()
                 code = 0

@@ -9,11 +9,14 @@ import Glibc
 /// and leaves when told to stop and its modules are done.
 public struct WorkerLoop {
     let communicator: Communicator
+    /// Reports leave without waiting for rank 0 to take them.
+    let outbox: Outbox
     let runner: ModuleRunner
     let logger: Logger
 
     public init(communicator: Communicator, runner: ModuleRunner, logger: Logger = .silent) {
         self.communicator = communicator
+        self.outbox = Outbox(communicator: communicator)
         self.runner = runner
         self.logger = logger
     }
@@ -22,7 +25,9 @@ public struct WorkerLoop {
         let offer = Machine.offer
         let hello = WorkerHello(host: Machine.hostName, pid: Int(getpid()),
                                 machineCores: offer.cores, machineMemory: offer.memory)
-        try communicator.send(WorkerMessage.hello(hello).encoded(), to: .scheduler)
+        try outbox.send(WorkerMessage.hello(hello).encoded(), to: .scheduler)
+        // What is still on its way to rank 0 leaves before this rank does.
+        defer { _ = try? outbox.flush(timeout: 5) }
         var stopping = false
         var terminating = false
         /// A second signal: modules are killed without their grace period.
@@ -42,7 +47,7 @@ public struct WorkerLoop {
                 // job's stop, rank 0 is stopping anyway and ignores this.
                 terminating = true
                 logger.notice("received \(StopSignals.name(signal)): stopping this rank's modules and leaving the run")
-                try communicator.send(WorkerMessage.draining("received \(StopSignals.name(signal))").encoded(), to: .scheduler)
+                try outbox.send(WorkerMessage.draining("received \(StopSignals.name(signal))").encoded(), to: .scheduler)
                 runner.terminateAll()
                 try dropFollowOns(&followOns)
             }
@@ -82,6 +87,7 @@ public struct WorkerLoop {
                 try send(finished, name: name)
                 if let next, let immediate { try send(immediate, name: names.removeValue(forKey: next.instance)) }
             }
+            try outbox.release()
             if stopping && runner.runningCount == 0 && followOns.isEmpty { return }
             if progressed { backoff.reset() } else { backoff.pause(waitingOn: runner.reportDescriptor) }
         }
@@ -112,6 +118,6 @@ public struct WorkerLoop {
     private func send(_ report: TaskReport, name: String?) throws {
         logger.debug("\(name ?? "instance \(report.instance.rawValue)") ended: \(report.outcome.text)",
                      metadata: ["seconds": "\(Double(Int(report.wallSeconds * 100)) / 100)"])
-        try communicator.send(WorkerMessage.finished(report).encoded(), to: .scheduler)
+        try outbox.send(WorkerMessage.finished(report).encoded(), to: .scheduler)
     }
 }

@@ -14,7 +14,9 @@ import Testing
         cpus: 4, timeoutSeconds: 90)
 
     @Test func schedulerMessagesRoundTrip() throws {
-        for message in [SchedulerMessage.run(order), .stop, .terminate] {
+        var followOn = order
+        followOn.after = InstanceID(0)
+        for message in [SchedulerMessage.run(order), .run(followOn), .stop, .terminate] {
             #expect(try SchedulerMessage(decoding: message.encoded()) == message)
         }
     }
