@@ -175,7 +175,7 @@ struct JournalLineReader {
         return negative ? -value : value
     }
 
-    /// Seconds as `JournalFormat.timeText` writes them (`[-]digits.6digits`)
+    /// Seconds as `RecordLine.time` writes them (`[-]digits.6digits`)
     /// read exactly: the micros are an exact integer, so one division gives
     /// the double nearest the text, as `Double(String)` does. Any other
     /// spelling goes the slow way.

@@ -33,10 +33,9 @@ public final class Coordinator {
     let logger: Logger
     let clock: () -> Double
     let journal: JournalFile?
+    /// What earlier runs did (`plan.recorded`: each instance's attempts, from which numbering goes on).
     let plan: ResumePlan
-    /// Attempts of each instance in earlier runs: attempt numbers go on from there.
-    let history: JournalHistory
-    /// `--force`, journaled once the run starts (already applied to `history` and the plan).
+    /// `--force`, journaled once the run starts (already applied to the history and the plan).
     let force: ForceRequest?
     /// What each success was made from.
     var lineage: RunLineage
@@ -91,7 +90,6 @@ public final class Coordinator {
         let definitions = definitions ?? Definitions(graph: factory.graph)
         let plan = plan ?? ResumePlan(graph: factory.graph, history: history, definitions: definitions)
         self.plan = plan
-        self.history = history
         self.force = force
         self.lineage = RunLineage(plan: plan, definitions: definitions, runID: runID)
         self.toRunCount = (outlook ?? RunOutlook(plan: plan, graph: factory.graph, selection: selection)).toRunCount

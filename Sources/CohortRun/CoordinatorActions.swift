@@ -132,7 +132,8 @@ extension Coordinator {
 
     /// The instance's attempt number over every run: earlier runs' attempts, then this run's.
     func attemptNumber(of instance: InstanceID) -> Int {
-        (history[graph.name(of: instance)]?.attempts ?? 0) + scheduler.attempt(of: instance)
+        // By the instance's place in the graph: no name is built and hashed per call.
+        (plan.recorded.read(instance) { $0.attempts } ?? 0) + scheduler.attempt(of: instance)
     }
 
     func attempt(_ instance: InstanceID, on worker: WorkerID, logs: Bool = false) -> JournalRecord.Attempt {

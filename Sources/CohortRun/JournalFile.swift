@@ -70,7 +70,8 @@ public final class JournalFile {
     /// Appends records in one write; with `durable`, returns only after fsync.
     public func append(_ records: [JournalRecord], durable: Bool) throws(StateError) {
         guard !records.isEmpty else { return }
-        let bytes = Array(records.map(JournalFormat.encode).joined().utf8)
+        var bytes: [UInt8] = []
+        for record in records { JournalFormat.encode(record, into: &bytes) }
         var offset = 0
         while offset < bytes.count {
             let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }

@@ -12,10 +12,17 @@ public struct TaskFactory: Sendable {
     public let jobHash: String
     /// `--export` variables: the submitting shell's values, for every module on every host.
     public let exported: [EnvironmentVariable]
+    /// Per stage: the environment its every instance shares (thread counts
+    /// first: the job's env and --export override them), made once.
+    let stageEnvironments: [[EnvironmentVariable]]
 
     public init(graph: InstanceGraph, jobFolder: String, jobHash: String = "", exported: [EnvironmentVariable] = []) {
         self.graph = graph
         self.exported = exported
+        stageEnvironments = graph.job.stages.map { stage in
+            ModuleEnvironment.threadDefaults(cpus: stage.cpus, jobEnvironment: graph.job.environment)
+                + graph.job.environment + exported
+        }
         self.jobFolder = jobFolder
         self.jobHash = jobHash
         let workdir = graph.job.workdir
@@ -66,9 +73,7 @@ public struct TaskFactory: Sendable {
             case .workdir: folder
             }
         }
-        // Thread counts first: the job's env and --export override them.
-        let threads = ModuleEnvironment.threadDefaults(cpus: stage.cpus, jobEnvironment: graph.job.environment)
-        var environment = (threads + graph.job.environment + exported)
+        var environment = stageEnvironments[graph.stage(of: instance)]
         environment += [
             .init(name: "COHORT_STUDY", value: graph.job.study),
             .init(name: "COHORT_SUBJECT", value: labels.subject),

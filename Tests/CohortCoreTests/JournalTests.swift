@@ -5,8 +5,9 @@ import Testing
 @Suite struct JournalTests {
     let attempt = JournalRecord.Attempt(instance: "realign:sub-01:ses-pre", attempt: 2, rank: 3, host: "node07", time: 1_795_000_000.25)
 
-    @Test func recordsRoundTrip() throws {
-        let records: [JournalRecord] = [
+    /// One record of each kind and outcome, with text that needs escaping.
+    var samples: [JournalRecord] {
+        [
             .runStarted(.init(id: "0123456789abcdef", jobHash: "abc123", host: "login\tnode", pid: 42, ranks: 5, time: 1.5)),
             .started(attempt),
             .started(.init(instance: "a", attempt: 3, rank: 1, host: "h", time: 2, logs: "out/.attempts/a/3")),
@@ -24,13 +25,47 @@ import Testing
             .skipped(instance: "group", cause: "convert:sub-02:ses-pre", time: 3),
             .runEnded(reason: "stopped by SIGTERM", time: 4),
             .workerJoined(rank: 2, host: "node02", cpus: 16, memory: 64 << 30, time: 1.25),
+            .started(.init(instance: "ünï:€", attempt: 1, rank: 0, host: "h%", time: -0.5, logs: "a\tb\rc")),
+            .drained(rank: 4, host: "n4", reason: "its last 3 attempts failed", time: 9.5),
         ]
-        for record in records {
+    }
+
+    @Test func recordsRoundTrip() throws {
+        for record in samples {
             let line = JournalFormat.encode(record)
             #expect(line.hasSuffix("\n"))
             #expect(line.dropLast().contains("\n") == false, "one record, one line")
             #expect(try JournalFormat.decode(line.dropLast()) == record)
         }
+    }
+
+    /// The text of each sample, byte for byte: journals written by earlier
+    /// versions stay readable, and what people read with `less` stays the same.
+    @Test func recordsAreWrittenExactlyAsBefore() {
+        let expected = [
+            "cohort1\trun\tid=0123456789abcdef\tjob=abc123\thost=login%09node\tpid=42\tranks=5\ttime=1.500000\t#bc71fdb7\n",
+            "cohort1\tstart\tinstance=realign:sub-01:ses-pre\tattempt=2\trank=3\thost=node07\ttime=1795000000.250000\t#65b164cb\n",
+            "cohort1\tstart\tinstance=a\tattempt=3\trank=1\thost=h\ttime=2.000000\tlogs=out/.attempts/a/3\t#8ba9a857\n",
+            "cohort1\tend\tinstance=realign:sub-01:ses-pre\tattempt=2\trank=3\thost=node07\ttime=1795000000.250000\toutcome=ok\twall=12.345678\tpeakKiB=2048\t#9bbba998\n",
+            "cohort1\tend\tinstance=realign:sub-01:ses-pre\tattempt=2\trank=3\thost=node07\ttime=1795000000.250000\toutcome=ok\twall=1.000000\tpeakKiB=2\tdef=0000000000000001.ffffffffffffffff.0000000000000000.00000000deadbeef\tstamp=000000000000002a\tinputs=ffffffffffffffff\t#a2fc9947\n",
+            "cohort1\tforce\tstages=realign,smooth\tonly=realign:sub-01,smooth\tsubjects=sub-01,sub-02\ttime=5.000000\t#522075d2\n",
+            "cohort1\tforce\tstages=a\tonly=\tsubjects=\ttime=6.000000\t#51dd67ce\n",
+            "cohort1\tforce\tstages=a\tonly=\tsubjects=\ttime=7.000000\tid=chain-17\t#8477aed4\n",
+            "cohort1\tend\tinstance=realign:sub-01:ses-pre\tattempt=2\trank=3\thost=node07\ttime=1795000000.250000\toutcome=exit:3\twall=1.000000\tpeakKiB=0\t#9192a87e\n",
+            "cohort1\tend\tinstance=realign:sub-01:ses-pre\tattempt=2\trank=3\thost=node07\ttime=1795000000.250000\toutcome=signal:9\twall=1.000000\tpeakKiB=0\t#f648276b\n",
+            "cohort1\tend\tinstance=realign:sub-01:ses-pre\tattempt=2\trank=3\thost=node07\ttime=1795000000.250000\toutcome=timeout\twall=1.000000\tpeakKiB=0\t#30c090d5\n",
+            "cohort1\tend\tinstance=realign:sub-01:ses-pre\tattempt=2\trank=3\thost=node07\ttime=1795000000.250000\toutcome=interrupted\twall=1.000000\tpeakKiB=0\t#666d0de0\n",
+            "cohort1\tend\tinstance=realign:sub-01:ses-pre\tattempt=2\trank=3\thost=node07\ttime=1795000000.250000\toutcome=nostart:cannot create folder /x: 100%25 full%0Areally\twall=0.000000\tpeakKiB=0\t#3b3e9068\n",
+            "cohort1\tskip\tinstance=group\tcause=convert:sub-02:ses-pre\ttime=3.000000\t#13105d5a\n",
+            "cohort1\tstop\treason=stopped by SIGTERM\ttime=4.000000\t#66688ea0\n",
+            "cohort1\tjoin\trank=2\thost=node02\tcpus=16\tmemory=68719476736\ttime=1.250000\t#9bc4d17e\n",
+            "cohort1\tstart\tinstance=ünï:€\tattempt=1\trank=0\thost=h%25\ttime=-0.500000\tlogs=a%09b%0Dc\t#bff055e3\n",
+            "cohort1\tdrain\trank=4\thost=n4\treason=its last 3 attempts failed\ttime=9.500000\t#673ae6ec\n",
+        ]
+        for (record, line) in zip(samples, expected) {
+            #expect(JournalFormat.encode(record) == line)
+        }
+        #expect(samples.count == expected.count)
     }
 
     @Test func aLostAttemptIsJournaledAsInterrupted() throws {

@@ -1,0 +1,105 @@
+/// One journal record's line being written as bytes (see `JournalFormat`):
+/// `cohort1`, its kind and `key=value` fields, tab-separated, values
+/// percent-escaped, then the CRC-32 of all that.
+struct RecordLine {
+    private var bytes: [UInt8]
+    private let start: Int
+
+    /// Takes `bytes` over (so that appending never copies them) until `finished`.
+    init(taking bytes: inout [UInt8]) {
+        self.bytes = []
+        swap(&self.bytes, &bytes)
+        start = self.bytes.count
+        append("cohort1")
+    }
+
+    mutating func kind(_ kind: StaticString) {
+        bytes.append(UInt8(ascii: "\t"))
+        append(kind)
+    }
+
+    mutating func field(_ key: StaticString, _ value: String) {
+        self.key(key)
+        var value = value
+        value.withUTF8 { utf8 in
+            // UTF-8 never puts these ASCII bytes inside a longer character.
+            for byte in utf8 {
+                switch byte {
+                case UInt8(ascii: "%"): append("%25")
+                case UInt8(ascii: "\t"): append("%09")
+                case UInt8(ascii: "\n"): append("%0A")
+                case UInt8(ascii: "\r"): append("%0D")
+                default: bytes.append(byte)
+                }
+            }
+        }
+    }
+
+    mutating func field(_ key: StaticString, _ value: some BinaryInteger) {
+        self.key(key)
+        decimal(value)
+    }
+
+    /// Seconds with six decimals, the same text on every platform.
+    mutating func time(_ key: StaticString, _ seconds: Double) {
+        self.key(key)
+        let micros = Int64((seconds * 1_000_000).rounded())
+        if micros < 0 { bytes.append(UInt8(ascii: "-")) }
+        let magnitude = micros.magnitude
+        decimal(magnitude / 1_000_000)
+        bytes.append(UInt8(ascii: "."))
+        var fraction = magnitude % 1_000_000
+        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: 6)
+        for index in stride(from: 5, through: 0, by: -1) {
+            digits[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
+            fraction /= 10
+        }
+        bytes += digits
+    }
+
+    mutating func attempt(_ attempt: JournalRecord.Attempt) {
+        field("instance", attempt.instance)
+        field("attempt", attempt.attempt)
+        field("rank", attempt.rank)
+        field("host", attempt.host)
+        time("time", attempt.time)
+    }
+
+    /// The whole buffer, this line ended with its checksum.
+    mutating func finished() -> [UInt8] {
+        let crc = bytes.withUnsafeBufferPointer { CRC32.checksum(UnsafeBufferPointer(rebasing: $0[start...])) }
+        append("\t#")
+        for shift in stride(from: 28, through: 0, by: -4) {
+            bytes.append(Self.hexDigits[Int((crc >> UInt32(shift)) & 0xF)])
+        }
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    private mutating func key(_ key: StaticString) {
+        bytes.append(UInt8(ascii: "\t"))
+        append(key)
+        bytes.append(UInt8(ascii: "="))
+    }
+
+    private mutating func append(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    private mutating func decimal(_ value: some BinaryInteger) {
+        if value < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            decimal(value.magnitude)
+            return
+        }
+        var digits: [UInt8] = []
+        var rest = value
+        repeat {
+            digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        bytes += digits.reversed()
+    }
+}
