@@ -14,4 +14,7 @@ static inline MPI_Datatype CMPI_byte(void) { return MPI_BYTE; }
 /// MPI_ERRORS_RETURN: errors come back as codes instead of aborting the job.
 static inline MPI_Errhandler CMPI_errors_return(void) { return MPI_ERRORS_RETURN; }
 
+/// MPI_STATUSES_IGNORE: completions whose statuses nobody reads.
+static inline MPI_Status *CMPI_statuses_ignore(void) { return MPI_STATUSES_IGNORE; }
+
 #endif

@@ -29,6 +29,9 @@ public struct Scheduler: Sendable {
     public let followOnsBelow: Double
     /// Per stage: an average of its successful attempts' wall seconds in this run (nil before one).
     var typicalSeconds: [Double?]
+    /// Workers whose room changed since the last dispatch: the only ones
+    /// that can take a new follow-on (see `queueFollowOns`).
+    var touchedWorkers: [Int] = []
     /// Successes whose room was freed before their record reached the disk
     /// (`successBeingRecorded`), and the worker each ran on.
     var freedBeforeRecord: [InstanceID: WorkerID] = [:]
@@ -186,33 +189,42 @@ public struct Scheduler: Sendable {
     public func settled(_ reported: AttemptOutcome, of instance: InstanceID) -> AttemptOutcome {
         if reported.succeeded { return .succeeded }
         if stopping { return .interrupted }
+        // A follow-on reported while still queued: its worker never started it.
+        if queuedBehind[instance] != nil { return .lost }
         if let worker = runningOn[instance], leaving.contains(worker) { return .lost }
         return reported
     }
 
-    /// The instance's module succeeded and its record is being written (an
-    /// fsync, which can take milliseconds on a cluster file system). When
-    /// its success makes no waiting instance ready, its worker's room and
-    /// its locks are free at once, so other work starts while the record is
-    /// written; the success itself counts, and unblocks nothing, until
-    /// `instanceFinished`. When it does make instances ready, its room waits
-    /// for them: they may rank above what is ready now.
-    public mutating func successBeingRecorded(_ instance: InstanceID) -> [SchedulerAction] {
-        precondition(states[instance.index] == .running, "instance \(instance.rawValue) succeeded but was not running")
-        guard !stopping, !makesReady(instance), let worker = runningOn[instance] else { return [] }
-        freeRoom(of: instance, stage: graph.stage(of: instance))
-        freedBeforeRecord[instance] = worker
-        var actions: [SchedulerAction] = []
-        dispatch(into: &actions)
-        return actions
-    }
-
-    /// Whether the instance's success would make a waiting instance ready.
-    private func makesReady(_ instance: InstanceID) -> Bool {
-        for range in graph.dependents(of: instance) {
-            for index in range where unmet[index] == 1 && states[index] == .waiting { return true }
+    /// These instances' modules succeeded and their records are being
+    /// written (an fsync, which can take milliseconds on a cluster file
+    /// system). The room of each whose success makes no waiting instance
+    /// ready, alone or with the others, is free at once, so other work
+    /// starts while the records are written; the successes themselves
+    /// count, and unblock nothing, until `instanceFinished`. Room whose
+    /// success does make instances ready waits for them: they may rank
+    /// above what is ready now.
+    public mutating func successesBeingRecorded(_ instances: [InstanceID]) -> [SchedulerAction] {
+        guard !stopping else { return [] }
+        // How many of each dependent's unmet dependencies this batch meets.
+        var met: [Int: Int32] = [:]
+        for instance in instances {
+            precondition(states[instance.index] == .running, "instance \(instance.rawValue) succeeded but was not running")
+            for range in graph.dependents(of: instance) {
+                for index in range where states[index] == .waiting { met[index, default: 0] += 1 }
+            }
         }
-        return false
+        var freed = false
+        for instance in instances {
+            guard let worker = runningOn[instance], queuedBehind[instance] == nil else { continue }
+            let unblocks = graph.dependents(of: instance).contains { range in range.contains { met[$0] == unmet[$0] } }
+            guard !unblocks else { continue }
+            freeRoom(of: instance, stage: graph.stage(of: instance))
+            freedBeforeRecord[instance] = worker
+            freed = true
+        }
+        var actions: [SchedulerAction] = []
+        if freed { dispatch(into: &actions) }
+        return actions
     }
 
     /// `wallSeconds`: how long the attempt ran; failures that come quickly,
@@ -308,6 +320,7 @@ public struct Scheduler: Sendable {
             return
         }
         workers[index].withoutFollowOn.removeAll { $0 == instance }
+        if followOnsBelow > 0 { touchedWorkers.append(index) }
         var freed = graph.job.stages[stage].demand
         if let next = followOn.removeValue(forKey: instance) {
             queuedBehind[next] = nil

@@ -4,10 +4,13 @@ extension Scheduler {
     /// locks rule it out here is passed over, never waited on: other ready
     /// work that fits goes first.
     mutating func dispatch(into actions: inout [SchedulerAction]) {
-        guard !stopping else { return }
+        guard !stopping else {
+            touchedWorkers.removeAll()
+            return
+        }
         dispatchToHealthyWorkers(into: &actions)
         if readyCount > 0 && clearSuspectsIfIdle() { dispatchToHealthyWorkers(into: &actions) }
-        if readyCount > 0 && followOnsBelow > 0 { queueFollowOns(into: &actions) }
+        if followOnsBelow > 0 { queueFollowOns(into: &actions) }
     }
 
     private mutating func dispatchToHealthyWorkers(into actions: inout [SchedulerAction]) {
@@ -28,6 +31,7 @@ extension Scheduler {
                 workers[index].running += 1
                 runningOn[instance] = workers[index].id
                 workers[index].withoutFollowOn.append(instance)
+                if followOnsBelow > 0 { touchedWorkers.append(index) }
                 actions.append(.start(instance, on: workers[index].id))
                 progress = true
                 if readyCount == 0 { break }

@@ -9,11 +9,18 @@
 /// stages without locks (a queued instance would hold them while it
 /// waits); only an instance that fits in the room the one ahead of it
 /// leaves; at most one behind each running instance.
+///
+/// Only workers whose room changed in this event are looked at (a worker
+/// whose instances run on gets its follow-ons at its next report), so an
+/// event costs the same with ten workers as with ten thousand.
 extension Scheduler {
     mutating func queueFollowOns(into actions: inout [SchedulerAction]) {
-        guard typicalSeconds.contains(where: { $0.map { $0 < followOnsBelow } ?? false }) else { return }
+        let touched = Set(touchedWorkers)
+        touchedWorkers.removeAll(keepingCapacity: true)
+        guard readyCount > 0, typicalSeconds.contains(where: { $0.map { $0 < followOnsBelow } ?? false }) else { return }
         let bySubject: Bool = if case .subjectsFirst = policy { throughputBound } else { false }
-        for index in workers.indices where workers[index].profile.queuesFollowOns && !workers[index].drained && !workers[index].suspect {
+        for index in touched.sorted()
+        where workers[index].profile.queuesFollowOns && !workers[index].drained && !workers[index].suspect {
             var position = 0
             while readyCount > 0 && position < workers[index].withoutFollowOn.count {
                 let ahead = workers[index].withoutFollowOn[position]

@@ -50,16 +50,6 @@ public struct Communicator: @unchecked Sendable {
         return Int(value)
     }
 
-    /// Sends `bytes` to `destination` (`MPI_Send`). Cohort's messages are
-    /// small, so this returns as soon as OpenMPI has buffered them.
-    public func send(_ bytes: [UInt8], to destination: Rank, tag: Tag = .cohort) throws(MPIError) {
-        precondition(bytes.count <= Int(Int32.max), "message too large for one MPI_Send")
-        let code = bytes.withUnsafeBytes { buffer in
-            MPI_Send(buffer.baseAddress, Int32(buffer.count), CMPI_byte(), destination.rawValue, tag.rawValue, handle)
-        }
-        try check(code, "MPI_Send to \(destination)")
-    }
-
     /// Returns the next pending message's envelope without waiting
     /// (`MPI_Iprobe`), or nil when none is there. Never blocks: OpenMPI's
     /// blocking calls spin a full core while they wait.

@@ -168,7 +168,9 @@ extension SchedulerMessage {
                 environment: try reader.readPairs().map { EnvironmentVariable(name: $0.0, value: $0.1) },
                 cpus: try read(Int.self, "cpus", &reader),
                 timeoutSeconds: try reader.readDouble())
+            // -1: not a follow-on.
             let after = try read(Int32.self, "after", &reader)
+            guard after >= -1 else { throw WireFormatError(reason: "instance ahead \(after) out of range") }
             if after >= 0 { order.after = InstanceID(rawValue: after) }
             self = .run(order)
         case .stop:

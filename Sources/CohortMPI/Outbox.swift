@@ -14,17 +14,16 @@ import Glibc
 /// delivers messages between two ranks in the order they were sent.
 public final class Outbox {
     private let communicator: Communicator
-    private var inFlight: [(request: MPI_Request?, bytes: UnsafeMutableRawBufferPointer)] = []
+    private var requests: [MPI_Request?] = []
+    /// Each request's bytes, at the same index.
+    private var buffers: [UnsafeMutableRawBufferPointer] = []
 
     public init(communicator: Communicator) {
         self.communicator = communicator
     }
 
-    // A send still in flight may yet read its bytes: those are left alone.
-    deinit { _ = try? release() }
-
-    /// How many messages have not left yet.
-    public var count: Int { inFlight.count }
+    // No MPI call here: this may run after MPI_Finalize. Bytes of sends
+    // still in flight are left alone (MPI may yet read them).
 
     public func send(_ bytes: [UInt8], to destination: Rank, tag: Tag = .cohort) throws(MPIError) {
         precondition(bytes.count <= Int(Int32.max), "message too large for one MPI_Isend")
@@ -39,35 +38,52 @@ public final class Outbox {
             try check(code, "MPI_Isend to \(destination)")
             return
         }
-        inFlight.append((request, buffer))
+        requests.append(request)
+        buffers.append(buffer)
     }
 
-    /// Frees the messages MPI has finished sending; true when none is left.
+    /// Frees the messages MPI has finished sending (one MPI_Testsome for
+    /// all); true when none is left.
     @discardableResult
     public func release() throws(MPIError) -> Bool {
-        var index = 0
-        while index < inFlight.count {
-            var done: Int32 = 0
-            try check(MPI_Test(&inFlight[index].request, &done, nil), "MPI_Test")
-            if done != 0 {
-                inFlight[index].bytes.deallocate()
-                inFlight.swapAt(index, inFlight.count - 1)
-                inFlight.removeLast()
-            } else {
-                index += 1
-            }
+        guard !requests.isEmpty else { return true }
+        var completed: Int32 = 0
+        var indices = [Int32](repeating: 0, count: requests.count)
+        try check(MPI_Testsome(Int32(requests.count), &requests, &completed, &indices, CMPI_statuses_ignore()), "MPI_Testsome")
+        if completed == MPI_UNDEFINED {
+            // Every request was already inactive: nothing is in flight.
+            for buffer in buffers { buffer.deallocate() }
+            requests.removeAll()
+            buffers.removeAll()
+            return true
         }
-        return inFlight.isEmpty
+        guard completed > 0 else { return false }
+        var done = Set<Int>()
+        for index in indices.prefix(Int(completed)) {
+            buffers[Int(index)].deallocate()
+            done.insert(Int(index))
+        }
+        var kept = 0
+        for index in requests.indices where !done.contains(index) {
+            requests[kept] = requests[index]
+            buffers[kept] = buffers[index]
+            kept += 1
+        }
+        requests.removeLast(requests.count - kept)
+        buffers.removeLast(buffers.count - kept)
+        return requests.isEmpty
     }
 
     /// Waits until every message has left, polling (never spinning a core);
     /// false if some had not after `timeout` seconds.
     public func flush(timeout: Double) throws(MPIError) -> Bool {
-        var waited = 0.0
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let deadline = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 + timeout
         while !(try release()) {
-            guard waited < timeout else { return false }
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            guard Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 < deadline else { return false }
             usleep(200)
-            waited += 0.0002
         }
         return true
     }

@@ -31,10 +31,7 @@ extension Coordinator {
         }
         try record(records, durable: false)
         if results.contains(where: { $0.1.succeeded }) {
-            var early: [SchedulerAction] = []
-            for (instance, outcome, _, _) in results where outcome.succeeded {
-                early += scheduler.successBeingRecorded(instance)
-            }
+            let early = scheduler.successesBeingRecorded(results.filter { $0.1.succeeded }.map(\.0))
             // Cannot finish the run: these successes are still running to the scheduler.
             _ = try perform(early)
             // A success counts only once it is on disk.
@@ -101,7 +98,7 @@ extension Coordinator {
                     try transport?.send(.run(order), to: worker.rawValue)
                 }
             case .startAfter(let instance, let worker, let ahead):
-                // Only worker ranks queue follow-ons (`WorkerProfile.queuesFollowOns`).
+                precondition(worker != Self.localWorker, "only worker ranks queue follow-ons (WorkerProfile.queuesFollowOns)")
                 var order = factory.order(for: instance, attempt: attemptNumber(of: instance))
                 order.after = ahead
                 if let info = workers[worker] { reporter.instanceStarted(order.name, on: info) }

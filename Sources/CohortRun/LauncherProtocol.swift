@@ -53,7 +53,7 @@ enum LauncherProtocol {
     /// make could not be made: the module did not run); nil for anything else.
     static func report(parsing line: Substring) -> Report? {
         let words = line.split(separator: " ")
-        if words.count == 3, let id = UInt64(words[0]), let error = Int32(words[2]), error != 0 {
+        if words.count == 3, let id = UInt64(words[0]), let error = Int32(words[2]) {
             switch words[1] {
             case "nostart":
                 return Report(id: id, outcome: .couldNotStart("cannot start its supervisor: \(errnoText(error))"),

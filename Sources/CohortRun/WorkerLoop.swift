@@ -59,16 +59,14 @@ public struct WorkerLoop {
                 progressed = true
                 switch try SchedulerMessage(decoding: try communicator.receive(envelope)) {
                 case .run(let order):
-                    if let ahead = order.after, names[ahead] != nil {
-                        guard !terminating else {
-                            try dropFollowOns(&followOns, adding: order)
-                            continue
-                        }
+                    if terminating {
+                        // A stopping rank starts nothing new, follow-on or not.
+                        try sendNotStarted(order)
+                    } else if let ahead = order.after, names[ahead] != nil {
                         followOns[ahead] = order
-                        continue
+                    } else {
+                        try start(order, names: &names)
                     }
-                    try start(order, names: &names)
-                    if terminating { runner.terminateAll() }
                 case .stop:
                     logger.debug("no more work: leaving once its running modules end", metadata: ["running": "\(runner.runningCount)"])
                     stopping = true
@@ -80,9 +78,16 @@ public struct WorkerLoop {
             }
             for finished in runner.reapFinished() {
                 progressed = true
-                // Its follow-on starts first: that is what it is for.
-                let next = terminating ? nil : followOns.removeValue(forKey: finished.instance)
                 let name = names.removeValue(forKey: finished.instance)
+                var next = followOns.removeValue(forKey: finished.instance)
+                if let order = next, !finished.outcome.succeeded {
+                    // After a failure (a broken node?) rank 0 decides where it
+                    // runs. Said before the failure, so that rank 0 still
+                    // sees it queued, never started: it goes back in line.
+                    try sendNotStarted(order)
+                    next = nil
+                }
+                // Its follow-on starts first: that is what it is for.
                 let immediate = try next.flatMap { try start($0, names: &names, reportingLater: true) }
                 try send(finished, name: name)
                 if let next, let immediate { try send(immediate, name: names.removeValue(forKey: next.instance)) }
@@ -105,14 +110,17 @@ public struct WorkerLoop {
         return nil
     }
 
-    /// A stopping rank starts no follow-on: each is reported as not started
-    /// (rank 0 counts it interrupted, or lost to start elsewhere).
-    private func dropFollowOns(_ followOns: inout [InstanceID: TaskOrder], adding extra: TaskOrder? = nil) throws {
-        for order in Array(followOns.values) + (extra.map { [$0] } ?? []) {
-            try send(TaskReport(instance: order.instance, outcome: .couldNotStart("not started: its worker is stopping"),
-                                wallSeconds: 0, peakMemoryKiB: 0, logTail: ""), name: order.name)
-        }
+    /// A stopping rank starts no follow-on: each is reported as not started.
+    private func dropFollowOns(_ followOns: inout [InstanceID: TaskOrder]) throws {
+        for order in followOns.values { try sendNotStarted(order) }
         followOns.removeAll()
+    }
+
+    /// Reports an order this rank did not start: rank 0 counts it
+    /// interrupted in a stop, else puts it back in line (lost: no retry used).
+    private func sendNotStarted(_ order: TaskOrder) throws {
+        try send(TaskReport(instance: order.instance, outcome: .couldNotStart("not started by its worker"),
+                            wallSeconds: 0, peakMemoryKiB: 0, logTail: ""), name: order.name)
     }
 
     private func send(_ report: TaskReport, name: String?) throws {

@@ -88,7 +88,8 @@ static int make_fresh_folder(const char *path) {
     char parent[4096];
     int length = snprintf(parent, sizeof parent, "%s", path);
     char *slash = strrchr(parent, '/');
-    if (length <= 0 || (size_t)length >= sizeof parent || !slash || slash == parent) return ENAMETOOLONG;
+    if (length <= 0 || (size_t)length >= sizeof parent) return ENAMETOOLONG;
+    if (!slash || slash == parent) return ENOENT;
     *slash = 0;
     if (make_folders(parent) != 0) return errno;
     return mkdir(path, 0755) == 0 ? 0 : errno;
@@ -169,6 +170,7 @@ void supervise_module(const struct module_request *request, pid_t launcher) {
     if (getppid() != launcher) _exit(125);
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     int signals = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (signals < 0) report_not_started(request->id, "nostart", errno);
     // The instance folder, when the worker left it to us: this mkdir runs
     // beside the worker's loop instead of in it.
     if (request->folder_to_make[0]) {
@@ -181,7 +183,7 @@ void supervise_module(const struct module_request *request, pid_t launcher) {
         {-1, -1, request->log_folder, "stderr.log", 0},
     };
     int ends[2][2];
-    if (signals < 0 || pipe2(ends[0], O_CLOEXEC) != 0 || pipe2(ends[1], O_CLOEXEC) != 0) {
+    if (pipe2(ends[0], O_CLOEXEC) != 0 || pipe2(ends[1], O_CLOEXEC) != 0) {
         report_not_started(request->id, "nostart", errno);
     }
     for (int i = 0; i < 2; i++) {

@@ -79,9 +79,6 @@ import Testing
         #expect(try runToEnd(JobFixtures.job([("a", .session, [])]), profile: profile) { _ in 0.001 } == 0)
     }
 
-    /// A stopping worker reports its follow-on as not started: when the
-    /// worker is leaving it is lost (runs elsewhere, no retry used); the
-    /// room it never took is not given back twice.
     /// A scheduler whose one worker runs `ahead` with `queued` behind it.
     func aFollowOnQueued() throws -> (scheduler: Scheduler, queued: InstanceID, ahead: InstanceID) {
         let graph = try InstanceGraph(job: JobFixtures.job([("a", .session, [])]))
@@ -94,6 +91,9 @@ import Testing
         return (scheduler, queued, ahead)
     }
 
+    /// A stopping worker reports its follow-on as not started: when the
+    /// worker is leaving it is lost (runs elsewhere, no retry used); the
+    /// room it never took is not given back twice.
     @Test func aFollowOnNotStartedOnALeavingWorkerRunsElsewhere() throws {
         var (scheduler, queued, ahead) = try aFollowOnQueued()
         _ = scheduler.workerLeaving(Self.rank, reason: "SIGTERM")
@@ -105,6 +105,20 @@ import Testing
         other.apply(scheduler.workerJoined(WorkerID(2), profile: Self.queueing))
         #expect(other.started.contains(queued), "a retry of a lost attempt goes first, elsewhere")
         #expect(scheduler.attempt(of: queued) == 2)
+    }
+
+    /// The one ahead failed (a broken node?): its worker does not start the
+    /// follow-on and says so first. It goes back in line with no retry used
+    /// and no failure counted, and the failure is handled as usual.
+    @Test func aFollowOnBehindAFailureGoesBackInLine() throws {
+        var (scheduler, queued, ahead) = try aFollowOnQueued()
+        #expect(scheduler.settled(.couldNotStart("not started by its worker"), of: queued) == .lost)
+        _ = scheduler.instanceFinished(queued, outcome: .couldNotStart("not started by its worker"))
+        #expect(scheduler.state(of: queued) == .ready)
+        let next = scheduler.instanceFinished(ahead, outcome: .exited(1))
+        #expect(scheduler.state(of: ahead) == .failed)
+        #expect(next.contains(.start(queued, on: Self.rank)), "its one cpu is free again: the lost one starts first")
+        #expect(scheduler.tallies[0].failed == 1)
     }
 
     @Test func aFollowOnNotStartedInAStopIsInterruptedAndTheRunFinishes() throws {

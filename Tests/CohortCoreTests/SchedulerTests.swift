@@ -40,7 +40,7 @@ import Testing
         let graph = try InstanceGraph(job: JobFixtures.job([("a", .session, []), ("b", .session, [])]))
         var scheduler = Scheduler(graph: graph)
         let first = try #require(started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0))).first)
-        let second = started(scheduler.successBeingRecorded(first))
+        let second = started(scheduler.successesBeingRecorded([first]))
         #expect(second.count == 1, "its one cpu goes to the next instance at once")
         #expect(scheduler.state(of: first) == .running, "not counted before it is recorded")
         #expect(scheduler.tallies.map(\.succeeded).reduce(0, +) == 0)
@@ -48,7 +48,7 @@ import Testing
         #expect(scheduler.state(of: first) == .succeeded)
         var running = second
         while let instance = running.popLast() {
-            running += started(scheduler.successBeingRecorded(instance))
+            running += started(scheduler.successesBeingRecorded([instance]))
             let actions = scheduler.instanceFinished(instance, succeeded: true)
             running += started(actions)
             #expect(running.count <= 1, "never more than its one cpu")
@@ -63,8 +63,26 @@ import Testing
         let graph = try InstanceGraph(job: pipeline)
         var scheduler = Scheduler(graph: graph)
         let convert = try #require(started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0))).first)
-        #expect(scheduler.successBeingRecorded(convert).isEmpty)
+        #expect(scheduler.successesBeingRecorded([convert]).isEmpty)
         #expect(started(scheduler.instanceFinished(convert, succeeded: true)).count == 1)
+    }
+
+    /// Two successes in one batch that together unblock an instance both
+    /// keep their room for it; either alone would not unblock it, and frees its room.
+    @Test func successesThatUnblockTogetherKeepTheirRoom() throws {
+        let job = JobFixtures.job([("convert", .session, []), ("realign", .session, [0]), ("first", .subject, [1]), ("extra", .session, [])])
+        let graph = try InstanceGraph(job: job)
+        var scheduler = Scheduler(graph: graph)
+        _ = scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 6, memory: 0))
+        let realigns = ["realign:sub-01:ses-1", "realign:sub-01:ses-2"].map(graph.instance)
+        for session in ["ses-1", "ses-2"] {
+            _ = scheduler.instanceFinished(graph.instance("convert:sub-01:" + session), succeeded: true)
+        }
+        #expect(realigns.allSatisfy { scheduler.state(of: $0) == .running })
+        var together = scheduler
+        #expect(together.successesBeingRecorded(realigns).isEmpty, "first:sub-01 needs both: their room waits for it")
+        var alone = scheduler
+        #expect(started(alone.successesBeingRecorded([realigns[0]])).count == 1, "alone it unblocks nothing: ready work takes its room")
     }
 
     @Test func subjectWaitsForAllItsSessions() throws {

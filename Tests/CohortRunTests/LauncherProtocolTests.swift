@@ -36,7 +36,7 @@ import Testing
                 == .init(id: 6, outcome: .couldNotStart("cannot create its folder: Permission denied"),
                          peakMemoryKiB: nil, logError: 0, folderError: 13))
         for broken in ["", "4 signal 9", "x exit 0 1 0", "4 stopped 9 1 0", "4 exit 0 1 0 extra", "4 nostart", "4 nostart x",
-                       "4 nofolder 0", "4 gone 2"] {
+                       "4 gone 2"] {
             #expect(LauncherProtocol.report(parsing: Substring(broken)) == nil, "\(broken)")
         }
     }
