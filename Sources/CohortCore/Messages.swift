@@ -34,4 +34,6 @@ public enum SchedulerMessage: Equatable, Sendable {
     case stop
     /// The run is stopping (a signal): stop every running module now and report each.
     case terminate
+    /// Give the follow-on back if it has not started (report it not started); else nothing.
+    case recall(InstanceID)
 }

@@ -23,6 +23,11 @@ public struct Scheduler: Sendable {
     /// running instance that has one, and the reverse.
     var followOn: [InstanceID: InstanceID] = [:]
     var queuedBehind: [InstanceID: InstanceID] = [:]
+    /// When each follow-on was queued (`clockReading` then), and those recalled.
+    var queuedSince: [InstanceID: Double] = [:]
+    var recalled: Set<InstanceID> = []
+    /// The last time the loop told (`recallStuckFollowOns`).
+    var clockReading = 0.0
     /// Attempts of stages whose typical attempt in this run took less than
     /// this many seconds get a follow-on when ready work would otherwise
     /// wait for their worker's report; 0 for none.
@@ -314,8 +319,10 @@ public struct Scheduler: Sendable {
         locks.release(graph.job.stages[stage].locks)
         guard let worker = runningOn.removeValue(forKey: instance), let index = workerIndex[worker] else { return }
         workers[index].running -= 1
+        queuedSince[instance] = nil
+        recalled.remove(instance)
         if let ahead = queuedBehind.removeValue(forKey: instance) {
-            // A follow-on that ended before it started (its worker is stopping): it held no room.
+            // A follow-on its worker never started (stopping, recalled, behind a failure): it held no room.
             followOn[ahead] = nil
             return
         }
@@ -324,6 +331,8 @@ public struct Scheduler: Sendable {
         var freed = graph.job.stages[stage].demand
         if let next = followOn.removeValue(forKey: instance) {
             queuedBehind[next] = nil
+            queuedSince[next] = nil
+            recalled.remove(next)
             freed = freed - graph.job.stages[graph.stage(of: next)].demand
             workers[index].withoutFollowOn.append(next)
         }

@@ -41,9 +41,36 @@ extension Scheduler {
                 runningOn[next] = workers[index].id
                 followOn[ahead] = next
                 queuedBehind[next] = ahead
+                queuedSince[next] = clockReading
                 actions.append(.startAfter(next, on: workers[index].id, after: ahead))
             }
         }
+    }
+
+    /// How long a follow-on may wait behind the attempt ahead of it before
+    /// it is recalled, when another worker has room for it: ten times the
+    /// longest attempt that gets follow-ons. An attempt of a short stage can
+    /// still be slow (an outlier, a hang until its timeout).
+    var recallAfter: Double { 10 * followOnsBelow }
+
+    /// Follow-ons queued longer than `recallAfter` that a worker with room
+    /// could run now: recalled (their workers report them not started, and
+    /// they go back in line). `now`: any clock, the same every call.
+    public mutating func recallStuckFollowOns(now: Double) -> [SchedulerAction] {
+        clockReading = now
+        var actions: [SchedulerAction] = []
+        for (queued, since) in queuedSince where now - since > recallAfter && !recalled.contains(queued) {
+            guard queuedBehind[queued] != nil, let worker = runningOn[queued] else { continue }
+            let definition = graph.job.stages[graph.stage(of: queued)]
+            let roomElsewhere = workers.contains { other in
+                other.id != worker && !other.drained && !other.suspect && other.profile.takes(definition)
+                    && other.free.fits(definition.demand)
+            }
+            guard roomElsewhere else { continue }
+            recalled.insert(queued)
+            actions.append(.recall(queued, on: worker))
+        }
+        return actions
     }
 
     /// Whether the stage's typical success in this run is short enough to queue behind.

@@ -52,6 +52,9 @@ public enum SchedulerAction: Hashable, Sendable {
     /// (running there, the room it takes) ends: a follow-on (see
     /// `Scheduler.followOnsBelow`). It counts as running from now on.
     case startAfter(InstanceID, on: WorkerID, after: InstanceID)
+    /// Ask the worker to give the follow-on back if it has not started it:
+    /// it has waited too long behind a slow attempt while room is free elsewhere.
+    case recall(InstanceID, on: WorkerID)
     /// The instance will not run because `cause` failed upstream.
     case skip(InstanceID, because: InstanceID)
     /// The attempt failed and the instance goes back in line for attempt `attempt`.

@@ -8,6 +8,7 @@ private enum Kind: UInt8 {
     case stop = 4
     case terminate = 5
     case draining = 6
+    case recall = 7
 }
 
 private enum OutcomeKind: UInt8 {
@@ -122,7 +123,7 @@ extension WorkerMessage {
                 peakMemoryKiB: try read(Int.self, "peak memory", &reader), logTail: try reader.readString()))
         case .draining:
             self = .draining(try reader.readString())
-        case .run, .stop, .terminate:
+        case .run, .stop, .terminate, .recall:
             throw WireFormatError(reason: "a scheduler message where a worker message was expected")
         }
         try expectEnd(reader)
@@ -150,6 +151,10 @@ extension SchedulerMessage {
             return header(.stop).bytes
         case .terminate:
             return header(.terminate).bytes
+        case .recall(let instance):
+            var writer = header(.recall)
+            writer.write(Int64(instance.rawValue))
+            return writer.bytes
         }
     }
 
@@ -177,6 +182,8 @@ extension SchedulerMessage {
             self = .stop
         case .terminate:
             self = .terminate
+        case .recall:
+            self = .recall(try readInstance(&reader))
         case .hello, .finished, .draining:
             throw WireFormatError(reason: "a worker message where a scheduler message was expected")
         }

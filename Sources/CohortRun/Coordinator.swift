@@ -23,6 +23,8 @@ public final class Coordinator {
     /// worker ranks (see `Scheduler.followOnsBelow`): a tenth of a second,
     /// a hundred times the round trip a follow-on saves.
     static let followOnsBelow = 0.1
+    /// How often an idle loop looks for follow-ons stuck behind a slow attempt.
+    static let recallCheckInterval = 0.1
 
     let factory: TaskFactory
     let transport: (any SchedulerTransport)?
@@ -64,6 +66,7 @@ public final class Coordinator {
     var startTime = 0.0
     var stoppedBy: Int32?
     var stopStarted = 0.0
+    var lastRecallCheck = 0.0
     var graph: InstanceGraph { factory.graph }
 
     public init(
@@ -194,6 +197,10 @@ public final class Coordinator {
             for report in localRunner?.reapFinished() ?? [] { reports.append((report, Self.localWorker)) }
             if reports.isEmpty {
                 done = try perform(scheduler.timePassed(now: wallClock()))
+                if clock() - lastRecallCheck > Self.recallCheckInterval {
+                    lastRecallCheck = clock()
+                    done = try perform(scheduler.recallStuckFollowOns(now: lastRecallCheck)) || done
+                }
                 backoff.pause(waitingOn: localRunner?.reportDescriptor)
                 continue
             }

@@ -79,7 +79,7 @@ extension Coordinator {
                 records.append(.skipped(instance: graph.name(of: instance), cause: graph.name(of: cause), time: epochSeconds()))
             case .drain(let worker, let reason):
                 records.append(.drained(rank: worker.rawValue, host: workers[worker]?.host ?? "?", reason: reason, time: epochSeconds()))
-            case .retry, .stopWorker, .holdStarted, .finish:
+            case .retry, .stopWorker, .holdStarted, .finish, .recall:
                 break
             }
         }
@@ -111,6 +111,9 @@ extension Coordinator {
                 reporter.instanceRetrying(graph.name(of: instance), retry: attempt - 1,
                                           of: graph.job.stages[graph.stage(of: instance)].retries,
                                           attempt: attemptNumber(of: instance))
+            case .recall(let instance, let worker):
+                logger.debug("recall \(graph.name(of: instance)) from \(worker): waiting too long behind a slow attempt")
+                try transport?.send(.recall(instance), to: worker.rawValue)
             case .stopWorker(let worker):
                 if worker != Self.localWorker { try transport?.send(.stop, to: worker.rawValue) }
             case .drain(let worker, let reason):

@@ -70,6 +70,12 @@ public struct WorkerLoop {
                 case .stop:
                     logger.debug("no more work: leaving once its running modules end", metadata: ["running": "\(runner.runningCount)"])
                     stopping = true
+                case .recall(let instance):
+                    // Not started yet: given back. Started: its report will come.
+                    if let ahead = followOns.first(where: { $0.value.instance == instance })?.key,
+                       let order = followOns.removeValue(forKey: ahead) {
+                        try sendNotStarted(order)
+                    }
                 case .terminate:
                     terminating = true
                     runner.terminateAll()

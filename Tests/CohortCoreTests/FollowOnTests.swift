@@ -121,6 +121,21 @@ import Testing
         #expect(scheduler.tallies[0].failed == 1)
     }
 
+    /// A follow-on stuck behind a slow attempt of a short stage (an outlier,
+    /// a hang) is recalled once it has waited too long and another worker
+    /// has room; given back, it starts there.
+    @Test func aFollowOnStuckBehindASlowAttemptIsRecalledWhenRoomIsFreeElsewhere() throws {
+        var (scheduler, queued, _) = try aFollowOnQueued()
+        #expect(scheduler.recallStuckFollowOns(now: 0.5).isEmpty, "not waiting long yet")
+        #expect(scheduler.recallStuckFollowOns(now: 5).isEmpty, "no room anywhere else: it may as well wait")
+        _ = scheduler.workerJoined(WorkerID(2), profile: WorkerProfile(capacity: Capacity(cpus: 10, memory: 0)))
+        #expect(scheduler.recallStuckFollowOns(now: 5) == [.recall(queued, on: Self.rank)])
+        #expect(scheduler.recallStuckFollowOns(now: 6).isEmpty, "recalled once")
+        let back = scheduler.instanceFinished(queued, outcome: .couldNotStart("not started by its worker"))
+        #expect(back.contains(.start(queued, on: WorkerID(2))))
+        #expect(scheduler.attempt(of: queued) == 2)
+    }
+
     @Test func aFollowOnNotStartedInAStopIsInterruptedAndTheRunFinishes() throws {
         var (scheduler, queued, ahead) = try aFollowOnQueued()
         _ = scheduler.stopRequested()

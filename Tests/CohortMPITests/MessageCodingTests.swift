@@ -16,7 +16,7 @@ import Testing
     @Test func schedulerMessagesRoundTrip() throws {
         var followOn = order
         followOn.after = InstanceID(0)
-        for message in [SchedulerMessage.run(order), .run(followOn), .stop, .terminate] {
+        for message in [SchedulerMessage.run(order), .run(followOn), .stop, .terminate, .recall(InstanceID(77))] {
             #expect(try SchedulerMessage(decoding: message.encoded()) == message)
         }
     }

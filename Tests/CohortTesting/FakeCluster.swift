@@ -71,10 +71,15 @@ public final class FakeCluster: SchedulerTransport, @unchecked Sendable {
             stopped.insert(rank)
         case .terminate:
             terminated.insert(rank)
+        case .recall:
+            break  // as if the worker had started it already: its report comes as usual
         case .run(let order):
-            let end = clock.now + duration(order)
-            executions.append(Execution(rank: rank, order: order, start: clock.now, end: end))
-            let report = TaskReport(instance: order.instance, outcome: outcome(order), wallSeconds: end - clock.now,
+            // A follow-on starts when the one ahead of it on this rank ends.
+            let ahead = order.after.flatMap { ahead in executions.last { $0.rank == rank && $0.order.instance == ahead } }
+            let start = max(clock.now, ahead?.end ?? clock.now)
+            let end = start + duration(order)
+            executions.append(Execution(rank: rank, order: order, start: start, end: end))
+            let report = TaskReport(instance: order.instance, outcome: outcome(order), wallSeconds: end - start,
                                     peakMemoryKiB: 1024, logTail: outcome(order).succeeded ? "" : "failed on purpose")
             inbox.append((rank, .finished(report), end))
         }
