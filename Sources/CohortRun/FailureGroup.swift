@@ -17,7 +17,7 @@ public struct FailureDetail: Sendable {
     public var stage: String { String(name.prefix { $0 != ":" }) }
 
     /// Failures alike: same stage, cause and last log line.
-    var signature: String { [stage, cause ?? failure.outcome.text, lastLine].joined(separator: "\u{1f}") }
+    var signature: String { failureSignature(stage: stage, cause: cause ?? failure.outcome.text, lastLine: lastLine) }
 
     /// The attempt's `rerun.sh` (its command, folder and environment), when the worker wrote one.
     public var rerunScript: String? {
@@ -114,6 +114,20 @@ public struct StatusReport: Sendable {
 
     /// Whether anything failed: `cohort status` exits 1 then.
     public var anythingFailed: Bool { !status.failures.isEmpty }
+}
+
+/// What makes failures alike: the stage, the cause and the last log line,
+/// each absolute path in them left out ("cannot create folder
+/// /data/out/a/sub-07: Permission denied" is one failure for 200 subjects,
+/// not 200 each with its own path).
+func failureSignature(stage: String, cause: String, lastLine: String) -> String {
+    func withoutPaths(_ text: String) -> String {
+        text.split(separator: " ", omittingEmptySubsequences: false).map { word in
+            guard word.hasPrefix("/") else { return String(word) }
+            return "…" + (word.last.map { ":,;.)".contains($0) ? String($0) : "" } ?? "")
+        }.joined(separator: " ")
+    }
+    return [stage, withoutPaths(cause), withoutPaths(lastLine)].joined(separator: "\u{1f}")
 }
 
 /// `items` in groups of equal `key`, the groups in order of first

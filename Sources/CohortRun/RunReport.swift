@@ -38,7 +38,7 @@ public struct FailureRecord: Sendable {
 
     /// Failures alike: same stage, cause and last log line.
     var signature: String {
-        [stage, cause ?? outcome.text, LogExcerpt.lines(logTail).last ?? ""].joined(separator: "\u{1f}")
+        failureSignature(stage: stage, cause: cause ?? outcome.text, lastLine: LogExcerpt.lines(logTail).last ?? "")
     }
 }
 
