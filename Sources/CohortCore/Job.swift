@@ -129,10 +129,4 @@ public struct Job: Sendable, Hashable {
     public func stageIndex(named name: String) -> Int? {
         stages.firstIndex { $0.name == name }
     }
-
-    /// The shell text an instance of `stage` runs: the job's setup, the
-    /// stage's setup, then its command (placeholders already substituted).
-    public func script(for stage: Stage, command: String) -> String {
-        [setup, stage.setup, command].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "\n")
-    }
 }

@@ -21,7 +21,9 @@ public struct WorkerHello: Equatable, Sendable {
 /// Messages from a worker rank to rank 0.
 public enum WorkerMessage: Equatable, Sendable {
     case hello(WorkerHello)
-    case finished(TaskReport)
+    /// Attempts that ended, in the order they ended (one message for all
+    /// that ended at once: rank 0 reads them as one batch).
+    case finished([TaskReport])
     /// This worker alone was told to stop (a signal to its rank: the node is
     /// going down): it stops its modules, reports them, and takes no more work.
     case draining(String)
@@ -29,7 +31,11 @@ public enum WorkerMessage: Equatable, Sendable {
 
 /// Messages from rank 0 to a worker rank.
 public enum SchedulerMessage: Equatable, Sendable {
-    case run(TaskOrder)
+    /// Every stage's recipe, before any attempt: the worker makes each
+    /// `TaskOrder` from its `TaskAssignment` and its stage's recipe.
+    case recipes([StageRecipe])
+    /// Attempts to start, in order.
+    case run([TaskAssignment])
     /// No more work: finish running modules' reports and leave.
     case stop
     /// The run is stopping (a signal): stop every running module now and report each.

@@ -9,6 +9,7 @@ private enum Kind: UInt8 {
     case terminate = 5
     case draining = 6
     case recall = 7
+    case recipes = 8
 }
 
 private enum OutcomeKind: UInt8 {
@@ -93,13 +94,16 @@ extension WorkerMessage {
             writer.write(Int64(hello.machineCores))
             writer.write(hello.machineMemory)
             return writer.bytes
-        case .finished(let report):
+        case .finished(let reports):
             var writer = header(.finished)
-            writer.write(Int64(report.instance.rawValue))
-            write(report.outcome, to: &writer)
-            writer.write(report.wallSeconds)
-            writer.write(Int64(report.peakMemoryKiB))
-            writer.write(report.logTail)
+            writer.writeCount(reports.count)
+            for report in reports {
+                writer.write(Int64(report.instance.rawValue))
+                write(report.outcome, to: &writer)
+                writer.write(report.wallSeconds)
+                writer.write(Int64(report.peakMemoryKiB))
+                writer.write(report.logTail)
+            }
             return writer.bytes
         case .draining(let reason):
             var writer = header(.draining)
@@ -118,12 +122,18 @@ extension WorkerMessage {
                 machineCores: try read(Int.self, "cores", &reader),
                 machineMemory: try reader.readInt64()))
         case .finished:
-            self = .finished(TaskReport(
-                instance: try readInstance(&reader), outcome: try readOutcome(&reader), wallSeconds: try reader.readDouble(),
-                peakMemoryKiB: try read(Int.self, "peak memory", &reader), logTail: try reader.readString()))
+            var reports: [TaskReport] = []
+            let count = try reader.readCount()
+            reports.reserveCapacity(count)
+            for _ in 0..<count {
+                reports.append(TaskReport(
+                    instance: try readInstance(&reader), outcome: try readOutcome(&reader), wallSeconds: try reader.readDouble(),
+                    peakMemoryKiB: try read(Int.self, "peak memory", &reader), logTail: try reader.readString()))
+            }
+            self = .finished(reports)
         case .draining:
             self = .draining(try reader.readString())
-        case .run, .stop, .terminate, .recall:
+        case .run, .stop, .terminate, .recall, .recipes:
             throw WireFormatError(reason: "a scheduler message where a worker message was expected")
         }
         try expectEnd(reader)
@@ -133,19 +143,34 @@ extension WorkerMessage {
 extension SchedulerMessage {
     public func encoded() -> [UInt8] {
         switch self {
-        case .run(let order):
+        case .recipes(let recipes):
+            var writer = header(.recipes)
+            writer.writeCount(recipes.count)
+            for recipe in recipes {
+                writer.write(Int64(recipe.stage))
+                writer.write(recipe.stageName)
+                writer.write(recipe.study)
+                writer.write(recipe.command)
+                writer.writeCount(recipe.setup.count)
+                for snippet in recipe.setup { writer.write(snippet) }
+                writer.write(recipe.directory)
+                writer.write(recipe.workdir)
+                writer.write(recipe.environment.map { ($0.name, $0.value) })
+                writer.write(Int64(recipe.cpus))
+                writer.write(recipe.timeoutSeconds)
+            }
+            return writer.bytes
+        case .run(let assignments):
             var writer = header(.run)
-            writer.write(Int64(order.instance.rawValue))
-            writer.write(order.name)
-            writer.write(order.command)
-            writer.write(order.directory)
-            writer.write(order.instanceFolder)
-            writer.write(order.attemptFolder)
-            writer.write(order.asideFolder)
-            writer.write(order.environment.map { ($0.name, $0.value) })
-            writer.write(Int64(order.cpus))
-            writer.write(order.timeoutSeconds)
-            writer.write(Int64(order.after?.rawValue ?? -1))
+            writer.writeCount(assignments.count)
+            for assignment in assignments {
+                writer.write(Int64(assignment.instance.rawValue))
+                writer.write(Int64(assignment.stage))
+                writer.write(assignment.subject)
+                writer.write(assignment.session)
+                writer.write(Int64(assignment.attempt))
+                writer.write(Int64(assignment.after?.rawValue ?? -1))
+            }
             return writer.bytes
         case .stop:
             return header(.stop).bytes
@@ -161,23 +186,39 @@ extension SchedulerMessage {
     public init(decoding bytes: [UInt8]) throws(WireFormatError) {
         var reader = WireReader(bytes)
         switch try readHeader(&reader) {
+        case .recipes:
+            var recipes: [StageRecipe] = []
+            let count = try reader.readCount()
+            for _ in 0..<count {
+                let stage = try read(Int.self, "stage", &reader)
+                let stageName = try reader.readString()
+                let study = try reader.readString()
+                let command = try reader.readString()
+                var setup: [String] = []
+                for _ in 0..<(try reader.readCount()) { setup.append(try reader.readString()) }
+                recipes.append(StageRecipe(
+                    stage: stage, stageName: stageName, study: study, command: command, setup: setup,
+                    directory: try reader.readString(), workdir: try reader.readString(),
+                    environment: try reader.readPairs().map { EnvironmentVariable(name: $0.0, value: $0.1) },
+                    cpus: try read(Int.self, "cpus", &reader), timeoutSeconds: try reader.readDouble()))
+            }
+            self = .recipes(recipes)
         case .run:
-            var order = TaskOrder(
-                instance: try readInstance(&reader),
-                name: try reader.readString(),
-                command: try reader.readString(),
-                directory: try reader.readString(),
-                instanceFolder: try reader.readString(),
-                attemptFolder: try reader.readString(),
-                asideFolder: try reader.readString(),
-                environment: try reader.readPairs().map { EnvironmentVariable(name: $0.0, value: $0.1) },
-                cpus: try read(Int.self, "cpus", &reader),
-                timeoutSeconds: try reader.readDouble())
-            // -1: not a follow-on.
-            let after = try read(Int32.self, "after", &reader)
-            guard after >= -1 else { throw WireFormatError(reason: "instance ahead \(after) out of range") }
-            if after >= 0 { order.after = InstanceID(rawValue: after) }
-            self = .run(order)
+            var assignments: [TaskAssignment] = []
+            let count = try reader.readCount()
+            assignments.reserveCapacity(count)
+            for _ in 0..<count {
+                var assignment = TaskAssignment(
+                    instance: try readInstance(&reader), stage: try read(Int.self, "stage", &reader),
+                    subject: try reader.readString(), session: try reader.readString(),
+                    attempt: try read(Int.self, "attempt", &reader))
+                // -1: not a follow-on.
+                let after = try read(Int32.self, "after", &reader)
+                guard after >= -1 else { throw WireFormatError(reason: "instance ahead \(after) out of range") }
+                if after >= 0 { assignment.after = InstanceID(rawValue: after) }
+                assignments.append(assignment)
+            }
+            self = .run(assignments)
         case .stop:
             self = .stop
         case .terminate:

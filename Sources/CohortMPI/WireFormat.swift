@@ -26,10 +26,12 @@ public struct WireWriter: Sendable {
     public mutating func write(_ value: Double) { write(value.bitPattern) }
 
     public mutating func write(_ value: String) {
-        let utf8 = Array(value.utf8)
-        write(UInt64(utf8.count))
-        bytes.append(contentsOf: utf8)
+        write(UInt64(value.utf8.count))
+        bytes.append(contentsOf: value.utf8)
     }
+
+    /// How many elements follow (a list's length).
+    public mutating func writeCount(_ count: Int) { write(UInt64(count)) }
 
     public mutating func write(_ pairs: [(String, String)]) {
         write(UInt64(pairs.count))
@@ -44,6 +46,8 @@ public struct WireWriter: Sendable {
 public struct WireFormatError: Error, Equatable, CustomStringConvertible, Sendable {
     public var reason: String
     public var description: String { "malformed Cohort message: \(reason)" }
+
+    public init(reason: String) { self.reason = reason }
 }
 
 /// Reads what `WireWriter` wrote; every read is bounds-checked.
@@ -99,8 +103,10 @@ public struct WireReader {
         return pairs
     }
 
-    /// A length that must fit in what is left of the message.
-    private mutating func readCount() throws(WireFormatError) -> Int {
+    /// A length that must fit in what is left of the message (each element
+    /// of a list takes a byte at least, so a claimed length never allocates
+    /// more than the message holds).
+    public mutating func readCount() throws(WireFormatError) -> Int {
         let raw = try readUInt64()
         guard raw <= UInt64(bytes.count - position) else {
             throw WireFormatError(reason: "length \(raw) exceeds the \(bytes.count - position) bytes left")

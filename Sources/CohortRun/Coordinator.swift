@@ -118,6 +118,10 @@ public final class Coordinator {
                    + joined.map { .workerJoined(rank: $0.id.rawValue, host: $0.host, cpus: $0.capacity.cpus, memory: $0.capacity.memory,
                                                 time: epochSeconds()) },
                    durable: true)
+        // Before any order: each worker makes its orders from these.
+        for worker in joined where worker.id != Self.localWorker {
+            try transport?.send(.recipes(factory.recipes), to: worker.id.rawValue)
+        }
         reporter.runStarted(study: graph.job.study, instances: graph.instanceCount, workers: joined)
         var pending = scheduler.timePassed(now: wallClock())
         for worker in joined {
@@ -175,8 +179,8 @@ public final class Coordinator {
             var drains: [SchedulerAction] = []
             while let (rank, message) = try transport?.poll() {
                 switch message {
-                case .finished(let report):
-                    reports.append((report, WorkerID(rank)))
+                case .finished(let batch):
+                    reports += batch.map { ($0, WorkerID(rank)) }
                 case .draining(let reason):
                     // One rank told to stop (its node is going down): the run goes on without it.
                     guard stoppedBy == nil else { continue }

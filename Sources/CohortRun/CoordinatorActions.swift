@@ -69,12 +69,18 @@ extension Coordinator {
     }
 
     /// Carries out actions; true once the scheduler says the run is finished.
+    /// Starts on one worker rank leave as one message, after the journal
+    /// has their start records.
     func perform(_ actions: [SchedulerAction]) throws -> Bool {
         var records: [JournalRecord] = []
+        var starts: [TaskAssignment] = []
         for action in actions {
             switch action {
             case .start(let instance, let worker), .startAfter(let instance, let worker, _):
-                records.append(.started(attempt(instance, on: worker, logs: true)))
+                let assignment = factory.assignment(for: instance, attempt: attemptNumber(of: instance))
+                starts.append(assignment)
+                records.append(.started(attempt(instance, on: worker, number: assignment.attempt,
+                                                logs: factory.attemptFolder(of: assignment))))
             case .skip(let instance, let cause):
                 records.append(.skipped(instance: graph.name(of: instance), cause: graph.name(of: cause), time: epochSeconds()))
             case .drain(let worker, let reason):
@@ -86,24 +92,30 @@ extension Coordinator {
         try record(records, durable: false)
         var finished = false
         var immediate: [(TaskReport, WorkerID)] = []
+        var outgoing = OutgoingStarts()
+        var nextStart = 0
         for action in actions {
             switch action {
             case .start(let instance, let worker):
-                let order = factory.order(for: instance, attempt: attemptNumber(of: instance))
-                if let info = workers[worker] { reporter.instanceStarted(order.name, on: info) }
-                logger.debug("start \(order.name) on \(worker)")
+                let assignment = starts[nextStart]
+                nextStart += 1
+                let name = graph.name(of: instance)
+                if let info = workers[worker] { reporter.instanceStarted(name, on: info) }
+                logger.debug("start \(name) on \(worker)")
                 if worker == Self.localWorker, let localRunner {
-                    if let report = localRunner.start(order) { immediate.append((report, worker)) }
+                    if let report = localRunner.start(factory.order(for: assignment)) { immediate.append((report, worker)) }
                 } else {
-                    try transport?.send(.run(order), to: worker.rawValue)
+                    outgoing.add(assignment, to: worker)
                 }
             case .startAfter(let instance, let worker, let ahead):
                 precondition(worker != Self.localWorker, "only worker ranks queue follow-ons (WorkerProfile.queuesFollowOns)")
-                var order = factory.order(for: instance, attempt: attemptNumber(of: instance))
-                order.after = ahead
-                if let info = workers[worker] { reporter.instanceStarted(order.name, on: info) }
-                logger.debug("start \(order.name) on \(worker) after \(graph.name(of: ahead))")
-                try transport?.send(.run(order), to: worker.rawValue)
+                var assignment = starts[nextStart]
+                nextStart += 1
+                assignment.after = ahead
+                let name = graph.name(of: instance)
+                if let info = workers[worker] { reporter.instanceStarted(name, on: info) }
+                logger.debug("start \(name) on \(worker) after \(graph.name(of: ahead))")
+                outgoing.add(assignment, to: worker)
             case .skip(let instance, let cause):
                 finishedCount += 1
                 reporter.instanceSkipped(graph.name(of: instance), because: graph.name(of: cause))
@@ -113,9 +125,14 @@ extension Coordinator {
                                           attempt: attemptNumber(of: instance))
             case .recall(let instance, let worker):
                 logger.debug("recall \(graph.name(of: instance)) from \(worker): waiting too long behind a slow attempt")
+                // After any start of it still on its way.
+                try outgoing.send(to: worker, over: transport)
                 try transport?.send(.recall(instance), to: worker.rawValue)
             case .stopWorker(let worker):
-                if worker != Self.localWorker { try transport?.send(.stop, to: worker.rawValue) }
+                if worker != Self.localWorker {
+                    try outgoing.send(to: worker, over: transport)
+                    try transport?.send(.stop, to: worker.rawValue)
+                }
             case .drain(let worker, let reason):
                 let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
                 drained.append(DrainedWorker(worker: info, reason: reason))
@@ -126,6 +143,7 @@ extension Coordinator {
                 finished = true
             }
         }
+        try outgoing.sendAll(over: transport)
         if !immediate.isEmpty { finished = try perform(try handle(immediate)) || finished }
         return finished
     }
@@ -136,15 +154,42 @@ extension Coordinator {
         (plan.recorded.read(instance) { $0.attempts } ?? 0) + scheduler.attempt(of: instance)
     }
 
-    func attempt(_ instance: InstanceID, on worker: WorkerID, logs: Bool = false) -> JournalRecord.Attempt {
-        let number = attemptNumber(of: instance)
-        return JournalRecord.Attempt(
-            instance: graph.name(of: instance), attempt: number, rank: worker.rawValue,
-            host: workers[worker]?.host ?? "?", time: epochSeconds(),
-            logs: logs ? factory.display(factory.attemptFolder(of: instance, attempt: number)) : nil)
+    /// Attempt `number` (else the current one) of `instance` on `worker`,
+    /// for the journal; `logs` is its folder, recorded with its start.
+    func attempt(_ instance: InstanceID, on worker: WorkerID, number: Int? = nil, logs: String? = nil) -> JournalRecord.Attempt {
+        JournalRecord.Attempt(
+            instance: graph.name(of: instance), attempt: number ?? attemptNumber(of: instance), rank: worker.rawValue,
+            host: workers[worker]?.host ?? "?", time: epochSeconds(), logs: logs.map(factory.display))
     }
 
     func record(_ records: [JournalRecord], durable: Bool) throws {
         try journal?.append(records, durable: durable)
+    }
+}
+
+/// Starts bound for worker ranks in one `perform`: one message per rank,
+/// sent before any later message to that rank (a recall, a stop).
+struct OutgoingStarts {
+    private var byWorker: [WorkerID: [TaskAssignment]] = [:]
+    /// Ranks in the order their first start was added.
+    private var order: [WorkerID] = []
+
+    mutating func add(_ assignment: TaskAssignment, to worker: WorkerID) {
+        if byWorker[worker] == nil { order.append(worker) }
+        byWorker[worker, default: []].append(assignment)
+    }
+
+    mutating func send(to worker: WorkerID, over transport: (any SchedulerTransport)?) throws {
+        guard let assignments = byWorker.removeValue(forKey: worker) else { return }
+        order.removeAll { $0 == worker }
+        try transport?.send(.run(assignments), to: worker.rawValue)
+    }
+
+    mutating func sendAll(over transport: (any SchedulerTransport)?) throws {
+        for worker in order {
+            if let assignments = byWorker[worker] { try transport?.send(.run(assignments), to: worker.rawValue) }
+        }
+        byWorker = [:]
+        order = []
     }
 }

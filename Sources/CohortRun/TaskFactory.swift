@@ -1,7 +1,8 @@
 public import CohortCore
 
-/// Turns an instance into the self-contained order a worker runs: command
-/// with placeholders substituted, folders, environment (DESIGN §2).
+/// Turns an instance into the order a worker runs: on rank 0 the
+/// assignment (instance, labels, attempt), with the stage's recipe (command
+/// line, folders, environment; DESIGN §2) that workers are sent once.
 public struct TaskFactory: Sendable {
     public let graph: InstanceGraph
     /// Absolute folder of the job file: modules' working directory.
@@ -12,47 +13,46 @@ public struct TaskFactory: Sendable {
     public let jobHash: String
     /// `--export` variables: the submitting shell's values, for every module on every host.
     public let exported: [EnvironmentVariable]
-    /// Per stage: the environment its every instance shares (thread counts
-    /// first: the job's env and --export override them), made once.
-    let stageEnvironments: [[EnvironmentVariable]]
+    /// One per stage, in the job's order.
+    public let recipes: [StageRecipe]
 
     public init(graph: InstanceGraph, jobFolder: String, jobHash: String = "", exported: [EnvironmentVariable] = []) {
         self.graph = graph
         self.exported = exported
-        stageEnvironments = graph.job.stages.map { stage in
-            ModuleEnvironment.threadDefaults(cpus: stage.cpus, jobEnvironment: graph.job.environment)
-                + graph.job.environment + exported
-        }
         self.jobFolder = jobFolder
         self.jobHash = jobHash
-        let workdir = graph.job.workdir
-        self.workdir = normalized(resolved(workdir, in: jobFolder))
+        let job = graph.job
+        let workdir = normalized(resolved(job.workdir, in: jobFolder))
+        self.workdir = workdir
+        recipes = job.stages.enumerated().map { index, stage in
+            StageRecipe(
+                stage: index, stageName: stage.name, study: job.study, command: stage.command,
+                setup: [job.setup, stage.setup].compactMap { $0 }, directory: jobFolder, workdir: workdir,
+                // Thread counts first: the job's env and --export override them.
+                environment: ModuleEnvironment.threadDefaults(cpus: stage.cpus, jobEnvironment: job.environment)
+                    + job.environment + exported,
+                cpus: stage.cpus, timeoutSeconds: stage.timeout ?? 0)
+        }
     }
 
-    /// `workdir/stage[/subject[/session]]`: stage first, so that no subject
-    /// or session name can collide with another stage's folder.
+    /// `workdir/stage[/subject[/session]]` (see `StageRecipe.instanceFolder`).
     public func instanceFolder(of instance: InstanceID) -> String {
-        workdir + "/" + relativeFolder(of: instance)
-    }
-
-    /// `workdir/.attempts/stage[/subject[/session]]/N`: attempt N's own
-    /// folder, holding its logs, and its results once a later attempt has
-    /// started (`files/`). Stage names never start with `.`, so no stage
-    /// folder collides with it.
-    public func attemptFolder(of instance: InstanceID, attempt: Int) -> String {
-        workdir + "/" + Self.attemptsFolderName + "/" + relativeFolder(of: instance) + "/" + String(attempt)
-    }
-
-    public static let attemptsFolderName = ".attempts"
-
-    private func relativeFolder(of instance: InstanceID) -> String {
-        let stage = graph.job.stages[graph.stage(of: instance)]
         let labels = graph.labels(of: instance)
-        var folder = stage.name
-        if !labels.subject.isEmpty { folder += "/" + labels.subject }
-        if !labels.session.isEmpty { folder += "/" + labels.session }
-        return folder
+        return recipes[graph.stage(of: instance)].instanceFolder(subject: labels.subject, session: labels.session)
     }
+
+    /// `workdir/.attempts/stage[/subject[/session]]/N` (see `StageRecipe.attemptFolder`).
+    public func attemptFolder(of instance: InstanceID, attempt: Int) -> String {
+        let labels = graph.labels(of: instance)
+        return recipes[graph.stage(of: instance)].attemptFolder(subject: labels.subject, session: labels.session, attempt: attempt)
+    }
+
+    /// The folder of the attempt `assignment` stands for.
+    public func attemptFolder(of assignment: TaskAssignment) -> String {
+        recipes[assignment.stage].attemptFolder(subject: assignment.subject, session: assignment.session, attempt: assignment.attempt)
+    }
+
+    public static let attemptsFolderName = StageRecipe.attemptsFolderName
 
     /// `path` as seen from the job file's folder when it lies inside it
     /// (`out/.attempts/...`), else absolute: what the journal records.
@@ -60,38 +60,20 @@ public struct TaskFactory: Sendable {
         path.hasPrefix(jobFolder + "/") ? String(path.dropFirst(jobFolder.count + 1)) : path
     }
 
-    /// Attempt `attempt` (counted over every run) of `instance`.
-    public func order(for instance: InstanceID, attempt: Int) -> TaskOrder {
-        let stage = graph.job.stages[graph.stage(of: instance)]
+    /// Attempt `attempt` (counted over every run) of `instance`, as sent to a worker rank.
+    public func assignment(for instance: InstanceID, attempt: Int) -> TaskAssignment {
         let labels = graph.labels(of: instance)
-        let folder = instanceFolder(of: instance)
-        let command = CommandTemplate.substitute(stage.command) { placeholder in
-            switch placeholder {
-            case .study: graph.job.study
-            case .subject: labels.subject
-            case .session: labels.session
-            case .workdir: folder
-            }
-        }
-        var environment = stageEnvironments[graph.stage(of: instance)]
-        environment += [
-            .init(name: "COHORT_STUDY", value: graph.job.study),
-            .init(name: "COHORT_SUBJECT", value: labels.subject),
-            .init(name: "COHORT_SESSION", value: labels.session),
-            .init(name: "COHORT_STAGE", value: stage.name),
-            .init(name: "COHORT_WORKDIR", value: folder),
-            .init(name: "COHORT_THREADS", value: String(stage.cpus)),
-            .init(name: "COHORT_INSTANCE", value: graph.name(of: instance)),
-            .init(name: "COHORT_ATTEMPT", value: String(attempt)),
-        ]
-        // What an earlier attempt left goes into that attempt's folder; before
-        // the first recorded attempt, into "0" (files of unknown origin).
-        let aside = attemptFolder(of: instance, attempt: max(0, attempt - 1)) + "/files"
-        return TaskOrder(
-            instance: instance, name: graph.name(of: instance), command: graph.job.script(for: stage, command: command),
-            directory: jobFolder, instanceFolder: folder,
-            attemptFolder: attemptFolder(of: instance, attempt: attempt), asideFolder: aside,
-            environment: environment, cpus: stage.cpus, timeoutSeconds: stage.timeout ?? 0)
+        return TaskAssignment(instance: instance, stage: graph.stage(of: instance), subject: labels.subject,
+                              session: labels.session, attempt: attempt)
+    }
+
+    /// The whole order of attempt `attempt` of `instance`, as a worker makes it.
+    public func order(for instance: InstanceID, attempt: Int) -> TaskOrder {
+        order(for: assignment(for: instance, attempt: attempt))
+    }
+
+    public func order(for assignment: TaskAssignment) -> TaskOrder {
+        recipes[assignment.stage].order(for: assignment)
     }
 }
 

@@ -13,6 +13,8 @@ public struct WorkerLoop {
     let outbox: Outbox
     let runner: ModuleRunner
     let logger: Logger
+    /// Reports of this loop pass, sent together at its end.
+    private let reports = ReportQueue()
 
     public init(communicator: Communicator, runner: ModuleRunner, logger: Logger = .silent) {
         self.communicator = communicator
@@ -37,6 +39,8 @@ public struct WorkerLoop {
         var names: [InstanceID: String] = [:]
         /// Follow-ons (see `Scheduler.followOnsBelow`), by the running instance each waits for.
         var followOns: [InstanceID: TaskOrder] = [:]
+        /// Every stage's recipe, sent by rank 0 before any assignment.
+        var recipes: [StageRecipe] = []
         StopSignals.install()
         while true {
             var progressed = false
@@ -47,9 +51,10 @@ public struct WorkerLoop {
                 // job's stop, rank 0 is stopping anyway and ignores this.
                 terminating = true
                 logger.notice("received \(StopSignals.name(signal)): stopping this rank's modules and leaving the run")
+                try sendReports()
                 try outbox.send(WorkerMessage.draining("received \(StopSignals.name(signal))").encoded(), to: .scheduler)
                 runner.terminateAll()
-                try dropFollowOns(&followOns)
+                dropFollowOns(&followOns)
             }
             if !hurried, StopSignals.count > 1 {
                 hurried = true
@@ -58,14 +63,22 @@ public struct WorkerLoop {
             while let envelope = try communicator.pendingMessage() {
                 progressed = true
                 switch try SchedulerMessage(decoding: try communicator.receive(envelope)) {
-                case .run(let order):
-                    if terminating {
-                        // A stopping rank starts nothing new, follow-on or not.
-                        try sendNotStarted(order)
-                    } else if let ahead = order.after, names[ahead] != nil {
-                        followOns[ahead] = order
-                    } else {
-                        try start(order, names: &names)
+                case .recipes(let sent):
+                    recipes = sent
+                case .run(let assignments):
+                    for assignment in assignments {
+                        guard recipes.indices.contains(assignment.stage) else {
+                            throw WireFormatError(reason: "an order for stage \(assignment.stage) of \(recipes.count) this rank was sent")
+                        }
+                        let order = recipes[assignment.stage].order(for: assignment)
+                        if terminating {
+                            // A stopping rank starts nothing new, follow-on or not.
+                            sendNotStarted(order)
+                        } else if let ahead = order.after, names[ahead] != nil {
+                            followOns[ahead] = order
+                        } else {
+                            start(order, names: &names)
+                        }
                     }
                 case .stop:
                     logger.debug("no more work: leaving once its running modules end", metadata: ["running": "\(runner.runningCount)"])
@@ -74,12 +87,12 @@ public struct WorkerLoop {
                     // Not started yet: given back. Started: its report will come.
                     if let ahead = followOns.first(where: { $0.value.instance == instance })?.key,
                        let order = followOns.removeValue(forKey: ahead) {
-                        try sendNotStarted(order)
+                        sendNotStarted(order)
                     }
                 case .terminate:
                     terminating = true
                     runner.terminateAll()
-                    try dropFollowOns(&followOns)
+                    dropFollowOns(&followOns)
                 }
             }
             for finished in runner.reapFinished() {
@@ -90,14 +103,15 @@ public struct WorkerLoop {
                     // After a failure (a broken node?) rank 0 decides where it
                     // runs. Said before the failure, so that rank 0 still
                     // sees it queued, never started: it goes back in line.
-                    try sendNotStarted(order)
+                    sendNotStarted(order)
                     next = nil
                 }
                 // Its follow-on starts first: that is what it is for.
-                let immediate = try next.flatMap { try start($0, names: &names, reportingLater: true) }
-                try send(finished, name: name)
-                if let next, let immediate { try send(immediate, name: names.removeValue(forKey: next.instance)) }
+                let immediate = next.flatMap { start($0, names: &names, reportingLater: true) }
+                send(finished, name: name)
+                if let next, let immediate { send(immediate, name: names.removeValue(forKey: next.instance)) }
             }
+            try sendReports()
             try outbox.release()
             if stopping && runner.runningCount == 0 && followOns.isEmpty { return }
             if progressed { backoff.reset() } else { backoff.pause(waitingOn: runner.reportDescriptor) }
@@ -107,31 +121,52 @@ public struct WorkerLoop {
     /// Starts `order`; a report of a start that failed is sent at once, or
     /// returned when `reportingLater`.
     @discardableResult
-    private func start(_ order: TaskOrder, names: inout [InstanceID: String], reportingLater: Bool = false) throws -> TaskReport? {
+    private func start(_ order: TaskOrder, names: inout [InstanceID: String], reportingLater: Bool = false) -> TaskReport? {
         logger.debug("starting \(order.name)", metadata: ["attempt": "\(order.attemptFolder.split(separator: "/").last ?? "")"])
         names[order.instance] = order.name
         guard let failed = runner.start(order) else { return nil }
         if reportingLater { return failed }
-        try send(failed, name: names.removeValue(forKey: order.instance))
+        send(failed, name: names.removeValue(forKey: order.instance))
         return nil
     }
 
     /// A stopping rank starts no follow-on: each is reported as not started.
-    private func dropFollowOns(_ followOns: inout [InstanceID: TaskOrder]) throws {
-        for order in followOns.values { try sendNotStarted(order) }
+    private func dropFollowOns(_ followOns: inout [InstanceID: TaskOrder]) {
+        for order in followOns.values { sendNotStarted(order) }
         followOns.removeAll()
     }
 
     /// Reports an order this rank did not start: rank 0 counts it
     /// interrupted in a stop, else puts it back in line (lost: no retry used).
-    private func sendNotStarted(_ order: TaskOrder) throws {
-        try send(TaskReport(instance: order.instance, outcome: .couldNotStart("not started by its worker"),
-                            wallSeconds: 0, peakMemoryKiB: 0, logTail: ""), name: order.name)
+    private func sendNotStarted(_ order: TaskOrder) {
+        send(TaskReport(instance: order.instance, outcome: .couldNotStart("not started by its worker"),
+                        wallSeconds: 0, peakMemoryKiB: 0, logTail: ""), name: order.name)
     }
 
-    private func send(_ report: TaskReport, name: String?) throws {
+    /// Queues `report` for the next `sendReports`, in order.
+    private func send(_ report: TaskReport, name: String?) {
         logger.debug("\(name ?? "instance \(report.instance.rawValue)") ended: \(report.outcome.text)",
                      metadata: ["seconds": "\(Double(Int(report.wallSeconds * 100)) / 100)"])
-        try outbox.send(WorkerMessage.finished(report).encoded(), to: .scheduler)
+        reports.add(report)
+    }
+
+    /// What ended since the last call, as one message: rank 0 takes a batch
+    /// of reports as one journal write and one fsync.
+    private func sendReports() throws {
+        let batch = reports.take()
+        if !batch.isEmpty { try outbox.send(WorkerMessage.finished(batch).encoded(), to: .scheduler) }
+    }
+}
+
+/// Reports waiting to leave a worker rank (a class: the loop's helpers add
+/// to it from a non-mutating context).
+final class ReportQueue {
+    private var queued: [TaskReport] = []
+
+    func add(_ report: TaskReport) { queued.append(report) }
+
+    func take() -> [TaskReport] {
+        defer { queued.removeAll(keepingCapacity: true) }
+        return queued
     }
 }

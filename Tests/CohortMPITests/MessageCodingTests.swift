@@ -4,19 +4,20 @@ import Testing
 
 /// The binary message encoding, without MPI: round trips and hostile bytes.
 @Suite struct MessageCodingTests {
-    let order = TaskOrder(
-        instance: InstanceID(123_456), name: "realign:sub-01:ses-pre", command: "sh modules/realign.sh 'a b'",
-        directory: "/data/job", instanceFolder: "/data/job/out/realign/sub-01/ses-pre",
-        attemptFolder: "/data/job/out/.attempts/realign/sub-01/ses-pre/3",
-        asideFolder: "/data/job/out/.attempts/realign/sub-01/ses-pre/2/files",
+    let recipe = StageRecipe(
+        stage: 2, stageName: "realign", study: "ds001", command: "sh modules/realign.sh {subject} \"{workdir}/x\"",
+        setup: ["module load fsl", "export A=1"], directory: "/data/job", workdir: "/data/job/out",
         environment: [.init(name: "FSLOUTPUTTYPE", value: "NIFTI_GZ"), .init(name: "EMPTY", value: ""),
                       .init(name: "UNICODE", value: "ünï €")],
         cpus: 4, timeoutSeconds: 90)
+    let assignment = TaskAssignment(instance: InstanceID(123_456), stage: 2, subject: "sub-01", session: "ses-pre", attempt: 3)
 
     @Test func schedulerMessagesRoundTrip() throws {
-        var followOn = order
+        var followOn = assignment
         followOn.after = InstanceID(0)
-        for message in [SchedulerMessage.run(order), .run(followOn), .stop, .terminate, .recall(InstanceID(77))] {
+        let studyLevel = TaskAssignment(instance: InstanceID(1), stage: 0, subject: "", session: "", attempt: 1)
+        for message in [SchedulerMessage.recipes([recipe, recipe]), .recipes([]), .run([assignment]),
+                        .run([assignment, followOn, studyLevel]), .run([]), .stop, .terminate, .recall(InstanceID(77))] {
             #expect(try SchedulerMessage(decoding: message.encoded()) == message)
         }
     }
@@ -29,23 +30,26 @@ import Testing
         let report = TaskReport(instance: InstanceID(rawValue: Int32.max), outcome: outcome, wallSeconds: 12.5,
                                 peakMemoryKiB: 1 << 40, logTail: "line 1\nline 2")
         let hello = WorkerHello(host: "node07", pid: 4242, machineCores: 128, machineMemory: 512 << 30)
-        for message in [WorkerMessage.finished(report), .hello(hello), .draining("received SIGTERM")] {
+        let other = TaskReport(instance: InstanceID(0), outcome: .succeeded, wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
+        for message in [WorkerMessage.finished([report]), .finished([other, report, other]), .hello(hello),
+                        .draining("received SIGTERM")] {
             #expect(try WorkerMessage(decoding: message.encoded()) == message)
         }
     }
 
     @Test func encodingIsCompact() {
-        // A small order costs little more than its strings: no field names, varint integers.
-        let strings = order.name.utf8.count + order.command.utf8.count + order.directory.utf8.count
-            + order.instanceFolder.utf8.count + order.attemptFolder.utf8.count + order.asideFolder.utf8.count + order.environment.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }
-        #expect(SchedulerMessage.run(order).encoded().count < strings + 32)
+        // An order on the wire is its labels and a few varints: the recipe travels once.
+        let labels = assignment.subject.utf8.count + assignment.session.utf8.count
+        #expect(SchedulerMessage.run([assignment]).encoded().count <= labels + 16)
+        #expect(SchedulerMessage.run([assignment, assignment]).encoded().count <= 2 * (labels + 16) - 3)
         #expect(SchedulerMessage.stop.encoded().count == 2)
     }
 
     @Test func everyTruncationIsRejected() {
-        let bytes = SchedulerMessage.run(order).encoded()
-        for length in 0..<bytes.count {
-            #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: Array(bytes.prefix(length))) }
+        for bytes in [SchedulerMessage.run([assignment, assignment]).encoded(), SchedulerMessage.recipes([recipe]).encoded()] {
+            for length in 0..<bytes.count {
+                #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: Array(bytes.prefix(length))) }
+            }
         }
     }
 
@@ -63,6 +67,7 @@ import Testing
         var writer = WireWriter()
         writer.write(wireProtocolVersion)
         writer.write(UInt8(2))
+        writer.writeCount(1)
         writer.write(Int64(5))
         writer.write(UInt8(0))
         writer.write(Int64(0))
@@ -70,13 +75,13 @@ import Testing
         writer.write(Int64(10))
         writer.write("")
         #expect(try WorkerMessage(decoding: writer.bytes)
-                == .finished(TaskReport(instance: InstanceID(5), outcome: .succeeded, wallSeconds: 1.5, peakMemoryKiB: 10, logTail: "")))
+                == .finished([TaskReport(instance: InstanceID(5), outcome: .succeeded, wallSeconds: 1.5, peakMemoryKiB: 10, logTail: "")]))
     }
 
     @Test func outcomesOnlyRankZeroDecidesAreNotOnTheWire() {
         // Kinds 5 and 6 were never a worker's to send: refused, not trusted.
         for kind: UInt8 in [5, 6] {
-            let bytes: [UInt8] = [wireProtocolVersion, 2, 10, kind] + WireWriterBytes.rest
+            let bytes: [UInt8] = [wireProtocolVersion, 2, 1, 10, kind] + WireWriterBytes.rest
             #expect(throws: WireFormatError.self) { try WorkerMessage(decoding: bytes) }
         }
     }
@@ -87,10 +92,11 @@ import Testing
             var writer = WireWriter()
             writer.write(wireProtocolVersion)
             writer.write(UInt8(2))
+            writer.writeCount(1)
             writer.write(instance)
-            let valid = WorkerMessage.finished(TaskReport(instance: InstanceID(0), outcome: .succeeded, wallSeconds: 1,
-                                                          peakMemoryKiB: 1, logTail: "")).encoded()
-            let bytes = writer.bytes + valid.dropFirst(3)
+            let valid = WorkerMessage.finished([TaskReport(instance: InstanceID(0), outcome: .succeeded, wallSeconds: 1,
+                                                           peakMemoryKiB: 1, logTail: "")]).encoded()
+            let bytes = writer.bytes + valid.dropFirst(4)
             #expect(throws: WireFormatError.self) { try WorkerMessage(decoding: bytes) }
         }
     }
@@ -99,7 +105,8 @@ import Testing
         // A length prefix claiming 2^62 bytes must fail, not allocate.
         var writer = WireWriter()
         writer.write(wireProtocolVersion)
-        writer.write(UInt8(3))
+        writer.write(UInt8(8))
+        writer.writeCount(1)
         writer.write(Int64(1))
         writer.write(UInt64(1) << 62)
         #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: writer.bytes) }

@@ -42,6 +42,8 @@ public final class FakeCluster: SchedulerTransport, @unchecked Sendable {
     private let outcome: (TaskOrder) -> AttemptOutcome
     private var inbox: [(rank: Int, message: WorkerMessage, at: Double)] = []
     public private(set) var executions: [Execution] = []
+    /// Per rank: the stage recipes rank 0 sent it.
+    private var recipes: [Int: [StageRecipe]] = [:]
     public private(set) var stopped: Set<Int> = []
     public private(set) var terminated: Set<Int> = []
 
@@ -73,15 +75,24 @@ public final class FakeCluster: SchedulerTransport, @unchecked Sendable {
             terminated.insert(rank)
         case .recall:
             break  // as if the worker had started it already: its report comes as usual
-        case .run(let order):
-            // A follow-on starts when the one ahead of it on this rank ends.
-            let ahead = order.after.flatMap { ahead in executions.last { $0.rank == rank && $0.order.instance == ahead } }
-            let start = max(clock.now, ahead?.end ?? clock.now)
-            let end = start + duration(order)
-            executions.append(Execution(rank: rank, order: order, start: start, end: end))
-            let report = TaskReport(instance: order.instance, outcome: outcome(order), wallSeconds: end - start,
-                                    peakMemoryKiB: 1024, logTail: outcome(order).succeeded ? "" : "failed on purpose")
-            inbox.append((rank, .finished(report), end))
+        case .recipes(let sent):
+            recipes[rank] = sent
+        case .run(let assignments):
+            for assignment in assignments {
+                // As a worker rank does: the whole order from the stage's recipe, sent before.
+                guard let recipe = recipes[rank]?[assignment.stage] else {
+                    preconditionFailure("an order for rank \(rank) before its recipes")
+                }
+                let order = recipe.order(for: assignment)
+                // A follow-on starts when the one ahead of it on this rank ends.
+                let ahead = order.after.flatMap { ahead in executions.last { $0.rank == rank && $0.order.instance == ahead } }
+                let start = max(clock.now, ahead?.end ?? clock.now)
+                let end = start + duration(order)
+                executions.append(Execution(rank: rank, order: order, start: start, end: end))
+                let report = TaskReport(instance: order.instance, outcome: outcome(order), wallSeconds: end - start,
+                                        peakMemoryKiB: 1024, logTail: outcome(order).succeeded ? "" : "failed on purpose")
+                inbox.append((rank, .finished([report]), end))
+            }
         }
     }
 

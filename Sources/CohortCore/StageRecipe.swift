@@ -1,0 +1,108 @@
+/// What every attempt of one stage shares: its command line before
+/// substitution, setup, folders, environment and limits. Rank 0 sends each
+/// worker rank the recipes once; an attempt then travels as a
+/// `TaskAssignment` and the worker makes its `TaskOrder` here. Rank 0
+/// makes its own orders (one process, `on: rank0`) the same way, so a
+/// module sees the same thing wherever it runs.
+public struct StageRecipe: Equatable, Sendable {
+    public let stage: Int
+    public let stageName: String
+    public let study: String
+    /// The `run` line as written, placeholders unsubstituted.
+    public let command: String
+    /// `setup:` snippets (the job's, then the stage's) run before it in the same shell.
+    public let setup: [String]
+    /// Absolute folder of the job file: modules' working directory.
+    public let directory: String
+    /// Absolute workdir: instance folders go under it.
+    public let workdir: String
+    /// The stage's share of every module's environment (thread counts, the job's env, `--export`).
+    public let environment: [EnvironmentVariable]
+    public let cpus: Int
+    /// Seconds an attempt may run; 0 for no limit.
+    public let timeoutSeconds: Double
+    let template: CommandTemplate.Compiled
+
+    /// Holds attempts' folders beside the stage folders; stage names never
+    /// start with `.`, so no stage folder collides with it.
+    public static let attemptsFolderName = ".attempts"
+
+    public init(stage: Int, stageName: String, study: String, command: String, setup: [String], directory: String,
+                workdir: String, environment: [EnvironmentVariable], cpus: Int, timeoutSeconds: Double) {
+        self.stage = stage
+        self.stageName = stageName
+        self.study = study
+        self.command = command
+        self.setup = setup.filter { !$0.isEmpty }
+        self.directory = directory
+        self.workdir = workdir
+        self.environment = environment
+        self.cpus = cpus
+        self.timeoutSeconds = timeoutSeconds
+        self.template = CommandTemplate.Compiled(command)
+    }
+
+    /// `stage[:subject[:session]]`, as `InstanceGraph.name(of:)` spells it.
+    public func instanceName(subject: String, session: String) -> String {
+        var name = stageName
+        if !subject.isEmpty { name += ":" + subject }
+        if !session.isEmpty { name += ":" + session }
+        return name
+    }
+
+    /// `workdir/stage[/subject[/session]]`: stage first, so that no subject
+    /// or session name can collide with another stage's folder.
+    public func instanceFolder(subject: String, session: String) -> String {
+        workdir + "/" + relativeFolder(subject: subject, session: session)
+    }
+
+    /// `workdir/.attempts/stage[/subject[/session]]/N`: attempt N's own
+    /// folder, holding its logs, and its results once a later attempt has
+    /// started (`files/`).
+    public func attemptFolder(subject: String, session: String, attempt: Int) -> String {
+        workdir + "/" + Self.attemptsFolderName + "/" + relativeFolder(subject: subject, session: session) + "/" + String(attempt)
+    }
+
+    private func relativeFolder(subject: String, session: String) -> String {
+        var folder = stageName
+        if !subject.isEmpty { folder += "/" + subject }
+        if !session.isEmpty { folder += "/" + session }
+        return folder
+    }
+
+    /// The whole order for `assignment`, an attempt of this stage.
+    public func order(for assignment: TaskAssignment) -> TaskOrder {
+        let subject = assignment.subject, session = assignment.session
+        let name = instanceName(subject: subject, session: session)
+        let folder = instanceFolder(subject: subject, session: session)
+        let attempts = workdir + "/" + Self.attemptsFolderName + "/" + relativeFolder(subject: subject, session: session) + "/"
+        let command = template.substitute { placeholder in
+            switch placeholder {
+            case .study: study
+            case .subject: subject
+            case .session: session
+            case .workdir: folder
+            }
+        }
+        var environment = self.environment
+        environment += [
+            .init(name: "COHORT_STUDY", value: study),
+            .init(name: "COHORT_SUBJECT", value: subject),
+            .init(name: "COHORT_SESSION", value: session),
+            .init(name: "COHORT_STAGE", value: stageName),
+            .init(name: "COHORT_WORKDIR", value: folder),
+            .init(name: "COHORT_THREADS", value: String(cpus)),
+            .init(name: "COHORT_INSTANCE", value: name),
+            .init(name: "COHORT_ATTEMPT", value: String(assignment.attempt)),
+        ]
+        var order = TaskOrder(
+            instance: assignment.instance, name: name, command: (setup + [command]).joined(separator: "\n"),
+            directory: directory, instanceFolder: folder, attemptFolder: attempts + String(assignment.attempt),
+            // What an earlier attempt left goes into that attempt's folder; before
+            // the first recorded attempt, into "0" (files of unknown origin).
+            asideFolder: attempts + String(max(0, assignment.attempt - 1)) + "/files",
+            environment: environment, cpus: cpus, timeoutSeconds: timeoutSeconds)
+        order.after = assignment.after
+        return order
+    }
+}

@@ -1,0 +1,27 @@
+/// An attempt as rank 0 sends it to a worker rank: only what differs from
+/// one instance of a stage to the next. The worker makes the whole
+/// `TaskOrder` from it with the stage's `StageRecipe`, which it was sent
+/// once, so an order on the wire is tens of bytes, not the environment.
+public struct TaskAssignment: Equatable, Sendable {
+    public var instance: InstanceID
+    /// The stage's index in the job (and in the recipes the worker holds).
+    public var stage: Int
+    /// "" where the stage's domain has no subject.
+    public var subject: String
+    /// "" where the stage's domain has no session.
+    public var session: String
+    /// Counted over every run (`COHORT_ATTEMPT`, the attempt's folder).
+    public var attempt: Int
+    /// A follow-on: start only once this instance, running on the same
+    /// worker, has ended (at once if it has already).
+    public var after: InstanceID? = nil
+
+    public init(instance: InstanceID, stage: Int, subject: String, session: String, attempt: Int, after: InstanceID? = nil) {
+        self.instance = instance
+        self.stage = stage
+        self.subject = subject
+        self.session = session
+        self.attempt = attempt
+        self.after = after
+    }
+}
