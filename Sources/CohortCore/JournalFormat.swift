@@ -42,9 +42,9 @@ public enum JournalFormat {
             line.time("wall", ending.wallSeconds)
             line.field("peakKiB", ending.peakMemoryKiB)
             if let lineage = ending.lineage {
-                line.field("def", lineage.definition.text)
-                line.field("stamp", hex16(lineage.stamp))
-                line.field("inputs", hex16(lineage.inputs))
+                line.definition("def", lineage.definition)
+                line.hex("stamp", lineage.stamp)
+                line.hex("inputs", lineage.inputs)
             }
         case .forced(let request, let time):
             line.kind("force")

@@ -23,6 +23,7 @@ struct RecordLine {
         var value = value
         value.withUTF8 { utf8 in
             // UTF-8 never puts these ASCII bytes inside a longer character.
+            guard utf8.contains(where: Self.isEscaped) else { return bytes.append(contentsOf: utf8) }
             for byte in utf8 {
                 switch byte {
                 case UInt8(ascii: "%"): append("%25")
@@ -35,9 +36,36 @@ struct RecordLine {
         }
     }
 
-    mutating func field(_ key: StaticString, _ value: some BinaryInteger) {
+    private static func isEscaped(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "%") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
+    }
+
+    mutating func field(_ key: StaticString, _ value: Int) {
         self.key(key)
-        decimal(value)
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        decimal(value.magnitude)
+    }
+
+    mutating func field(_ key: StaticString, _ value: Int64) {
+        field(key, Int(value))
+    }
+
+    /// 16 lowercase hex digits.
+    mutating func hex(_ key: StaticString, _ value: UInt64) {
+        self.key(key)
+        hex16(value)
+    }
+
+    /// `run.environment.setup.script`, as `InstanceDefinition.text` spells it.
+    mutating func definition(_ key: StaticString, _ definition: InstanceDefinition) {
+        self.key(key)
+        hex16(definition.run)
+        bytes.append(UInt8(ascii: "."))
+        hex16(definition.environment)
+        bytes.append(UInt8(ascii: "."))
+        hex16(definition.setup)
+        bytes.append(UInt8(ascii: "."))
+        hex16(definition.script)
     }
 
     /// Seconds with six decimals, the same text on every platform.
@@ -46,15 +74,17 @@ struct RecordLine {
         let micros = Int64((seconds * 1_000_000).rounded())
         if micros < 0 { bytes.append(UInt8(ascii: "-")) }
         let magnitude = micros.magnitude
-        decimal(magnitude / 1_000_000)
+        decimal(UInt(magnitude / 1_000_000))
         bytes.append(UInt8(ascii: "."))
         var fraction = magnitude % 1_000_000
-        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: 6)
-        for index in stride(from: 5, through: 0, by: -1) {
-            digits[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
+        let end = bytes.count + 6
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 6))
+        var index = end - 1
+        while fraction > 0 {
+            bytes[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
             fraction /= 10
+            index -= 1
         }
-        bytes += digits
     }
 
     mutating func attempt(_ attempt: JournalRecord.Attempt) {
@@ -88,18 +118,20 @@ struct RecordLine {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    private mutating func decimal(_ value: some BinaryInteger) {
-        if value < 0 {
-            bytes.append(UInt8(ascii: "-"))
-            decimal(value.magnitude)
-            return
-        }
-        var digits: [UInt8] = []
+    private mutating func decimal(_ value: UInt) {
+        // Least significant digit first, then turned around in place.
+        let begin = bytes.count
         var rest = value
         repeat {
-            digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            bytes.append(UInt8(ascii: "0") + UInt8(rest % 10))
             rest /= 10
         } while rest > 0
-        bytes += digits.reversed()
+        bytes[begin...].reverse()
+    }
+
+    private mutating func hex16(_ value: UInt64) {
+        for shift in stride(from: 60, through: 0, by: -4) {
+            bytes.append(Self.hexDigits[Int((value >> UInt64(shift)) & 0xF)])
+        }
     }
 }
