@@ -143,6 +143,7 @@ public struct JournalHistory: Sendable {
                     entry.lastLogs = nil
                 } else {
                     entry.success = nil
+                    if let logs = attempt.logs { entry.lastLogs = logs }
                 }
             }
         case .skipped(let instance, _, _):

@@ -55,7 +55,9 @@ public enum JournalRecord: Equatable, Sendable {
         public var host: String
         public var time: Double
         /// The attempt's own folder (its logs), as the job file's folder sees
-        /// it; recorded when the attempt starts.
+        /// it: recorded with the end of an attempt that did not succeed (the
+        /// only logs `cohort status` points to), not with every start; older
+        /// journals have it on start records, which are read as before.
         public var logs: String?
 
         public init(instance: String, attempt: Int, rank: Int, host: String, time: Double, logs: String? = nil) {

@@ -20,7 +20,10 @@ extension Coordinator {
                 continue
             }
             let outcome = scheduler.settled(report.outcome, of: instance)
-            let attempt = attempt(instance, on: worker)
+            let number = attemptNumber(of: instance)
+            // Where its logs are, for `cohort status`: only failures are pointed to.
+            let attempt = attempt(instance, on: worker, number: number,
+                                  logs: outcome.succeeded ? nil : factory.attemptFolder(of: instance, attempt: number))
             let made = outcome.succeeded ? lineage.succeeded(instance, attempt: attempt.attempt) : nil
             records.append(.finished(attempt, JournalRecord.Ending(
                 outcome: outcome, wallSeconds: report.wallSeconds, peakMemoryKiB: report.peakMemoryKiB, lineage: made)))
@@ -42,7 +45,6 @@ extension Coordinator {
             let name = graph.name(of: instance)
             let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
             let attemptNumber = attemptNumber(of: instance)
-            let attemptFolder = factory.attemptFolder(of: instance, attempt: attemptNumber)
             let next = scheduler.instanceFinished(instance, outcome: outcome, wallSeconds: report.wallSeconds)
             let retrying = next.contains { if case .retry(instance, _) = $0 { true } else { false } }
             if !outcome.isStoppedEarly && !retrying { finishedCount += 1 }
@@ -52,12 +54,13 @@ extension Coordinator {
                 : nil
             if outcome.isFailure && !retrying {
                 failures.append(FailureRecord(
-                    name: name, outcome: outcome, worker: info, logFolder: attemptFolder,
+                    name: name, outcome: outcome, worker: info, logFolder: factory.attemptFolder(of: instance, attempt: attemptNumber),
                     logTail: report.logTail, wallSeconds: report.wallSeconds, attempt: attemptNumber,
                     earlierAttempts: failedAttempts.removeValue(forKey: instance) ?? [], cause: cause))
             } else if retrying {
                 failedAttempts[instance, default: []].append(
-                    FailedAttempt(attempt: attemptNumber, outcome: outcome, logFolder: attemptFolder))
+                    FailedAttempt(attempt: attemptNumber, outcome: outcome,
+                                  logFolder: factory.attemptFolder(of: instance, attempt: attemptNumber)))
             } else if let earlier = failedAttempts.removeValue(forKey: instance), outcome.succeeded {
                 retried.append(RetriedInstance(name: name, failedAttempts: earlier))
             }
@@ -79,8 +82,7 @@ extension Coordinator {
             case .start(let instance, let worker), .startAfter(let instance, let worker, _):
                 let assignment = factory.assignment(for: instance, attempt: attemptNumber(of: instance))
                 starts.append(assignment)
-                records.append(.started(attempt(instance, on: worker, number: assignment.attempt,
-                                                logs: factory.attemptFolder(of: assignment))))
+                records.append(.started(attempt(instance, on: worker, number: assignment.attempt)))
             case .skip(let instance, let cause):
                 records.append(.skipped(instance: graph.name(of: instance), cause: graph.name(of: cause), time: epochSeconds()))
             case .drain(let worker, let reason):

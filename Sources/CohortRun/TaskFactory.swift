@@ -47,11 +47,6 @@ public struct TaskFactory: Sendable {
         return recipes[graph.stage(of: instance)].attemptFolder(subject: labels.subject, session: labels.session, attempt: attempt)
     }
 
-    /// The folder of the attempt `assignment` stands for.
-    public func attemptFolder(of assignment: TaskAssignment) -> String {
-        recipes[assignment.stage].attemptFolder(subject: assignment.subject, session: assignment.session, attempt: assignment.attempt)
-    }
-
     public static let attemptsFolderName = StageRecipe.attemptsFolderName
 
     /// `path` as seen from the job file's folder when it lies inside it

@@ -39,6 +39,27 @@ import Testing
         }
     }
 
+    /// Where a failed attempt's logs are rides on its end record (a start
+    /// says nothing of it); journals that put it on the start still tell it.
+    @Test func aFailedAttemptsEndSaysWhereItsLogsAre() throws {
+        var failed = attempt
+        failed.logs = "out/.attempts/realign/sub-01/ses-pre/2"
+        let end = JournalRecord.finished(failed, .init(outcome: .exited(1), wallSeconds: 1, peakMemoryKiB: 0))
+        let line = JournalFormat.encode(end)
+        #expect(line.contains("\tlogs=out/.attempts/realign/sub-01/ses-pre/2\t"))
+        #expect(try JournalFormat.decode(line.dropLast()) == end)
+
+        var history = JournalHistory()
+        history.apply(.started(attempt))
+        history.apply(end)
+        #expect(history["realign:sub-01:ses-pre"]?.lastLogs == "out/.attempts/realign/sub-01/ses-pre/2")
+
+        var older = JournalHistory()
+        older.apply(.started(failed))
+        older.apply(.finished(attempt, .init(outcome: .exited(1), wallSeconds: 1, peakMemoryKiB: 0)))
+        #expect(older["realign:sub-01:ses-pre"]?.lastLogs == "out/.attempts/realign/sub-01/ses-pre/2")
+    }
+
     /// The text of each sample, byte for byte: journals written by earlier
     /// versions stay readable, and what people read with `less` stays the same.
     @Test func recordsAreWrittenExactlyAsBefore() {
