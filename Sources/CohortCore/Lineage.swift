@@ -63,9 +63,10 @@ public struct RunLineage: Sendable {
 
     /// What the journal records for attempt `attempt` (counted over every
     /// run) of `instance`, which just succeeded.
-    public mutating func succeeded(_ instance: InstanceID, attempt: Int) -> SuccessLineage {
+    /// `name`: the instance's, when the caller has it already.
+    public mutating func succeeded(_ instance: InstanceID, name: String? = nil, attempt: Int) -> SuccessLineage {
         let graph = definitions.graph
-        let stamp = Lineage.stamp(run: runID, instance: graph.name(of: instance), attempt: attempt)
+        let stamp = Lineage.stamp(run: runID, instance: name ?? graph.name(of: instance), attempt: attempt)
         let lineage = SuccessLineage(definition: definitions.of(instance), stamp: stamp,
                                      inputs: Lineage.inputs(of: instance, in: graph, stamps: stamps))
         stamps[instance.index] = stamp

@@ -11,7 +11,7 @@ extension Coordinator {
     /// while it runs; the successes count only after it.
     func handle(_ reports: [(TaskReport, WorkerID)]) throws -> [SchedulerAction] {
         var records: [JournalRecord] = []
-        var results: [(InstanceID, AttemptOutcome, TaskReport, WorkerID)] = []
+        var results: [(InstanceID, AttemptOutcome, TaskReport, WorkerID, name: String)] = []
         for (report, worker) in reports {
             let instance = report.instance
             guard instance.index < graph.instanceCount, scheduler.state(of: instance) == .running else {
@@ -21,13 +21,14 @@ extension Coordinator {
             }
             let outcome = scheduler.settled(report.outcome, of: instance)
             let number = attemptNumber(of: instance)
+            let name = graph.name(of: instance)
             // Where its logs are, for `cohort status`: only failures are pointed to.
-            let attempt = attempt(instance, on: worker, number: number,
+            let attempt = attempt(instance, name: name, on: worker, number: number,
                                   logs: outcome.succeeded ? nil : factory.attemptFolder(of: instance, attempt: number))
-            let made = outcome.succeeded ? lineage.succeeded(instance, attempt: attempt.attempt) : nil
+            let made = outcome.succeeded ? lineage.succeeded(instance, name: name, attempt: attempt.attempt) : nil
             records.append(.finished(attempt, JournalRecord.Ending(
                 outcome: outcome, wallSeconds: report.wallSeconds, peakMemoryKiB: report.peakMemoryKiB, lineage: made)))
-            results.append((instance, outcome, report, worker))
+            results.append((instance, outcome, report, worker, name))
             if !outcome.isStoppedEarly {
                 resources[graph.stage(of: instance)].add(wallSeconds: report.wallSeconds, peakMemoryKiB: Int64(report.peakMemoryKiB))
             }
@@ -41,8 +42,7 @@ extension Coordinator {
             try journal?.sync()
         }
         var actions: [SchedulerAction] = []
-        for (instance, outcome, report, worker) in results {
-            let name = graph.name(of: instance)
+        for (instance, outcome, report, worker, name) in results {
             let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
             let attemptNumber = attemptNumber(of: instance)
             let next = scheduler.instanceFinished(instance, outcome: outcome, wallSeconds: report.wallSeconds)
@@ -76,13 +76,14 @@ extension Coordinator {
     /// has their start records.
     func perform(_ actions: [SchedulerAction]) throws -> Bool {
         var records: [JournalRecord] = []
-        var starts: [TaskAssignment] = []
+        var starts: [(TaskAssignment, name: String)] = []
         for action in actions {
             switch action {
             case .start(let instance, let worker), .startAfter(let instance, let worker, _):
                 let assignment = factory.assignment(for: instance, attempt: attemptNumber(of: instance))
-                starts.append(assignment)
-                records.append(.started(attempt(instance, on: worker, number: assignment.attempt)))
+                let name = graph.name(of: instance)
+                starts.append((assignment, name))
+                records.append(.started(attempt(instance, name: name, on: worker, number: assignment.attempt)))
             case .skip(let instance, let cause):
                 records.append(.skipped(instance: graph.name(of: instance), cause: graph.name(of: cause), time: epochSeconds()))
             case .drain(let worker, let reason):
@@ -98,10 +99,9 @@ extension Coordinator {
         var nextStart = 0
         for action in actions {
             switch action {
-            case .start(let instance, let worker):
-                let assignment = starts[nextStart]
+            case .start(_, let worker):
+                let (assignment, name) = starts[nextStart]
                 nextStart += 1
-                let name = graph.name(of: instance)
                 if let info = workers[worker] { reporter.instanceStarted(name, on: info) }
                 logger.debug("start \(name) on \(worker)")
                 if worker == Self.localWorker, let localRunner {
@@ -109,12 +109,11 @@ extension Coordinator {
                 } else {
                     outgoing.add(assignment, to: worker)
                 }
-            case .startAfter(let instance, let worker, let ahead):
+            case .startAfter(_, let worker, let ahead):
                 precondition(worker != Self.localWorker, "only worker ranks queue follow-ons (WorkerProfile.queuesFollowOns)")
-                var assignment = starts[nextStart]
+                var (assignment, name) = starts[nextStart]
                 nextStart += 1
                 assignment.after = ahead
-                let name = graph.name(of: instance)
                 if let info = workers[worker] { reporter.instanceStarted(name, on: info) }
                 logger.debug("start \(name) on \(worker) after \(graph.name(of: ahead))")
                 outgoing.add(assignment, to: worker)
@@ -158,9 +157,10 @@ extension Coordinator {
 
     /// Attempt `number` (else the current one) of `instance` on `worker`,
     /// for the journal; `logs` is its folder, recorded with its start.
-    func attempt(_ instance: InstanceID, on worker: WorkerID, number: Int? = nil, logs: String? = nil) -> JournalRecord.Attempt {
+    func attempt(_ instance: InstanceID, name: String? = nil, on worker: WorkerID, number: Int? = nil,
+                 logs: String? = nil) -> JournalRecord.Attempt {
         JournalRecord.Attempt(
-            instance: graph.name(of: instance), attempt: number ?? attemptNumber(of: instance), rank: worker.rawValue,
+            instance: name ?? graph.name(of: instance), attempt: number ?? attemptNumber(of: instance), rank: worker.rawValue,
             host: workers[worker]?.host ?? "?", time: epochSeconds(), logs: logs.map(factory.display))
     }
 

@@ -49,7 +49,17 @@ struct ProgressBoard {
         for (offset, row) in rows.enumerated() { index[row.name] = offset }
     }
 
-    private func row(of instance: String) -> Int? { index[String(instance.prefix { $0 != ":" })] }
+    /// The row found last: instances of one stage tend to come together,
+    /// and at tens of thousands a second the name's hash shows.
+    private var lastRow = 0
+
+    private mutating func row(of instance: String) -> Int? {
+        let stage = instance.utf8.prefix { $0 != UInt8(ascii: ":") }
+        if lastRow < rows.count, rows[lastRow].name.utf8.elementsEqual(stage) { return lastRow }
+        guard let found = index[String(Substring(stage))] else { return nil }
+        lastRow = found
+        return found
+    }
 
     mutating func started(_ instance: String) {
         if let row = row(of: instance) { rows[row].running += 1 }
