@@ -76,15 +76,7 @@ struct RecordLine {
         let magnitude = micros.magnitude
         decimal(UInt(magnitude / 1_000_000))
         bytes.append(UInt8(ascii: "."))
-        var fraction = magnitude % 1_000_000
-        let end = bytes.count + 6
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 6))
-        var index = end - 1
-        while fraction > 0 {
-            bytes[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
-            fraction /= 10
-            index -= 1
-        }
+        decimal(UInt(magnitude % 1_000_000), digits: 6)
     }
 
     mutating func attempt(_ attempt: JournalRecord.Attempt) {
@@ -118,20 +110,31 @@ struct RecordLine {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    private mutating func decimal(_ value: UInt) {
-        // Least significant digit first, then turned around in place.
-        let begin = bytes.count
-        var rest = value
-        repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(rest % 10))
-            rest /= 10
-        } while rest > 0
-        bytes[begin...].reverse()
+    /// `value` in decimal, zero-padded to `digits`. Digits are made on the
+    /// stack and appended at once: the journal writes a dozen numbers a record.
+    private mutating func decimal(_ value: UInt, digits: Int = 1) {
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt.max's 20 digits
+        let count = withUnsafeMutableBytes(of: &text) { out in
+            var rest = value
+            var index = out.count
+            repeat {
+                index -= 1
+                out[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0 || out.count - index < digits
+            return out.count - index
+        }
+        withUnsafeBytes(of: &text) { bytes.append(contentsOf: $0[($0.count - count)...]) }
     }
 
     private mutating func hex16(_ value: UInt64) {
-        for shift in stride(from: 60, through: 0, by: -4) {
-            bytes.append(Self.hexDigits[Int((value >> UInt64(shift)) & 0xF)])
+        var text: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &text) { out in
+            for index in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * index)) & 0xF
+                out[index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
+            }
         }
+        withUnsafeBytes(of: &text) { bytes.append(contentsOf: $0) }
     }
 }

@@ -43,6 +43,8 @@ public struct Scheduler: Sendable {
     var locks = LockTable()
     /// Stage indices, best first (critical-path policy).
     let stageOrder: [Int]
+    /// Whether any stage holds a lock alone (else no dispatch round reserves one).
+    let usesExclusiveLocks: Bool
     /// Per stage: its weight (typical seconds) and its critical-path length (see `SchedulingPolicy`).
     let stageWeights: [Double]
     let chainLengths: [Double]
@@ -109,6 +111,7 @@ public struct Scheduler: Sendable {
         walltime: Walltime? = nil, followOnsBelow: Double = 0
     ) {
         self.graph = graph
+        usesExclusiveLocks = graph.job.stages.contains { $0.locks.contains { !$0.shared } }
         self.followOnsBelow = followOnsBelow
         typicalSeconds = Array(repeating: nil, count: graph.job.stages.count)
         self.walltime = walltime

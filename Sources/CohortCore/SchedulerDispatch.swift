@@ -115,6 +115,7 @@ extension Scheduler {
     /// reads `b`, `y` writes `b` and reads `a`) are served one after the
     /// other instead of each waiting for the other for ever.
     private func reservedLocks() -> Set<String> {
+        guard usesExclusiveLocks else { return [] }
         var reserved: Set<String> = []
         var waiting = stageOrder.filter { hasReady($0) && !held.contains($0) && someWorkerCanRun($0) }
         if case .firstComeFirstServed = policy {
