@@ -84,8 +84,7 @@ public struct StageRecipe: Equatable, Sendable {
             case .workdir: folder
             }
         }
-        var environment = self.environment
-        environment += [
+        let instanceEnvironment: [EnvironmentVariable] = [
             .init(name: "COHORT_STUDY", value: study),
             .init(name: "COHORT_SUBJECT", value: subject),
             .init(name: "COHORT_SESSION", value: session),
@@ -102,6 +101,7 @@ public struct StageRecipe: Equatable, Sendable {
             // the first recorded attempt, into "0" (files of unknown origin).
             asideFolder: attempts + String(max(0, assignment.attempt - 1)) + "/files",
             environment: environment, cpus: cpus, timeoutSeconds: timeoutSeconds)
+        order.instanceEnvironment = instanceEnvironment
         order.after = assignment.after
         return order
     }

@@ -16,8 +16,13 @@ public struct TaskOrder: Equatable, Sendable {
     public var attemptFolder: String
     /// Where what an earlier attempt left in `instanceFolder` is moved before this one starts.
     public var asideFolder: String
-    /// Added to the worker's own environment.
-    public var environment: [EnvironmentVariable]
+    /// Added to the worker's own environment: the stage's share (one array
+    /// for all its orders, never copied per order), then the instance's own
+    /// (`COHORT_*`), which come last and win.
+    public var stageEnvironment: [EnvironmentVariable]
+    public var instanceEnvironment: [EnvironmentVariable] = []
+    /// Everything added to the worker's environment, in order.
+    public var environment: [EnvironmentVariable] { stageEnvironment + instanceEnvironment }
     public var cpus: Int
     /// Seconds the attempt may run; 0 for no limit.
     public var timeoutSeconds: Double
@@ -38,7 +43,7 @@ public struct TaskOrder: Equatable, Sendable {
         self.command = command
         self.directory = directory
         self.instanceFolder = instanceFolder
-        self.environment = environment
+        self.stageEnvironment = environment
         self.cpus = cpus
     }
 }

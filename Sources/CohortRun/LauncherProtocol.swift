@@ -10,11 +10,16 @@ enum LauncherProtocol {
     /// `folderToMake` (which must not exist yet) when there is one.
     static func runFrame(
         id: UInt64, graceSeconds: Int, directory: String, logFolder: String, folderToMake: String? = nil,
-        arguments: [String], environment: [(name: String, value: String)]
+        arguments: [String], environment: some Sequence<EnvironmentVariable>
     ) -> [UInt8] {
-        var fields = [String(id), String(graceSeconds), directory, logFolder, folderToMake ?? "", String(arguments.count)] + arguments
-        fields += environment.map { $0.name + "=" + $0.value }
-        return frame(kind: "R", fields: fields)
+        // Written as bytes: a worker sends one per module, thousands a second.
+        var frame = FrameWriter(kind: "R")
+        for field in [String(id), String(graceSeconds), directory, logFolder, folderToMake ?? "", String(arguments.count)] {
+            frame.field(field)
+        }
+        for argument in arguments { frame.field(argument) }
+        for variable in environment { frame.field(variable.name, "=", variable.value) }
+        return frame.finished()
     }
 
     /// Stop the module: SIGTERM to its tree, SIGKILL after the grace period; `now`: SIGKILL at once.
@@ -26,13 +31,39 @@ enum LauncherProtocol {
     /// A field is cut at a NUL of its own (C would read no further anyway),
     /// so no field can shift the ones after it.
     static func frame(kind: Character, fields: [String]) -> [UInt8] {
-        var payload: [UInt8] = Array(String(kind).utf8)
-        for field in fields {
-            payload += field.utf8.prefix { $0 != 0 }
-            payload.append(0)
+        var frame = FrameWriter(kind: kind)
+        for field in fields { frame.field(field) }
+        return frame.finished()
+    }
+
+    /// A frame being written: room for its length, its kind, then fields.
+    private struct FrameWriter {
+        private var bytes: [UInt8] = [0, 0, 0, 0]
+
+        init(kind: Character) {
+            bytes.append(contentsOf: String(kind).utf8)
         }
-        let length = UInt32(payload.count)
-        return [UInt8(length & 0xff), UInt8(length >> 8 & 0xff), UInt8(length >> 16 & 0xff), UInt8(length >> 24)] + payload
+
+        /// One field made of `parts`, cut at the first NUL in any of them.
+        mutating func field(_ parts: String...) {
+            for part in parts {
+                var part = part
+                let whole = part.withUTF8 { utf8 in
+                    let end = utf8.firstIndex(of: 0) ?? utf8.count
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<end]))
+                    return end == utf8.count
+                }
+                if !whole { break }
+            }
+            bytes.append(0)
+        }
+
+        /// The frame, its length (of what follows it) written in front, little-endian.
+        mutating func finished() -> [UInt8] {
+            let length = UInt32(bytes.count - 4)
+            for index in 0..<4 { bytes[index] = UInt8(truncatingIfNeeded: length >> (8 * UInt32(index))) }
+            return bytes
+        }
     }
 
     /// How one module ended, as its launcher reported it.

@@ -25,6 +25,8 @@ public final class ModuleRunner {
     private let baseEnvironment: [String: String]
     private let rank: Int
     private let host = Machine.hostName
+    /// `COHORT_RANK` and `COHORT_HOST`: the same for every module of this worker.
+    private let whereItRuns: [EnvironmentVariable]
     private var running: [UInt64: Running] = [:]
     private var nextRequest: UInt64 = 1
     /// Seconds a stopped module gets between SIGTERM and SIGKILL.
@@ -35,12 +37,14 @@ public final class ModuleRunner {
 
     public init(supervisorPath: String, rank: Int) {
         self.rank = rank
+        whereItRuns = [.init(name: "COHORT_RANK", value: String(rank)), .init(name: "COHORT_HOST", value: host)]
         // Not the MPI launcher's variables: a module may run its own mpirun.
         self.baseEnvironment = ModuleEnvironment.cleaned(currentEnvironment())
         self.launcher = ModuleLauncher(path: supervisorPath, environment: baseEnvironment)
     }
 
     public var runningCount: Int { running.count }
+
 
     /// Readable when a module has ended (nil while none runs): to wait on instead of sleeping.
     var reportDescriptor: Int32? { running.isEmpty ? nil : launcher.reportDescriptor }
@@ -55,11 +59,10 @@ public final class ModuleRunner {
         if case .failed(let problem) = preparation {
             return TaskReport(instance: order.instance, outcome: .couldNotStart(problem), wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
         }
-        var added = order.environment.map { (name: $0.name, value: $0.value) }
-        added += [("COHORT_RANK", String(rank)), ("COHORT_HOST", host)]
+        let added = [order.stageEnvironment, order.instanceEnvironment, whereItRuns].joined()
         // A line of plain words runs as its program; anything else through the shell.
         var environment = baseEnvironment
-        for variable in order.environment where variable.name.hasPrefix("BASH_FUNC_") { environment[variable.name] = variable.value }
+        for variable in added where variable.name.hasPrefix("BASH_FUNC_") { environment[variable.name] = variable.value }
         let program = DirectCommand.words(of: order.command, environment: environment) ?? ["/bin/sh", "-c", order.command]
         let id = nextRequest
         nextRequest += 1

@@ -6,7 +6,7 @@ import Testing
 @Suite struct LauncherProtocolTests {
     @Test func aRunFrameIsLengthKindAndNulTerminatedFields() {
         let frame = LauncherProtocol.runFrame(id: 7, graceSeconds: 5, directory: "/d", logFolder: "/l/1", folderToMake: "/o/s",
-                                              arguments: ["/bin/sh", "-c", "echo hi"], environment: [("A", "b=c")])
+                                              arguments: ["/bin/sh", "-c", "echo hi"], environment: [EnvironmentVariable(name: "A", value: "b=c")])
         let payload = Array(frame.dropFirst(4))
         #expect(frame.prefix(4).elementsEqual([UInt8(payload.count), 0, 0, 0]))
         let fields = payload.dropFirst().split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
@@ -17,9 +17,10 @@ import Testing
     /// A NUL inside a value would shift every field after it: it is cut there.
     @Test func aNulInsideAFieldCannotShiftTheOthers() {
         let frame = LauncherProtocol.runFrame(id: 1, graceSeconds: 5, directory: "/d", logFolder: "/l",
-                                              arguments: ["echo", "a\u{0}b"], environment: [("X", "1\u{0}2")])
+                                              arguments: ["echo", "a\u{0}b"], environment: [EnvironmentVariable(name: "X", value: "1\u{0}2"),
+                                                                            EnvironmentVariable(name: "Y\u{0}Z", value: "3")])
         let fields = frame.dropFirst(5).split(separator: 0, omittingEmptySubsequences: false)
-        #expect(fields.map { String(decoding: $0, as: UTF8.self) } == ["1", "5", "/d", "/l", "", "2", "echo", "a", "X=1", ""])
+        #expect(fields.map { String(decoding: $0, as: UTF8.self) } == ["1", "5", "/d", "/l", "", "2", "echo", "a", "X=1", "Y", ""])
     }
 
     @Test func reportsAreParsedAndAnythingElseIsNot() {
