@@ -18,7 +18,7 @@ public struct Scheduler: Sendable {
     var finalCount = 0
     var workers: [WorkerSlot] = []
     var workerIndex: [WorkerID: Int] = [:]
-    var runningOn: [InstanceID: WorkerID] = [:]
+    var runningOn: WorkerByInstance
     /// Follow-ons (see `followOnsBelow`): the instance queued behind each
     /// running instance that has one, and the reverse.
     var followOn: [InstanceID: InstanceID] = [:]
@@ -123,6 +123,7 @@ public struct Scheduler: Sendable {
         chainLengths = SchedulingPolicy.criticalPathLengths(of: graph.job, durations: policy.stageDurations)
         let count = graph.instanceCount
         states = Array(repeating: .waiting, count: count)
+        runningOn = WorkerByInstance(count: count)
         unmet = Array(repeating: 0, count: count)
         readyQueues = Array(repeating: ReadyQueue(), count: graph.job.stages.count)
         tallies = Array(repeating: StageTally(), count: graph.job.stages.count)
