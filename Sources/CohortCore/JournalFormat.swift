@@ -39,9 +39,9 @@ public enum JournalFormat {
             line.kind("end")
             line.attempt(attempt)
             line.field("outcome", outcomeText(ending.outcome))
-            if let logs = attempt.logs { line.field("logs", logs) }
             line.time("wall", ending.wallSeconds)
             line.field("peakKiB", ending.peakMemoryKiB)
+            if let logs = attempt.logs { line.field("logs", logs) }
             if let lineage = ending.lineage {
                 line.definition("def", lineage.definition)
                 line.hex("stamp", lineage.stamp)

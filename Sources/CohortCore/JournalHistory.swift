@@ -24,8 +24,9 @@ public struct JournalHistory: Sendable {
         public var forcePending = false
         /// Attempts started, over every run.
         public var attempts = 0
-        /// The last attempt's folder (its logs), when the journal names it;
-        /// dropped once it succeeds (only failures and running attempts show it).
+        /// The last failed attempt's folder (its logs), when the journal
+        /// names it: on its end record (older journals: on every start).
+        /// A new start or a success drops it.
         public var lastLogs: String?
         /// Wall seconds of the last success, for duration estimates.
         public var lastSuccessWallSeconds: Double?
@@ -123,7 +124,7 @@ public struct JournalHistory: Sendable {
                 entry.attempts += 1
                 entry.success = nil
                 entry.forcePending = false
-                if let logs = attempt.logs { entry.lastLogs = logs }
+                entry.lastLogs = attempt.logs
                 entry.lastRank = attempt.rank
                 entry.lastHost = attempt.host
                 entry.lastStartTime = attempt.time

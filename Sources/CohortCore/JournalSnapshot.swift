@@ -13,7 +13,7 @@
 public enum JournalSnapshot {
     /// Names the format and the meaning of what it holds: a change to either
     /// (to `JournalHistory.apply` too) must change it, so old snapshots are ignored.
-    static let magic = Array("cohort-snapshot4\n".utf8)
+    static let magic = Array("cohort-snapshot5\n".utf8)
     /// How many bytes of the journal's start and of its covered end a snapshot keeps to recognise it.
     public static let checkLength = 64
 

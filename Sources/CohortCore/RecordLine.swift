@@ -53,19 +53,19 @@ struct RecordLine {
     /// 16 lowercase hex digits.
     mutating func hex(_ key: StaticString, _ value: UInt64) {
         self.key(key)
-        hex16(value)
+        appendHex16(value)
     }
 
     /// `run.environment.setup.script`, as `InstanceDefinition.text` spells it.
     mutating func definition(_ key: StaticString, _ definition: InstanceDefinition) {
         self.key(key)
-        hex16(definition.run)
+        appendHex16(definition.run)
         bytes.append(UInt8(ascii: "."))
-        hex16(definition.environment)
+        appendHex16(definition.environment)
         bytes.append(UInt8(ascii: "."))
-        hex16(definition.setup)
+        appendHex16(definition.setup)
         bytes.append(UInt8(ascii: "."))
-        hex16(definition.script)
+        appendHex16(definition.script)
     }
 
     /// Seconds with six decimals, the same text on every platform.
@@ -113,6 +113,7 @@ struct RecordLine {
     /// `value` in decimal, zero-padded to `digits`. Digits are made on the
     /// stack and appended at once: the journal writes a dozen numbers a record.
     private mutating func decimal(_ value: UInt, digits: Int = 1) {
+        precondition((1...20).contains(digits), "at most 20 digits fit the buffer")
         var text: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt.max's 20 digits
         let count = withUnsafeMutableBytes(of: &text) { out in
             var rest = value
@@ -127,7 +128,7 @@ struct RecordLine {
         withUnsafeBytes(of: &text) { bytes.append(contentsOf: $0[($0.count - count)...]) }
     }
 
-    private mutating func hex16(_ value: UInt64) {
+    private mutating func appendHex16(_ value: UInt64) {
         var text: (UInt64, UInt64) = (0, 0)
         withUnsafeMutableBytes(of: &text) { out in
             for index in 0..<16 {

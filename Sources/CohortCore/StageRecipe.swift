@@ -100,8 +100,7 @@ public struct StageRecipe: Equatable, Sendable {
             // What an earlier attempt left goes into that attempt's folder; before
             // the first recorded attempt, into "0" (files of unknown origin).
             asideFolder: attempts + String(max(0, assignment.attempt - 1)) + "/files",
-            environment: environment, cpus: cpus, timeoutSeconds: timeoutSeconds)
-        order.instanceEnvironment = instanceEnvironment
+            stageEnvironment: environment, instanceEnvironment: instanceEnvironment, cpus: cpus, timeoutSeconds: timeoutSeconds)
         order.after = assignment.after
         return order
     }

@@ -33,7 +33,8 @@ public struct TaskOrder: Equatable, Sendable {
     public init(
         instance: InstanceID, name: String, command: String, directory: String,
         instanceFolder: String, attemptFolder: String, asideFolder: String,
-        environment: [EnvironmentVariable], cpus: Int, timeoutSeconds: Double = 0
+        stageEnvironment: [EnvironmentVariable], instanceEnvironment: [EnvironmentVariable] = [], cpus: Int,
+        timeoutSeconds: Double = 0
     ) {
         self.attemptFolder = attemptFolder
         self.asideFolder = asideFolder
@@ -43,7 +44,8 @@ public struct TaskOrder: Equatable, Sendable {
         self.command = command
         self.directory = directory
         self.instanceFolder = instanceFolder
-        self.stageEnvironment = environment
+        self.stageEnvironment = stageEnvironment
+        self.instanceEnvironment = instanceEnvironment
         self.cpus = cpus
     }
 }

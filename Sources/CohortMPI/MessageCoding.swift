@@ -123,9 +123,7 @@ extension WorkerMessage {
                 machineMemory: try reader.readInt64()))
         case .finished:
             var reports: [TaskReport] = []
-            let count = try reader.readCount()
-            reports.reserveCapacity(count)
-            for _ in 0..<count {
+            for _ in 0..<(try reader.readCount()) {
                 reports.append(TaskReport(
                     instance: try readInstance(&reader), outcome: try readOutcome(&reader), wallSeconds: try reader.readDouble(),
                     peakMemoryKiB: try read(Int.self, "peak memory", &reader), logTail: try reader.readString()))
@@ -146,8 +144,8 @@ extension SchedulerMessage {
         case .recipes(let recipes):
             var writer = header(.recipes)
             writer.writeCount(recipes.count)
+            // A recipe's stage is its place in the list.
             for recipe in recipes {
-                writer.write(Int64(recipe.stage))
                 writer.write(recipe.stageName)
                 writer.write(recipe.study)
                 writer.write(recipe.command)
@@ -188,9 +186,7 @@ extension SchedulerMessage {
         switch try readHeader(&reader) {
         case .recipes:
             var recipes: [StageRecipe] = []
-            let count = try reader.readCount()
-            for _ in 0..<count {
-                let stage = try read(Int.self, "stage", &reader)
+            for stage in 0..<(try reader.readCount()) {
                 let stageName = try reader.readString()
                 let study = try reader.readString()
                 let command = try reader.readString()
@@ -205,13 +201,12 @@ extension SchedulerMessage {
             self = .recipes(recipes)
         case .run:
             var assignments: [TaskAssignment] = []
-            let count = try reader.readCount()
-            assignments.reserveCapacity(count)
-            for _ in 0..<count {
+            for _ in 0..<(try reader.readCount()) {
                 var assignment = TaskAssignment(
                     instance: try readInstance(&reader), stage: try read(Int.self, "stage", &reader),
                     subject: try reader.readString(), session: try reader.readString(),
                     attempt: try read(Int.self, "attempt", &reader))
+                guard assignment.attempt >= 1 else { throw WireFormatError(reason: "attempt \(assignment.attempt) out of range") }
                 // -1: not a follow-on.
                 let after = try read(Int32.self, "after", &reader)
                 guard after >= -1 else { throw WireFormatError(reason: "instance ahead \(after) out of range") }

@@ -103,9 +103,10 @@ public struct WireReader {
         return pairs
     }
 
-    /// A length that must fit in what is left of the message (each element
-    /// of a list takes a byte at least, so a claimed length never allocates
-    /// more than the message holds).
+    /// A length that must fit in what is left of the message: a string's
+    /// bytes, or a list's elements (each takes a byte at least, so a
+    /// hostile count ends in a truncation error, not a huge loop; callers
+    /// do not reserve room by it).
     public mutating func readCount() throws(WireFormatError) -> Int {
         let raw = try readUInt64()
         guard raw <= UInt64(bytes.count - position) else {

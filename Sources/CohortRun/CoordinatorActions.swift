@@ -76,13 +76,14 @@ extension Coordinator {
     /// has their start records.
     func perform(_ actions: [SchedulerAction]) throws -> Bool {
         var records: [JournalRecord] = []
-        var starts: [(TaskAssignment, name: String)] = []
-        for action in actions {
+        /// Each start's assignment and name, by its action's place in `actions`.
+        var starts = [(TaskAssignment, name: String)?](repeating: nil, count: actions.count)
+        for (place, action) in actions.enumerated() {
             switch action {
             case .start(let instance, let worker), .startAfter(let instance, let worker, _):
                 let assignment = factory.assignment(for: instance, attempt: attemptNumber(of: instance))
                 let name = graph.name(of: instance)
-                starts.append((assignment, name))
+                starts[place] = (assignment, name)
                 records.append(.started(attempt(instance, name: name, on: worker, number: assignment.attempt)))
             case .skip(let instance, let cause):
                 records.append(.skipped(instance: graph.name(of: instance), cause: graph.name(of: cause), time: epochSeconds()))
@@ -96,12 +97,10 @@ extension Coordinator {
         var finished = false
         var immediate: [(TaskReport, WorkerID)] = []
         var outgoing = OutgoingStarts()
-        var nextStart = 0
-        for action in actions {
+        for (place, action) in actions.enumerated() {
             switch action {
             case .start(_, let worker):
-                let (assignment, name) = starts[nextStart]
-                nextStart += 1
+                let (assignment, name) = starts[place]!
                 if let info = workers[worker] { reporter.instanceStarted(name, on: info) }
                 logger.debug("start \(name) on \(worker)")
                 if worker == Self.localWorker, let localRunner {
@@ -111,8 +110,7 @@ extension Coordinator {
                 }
             case .startAfter(_, let worker, let ahead):
                 precondition(worker != Self.localWorker, "only worker ranks queue follow-ons (WorkerProfile.queuesFollowOns)")
-                var (assignment, name) = starts[nextStart]
-                nextStart += 1
+                var (assignment, name) = starts[place]!
                 assignment.after = ahead
                 if let info = workers[worker] { reporter.instanceStarted(name, on: info) }
                 logger.debug("start \(name) on \(worker) after \(graph.name(of: ahead))")
@@ -156,7 +154,8 @@ extension Coordinator {
     }
 
     /// Attempt `number` (else the current one) of `instance` on `worker`,
-    /// for the journal; `logs` is its folder, recorded with its start.
+    /// for the journal; `logs` is its folder, recorded with the end of an
+    /// attempt that did not succeed.
     func attempt(_ instance: InstanceID, name: String? = nil, on worker: WorkerID, number: Int? = nil,
                  logs: String? = nil) -> JournalRecord.Attempt {
         JournalRecord.Attempt(
@@ -169,29 +168,3 @@ extension Coordinator {
     }
 }
 
-/// Starts bound for worker ranks in one `perform`: one message per rank,
-/// sent before any later message to that rank (a recall, a stop).
-struct OutgoingStarts {
-    private var byWorker: [WorkerID: [TaskAssignment]] = [:]
-    /// Ranks in the order their first start was added.
-    private var order: [WorkerID] = []
-
-    mutating func add(_ assignment: TaskAssignment, to worker: WorkerID) {
-        if byWorker[worker] == nil { order.append(worker) }
-        byWorker[worker, default: []].append(assignment)
-    }
-
-    mutating func send(to worker: WorkerID, over transport: (any SchedulerTransport)?) throws {
-        guard let assignments = byWorker.removeValue(forKey: worker) else { return }
-        order.removeAll { $0 == worker }
-        try transport?.send(.run(assignments), to: worker.rawValue)
-    }
-
-    mutating func sendAll(over transport: (any SchedulerTransport)?) throws {
-        for worker in order {
-            if let assignments = byWorker[worker] { try transport?.send(.run(assignments), to: worker.rawValue) }
-        }
-        byWorker = [:]
-        order = []
-    }
-}

@@ -18,7 +18,7 @@ enum LauncherProtocol {
             frame.field(field)
         }
         for argument in arguments { frame.field(argument) }
-        for variable in environment { frame.field(variable.name, "=", variable.value) }
+        for variable in environment { frame.field(variable.name, equals: variable.value) }
         return frame.finished()
     }
 
@@ -44,18 +44,29 @@ enum LauncherProtocol {
             bytes.append(contentsOf: String(kind).utf8)
         }
 
-        /// One field made of `parts`, cut at the first NUL in any of them.
-        mutating func field(_ parts: String...) {
-            for part in parts {
-                var part = part
-                let whole = part.withUTF8 { utf8 in
-                    let end = utf8.firstIndex(of: 0) ?? utf8.count
-                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<end]))
-                    return end == utf8.count
-                }
-                if !whole { break }
+        /// One field, cut at its first NUL.
+        mutating func field(_ text: String) {
+            _ = append(text)
+            bytes.append(0)
+        }
+
+        /// `name=value` as one field, cut at its first NUL.
+        mutating func field(_ name: String, equals value: String) {
+            if append(name) {
+                bytes.append(UInt8(ascii: "="))
+                _ = append(value)
             }
             bytes.append(0)
+        }
+
+        /// Appends `text` up to its first NUL; false when it had one.
+        private mutating func append(_ text: String) -> Bool {
+            var text = text
+            return text.withUTF8 { utf8 in
+                let end = utf8.firstIndex(of: 0) ?? utf8.count
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<end]))
+                return end == utf8.count
+            }
         }
 
         /// The frame, its length (of what follows it) written in front, little-endian.

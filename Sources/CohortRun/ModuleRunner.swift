@@ -45,7 +45,6 @@ public final class ModuleRunner {
 
     public var runningCount: Int { running.count }
 
-
     /// Readable when a module has ended (nil while none runs): to wait on instead of sleeping.
     var reportDescriptor: Int32? { running.isEmpty ? nil : launcher.reportDescriptor }
 

@@ -13,8 +13,6 @@ public struct WorkerLoop {
     let outbox: Outbox
     let runner: ModuleRunner
     let logger: Logger
-    /// Reports of this loop pass, sent together at its end.
-    private let reports = ReportQueue()
 
     public init(communicator: Communicator, runner: ModuleRunner, logger: Logger = .silent) {
         self.communicator = communicator
@@ -28,8 +26,16 @@ public struct WorkerLoop {
         let hello = WorkerHello(host: Machine.hostName, pid: Int(getpid()),
                                 machineCores: offer.cores, machineMemory: offer.memory)
         try outbox.send(WorkerMessage.hello(hello).encoded(), to: .scheduler)
-        // What is still on its way to rank 0 leaves before this rank does.
-        defer { _ = try? outbox.flush(timeout: 5) }
+        /// Reports of this loop pass, sent together at its end (rank 0 takes
+        /// a batch of reports as one journal write and one fsync).
+        var reports: [TaskReport] = []
+        // What is still on its way to rank 0 leaves before this rank does,
+        // also when the loop throws: a report lost here is an attempt the
+        // journal never sees end.
+        defer {
+            try? sendReports(&reports)
+            _ = try? outbox.flush(timeout: 5)
+        }
         var stopping = false
         var terminating = false
         /// A second signal: modules are killed without their grace period.
@@ -51,10 +57,9 @@ public struct WorkerLoop {
                 // job's stop, rank 0 is stopping anyway and ignores this.
                 terminating = true
                 logger.notice("received \(StopSignals.name(signal)): stopping this rank's modules and leaving the run")
-                try sendReports()
                 try outbox.send(WorkerMessage.draining("received \(StopSignals.name(signal))").encoded(), to: .scheduler)
                 runner.terminateAll()
-                dropFollowOns(&followOns)
+                dropFollowOns(&followOns, reports: &reports)
             }
             if !hurried, StopSignals.count > 1 {
                 hurried = true
@@ -73,11 +78,11 @@ public struct WorkerLoop {
                         let order = recipes[assignment.stage].order(for: assignment)
                         if terminating {
                             // A stopping rank starts nothing new, follow-on or not.
-                            sendNotStarted(order)
+                            queueNotStarted(order, reports: &reports)
                         } else if let ahead = order.after, names[ahead] != nil {
                             followOns[ahead] = order
                         } else {
-                            start(order, names: &names)
+                            start(order, names: &names, reports: &reports)
                         }
                     }
                 case .stop:
@@ -87,12 +92,12 @@ public struct WorkerLoop {
                     // Not started yet: given back. Started: its report will come.
                     if let ahead = followOns.first(where: { $0.value.instance == instance })?.key,
                        let order = followOns.removeValue(forKey: ahead) {
-                        sendNotStarted(order)
+                        queueNotStarted(order, reports: &reports)
                     }
                 case .terminate:
                     terminating = true
                     runner.terminateAll()
-                    dropFollowOns(&followOns)
+                    dropFollowOns(&followOns, reports: &reports)
                 }
             }
             for finished in runner.reapFinished() {
@@ -103,70 +108,60 @@ public struct WorkerLoop {
                     // After a failure (a broken node?) rank 0 decides where it
                     // runs. Said before the failure, so that rank 0 still
                     // sees it queued, never started: it goes back in line.
-                    sendNotStarted(order)
+                    queueNotStarted(order, reports: &reports)
                     next = nil
                 }
-                // Its follow-on starts first: that is what it is for.
-                let immediate = next.flatMap { start($0, names: &names, reportingLater: true) }
-                send(finished, name: name)
-                if let next, let immediate { send(immediate, name: names.removeValue(forKey: next.instance)) }
+                // Its follow-on starts first: that is what it is for. A start
+                // that failed is reported after the end ahead of it, when rank
+                // 0 counts the follow-on as started.
+                let immediate = next.flatMap { start($0, names: &names, reports: &reports, reportingLater: true) }
+                queue(finished, name: name, reports: &reports)
+                if let next, let immediate { queue(immediate, name: names.removeValue(forKey: next.instance), reports: &reports) }
             }
-            try sendReports()
+            try sendReports(&reports)
             try outbox.release()
             if stopping && runner.runningCount == 0 && followOns.isEmpty { return }
             if progressed { backoff.reset() } else { backoff.pause(waitingOn: runner.reportDescriptor) }
         }
     }
 
-    /// Starts `order`; a report of a start that failed is sent at once, or
+    /// Starts `order`; the report of a start that failed is queued, or
     /// returned when `reportingLater`.
     @discardableResult
-    private func start(_ order: TaskOrder, names: inout [InstanceID: String], reportingLater: Bool = false) -> TaskReport? {
+    private func start(_ order: TaskOrder, names: inout [InstanceID: String], reports: inout [TaskReport],
+                       reportingLater: Bool = false) -> TaskReport? {
         logger.debug("starting \(order.name)", metadata: ["attempt": "\(order.attemptFolder.split(separator: "/").last ?? "")"])
         names[order.instance] = order.name
         guard let failed = runner.start(order) else { return nil }
         if reportingLater { return failed }
-        send(failed, name: names.removeValue(forKey: order.instance))
+        queue(failed, name: names.removeValue(forKey: order.instance), reports: &reports)
         return nil
     }
 
     /// A stopping rank starts no follow-on: each is reported as not started.
-    private func dropFollowOns(_ followOns: inout [InstanceID: TaskOrder]) {
-        for order in followOns.values { sendNotStarted(order) }
+    private func dropFollowOns(_ followOns: inout [InstanceID: TaskOrder], reports: inout [TaskReport]) {
+        for order in followOns.values { queueNotStarted(order, reports: &reports) }
         followOns.removeAll()
     }
 
     /// Reports an order this rank did not start: rank 0 counts it
     /// interrupted in a stop, else puts it back in line (lost: no retry used).
-    private func sendNotStarted(_ order: TaskOrder) {
-        send(TaskReport(instance: order.instance, outcome: .couldNotStart("not started by its worker"),
-                        wallSeconds: 0, peakMemoryKiB: 0, logTail: ""), name: order.name)
+    private func queueNotStarted(_ order: TaskOrder, reports: inout [TaskReport]) {
+        queue(TaskReport(instance: order.instance, outcome: .couldNotStart("not started by its worker"),
+                         wallSeconds: 0, peakMemoryKiB: 0, logTail: ""), name: order.name, reports: &reports)
     }
 
-    /// Queues `report` for the next `sendReports`, in order.
-    private func send(_ report: TaskReport, name: String?) {
+    /// Adds `report` to what the next `sendReports` sends, in order.
+    private func queue(_ report: TaskReport, name: String?, reports: inout [TaskReport]) {
         logger.debug("\(name ?? "instance \(report.instance.rawValue)") ended: \(report.outcome.text)",
                      metadata: ["seconds": "\(Double(Int(report.wallSeconds * 100)) / 100)"])
-        reports.add(report)
+        reports.append(report)
     }
 
-    /// What ended since the last call, as one message: rank 0 takes a batch
-    /// of reports as one journal write and one fsync.
-    private func sendReports() throws {
-        let batch = reports.take()
-        if !batch.isEmpty { try outbox.send(WorkerMessage.finished(batch).encoded(), to: .scheduler) }
-    }
-}
-
-/// Reports waiting to leave a worker rank (a class: the loop's helpers add
-/// to it from a non-mutating context).
-final class ReportQueue {
-    private var queued: [TaskReport] = []
-
-    func add(_ report: TaskReport) { queued.append(report) }
-
-    func take() -> [TaskReport] {
-        defer { queued.removeAll(keepingCapacity: true) }
-        return queued
+    /// The queued reports, as one message.
+    private func sendReports(_ reports: inout [TaskReport]) throws {
+        guard !reports.isEmpty else { return }
+        try outbox.send(WorkerMessage.finished(reports).encoded(), to: .scheduler)
+        reports.removeAll(keepingCapacity: true)
     }
 }

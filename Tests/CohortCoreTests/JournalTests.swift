@@ -46,13 +46,17 @@ import Testing
         failed.logs = "out/.attempts/realign/sub-01/ses-pre/2"
         let end = JournalRecord.finished(failed, .init(outcome: .exited(1), wallSeconds: 1, peakMemoryKiB: 0))
         let line = JournalFormat.encode(end)
-        #expect(line.contains("\tlogs=out/.attempts/realign/sub-01/ses-pre/2\t"))
+        #expect(line == "cohort1\tend\tinstance=realign:sub-01:ses-pre\tattempt=2\trank=3\thost=node07\ttime=1795000000.250000"
+                + "\toutcome=exit:1\twall=1.000000\tpeakKiB=0\tlogs=out/.attempts/realign/sub-01/ses-pre/2\t#e1ed5a19\n")
         #expect(try JournalFormat.decode(line.dropLast()) == end)
 
         var history = JournalHistory()
         history.apply(.started(attempt))
         history.apply(end)
         #expect(history["realign:sub-01:ses-pre"]?.lastLogs == "out/.attempts/realign/sub-01/ses-pre/2")
+        // A new attempt's start: the failure's folder no longer describes what is there.
+        history.apply(.started(attempt))
+        #expect(history["realign:sub-01:ses-pre"]?.lastLogs == nil)
 
         var older = JournalHistory()
         older.apply(.started(failed))

@@ -5,7 +5,7 @@ import Testing
 /// The binary message encoding, without MPI: round trips and hostile bytes.
 @Suite struct MessageCodingTests {
     let recipe = StageRecipe(
-        stage: 2, stageName: "realign", study: "ds001", command: "sh modules/realign.sh {subject} \"{workdir}/x\"",
+        stage: 0, stageName: "realign", study: "ds001", command: "sh modules/realign.sh {subject} \"{workdir}/x\"",
         setup: ["module load fsl", "export A=1"], directory: "/data/job", workdir: "/data/job/out",
         environment: [.init(name: "FSLOUTPUTTYPE", value: "NIFTI_GZ"), .init(name: "EMPTY", value: ""),
                       .init(name: "UNICODE", value: "ünï €")],
@@ -16,7 +16,9 @@ import Testing
         var followOn = assignment
         followOn.after = InstanceID(0)
         let studyLevel = TaskAssignment(instance: InstanceID(1), stage: 0, subject: "", session: "", attempt: 1)
-        for message in [SchedulerMessage.recipes([recipe, recipe]), .recipes([]), .run([assignment]),
+        let second = StageRecipe(stage: 1, stageName: "group", study: "ds001", command: "true", setup: [], directory: "/d",
+                                 workdir: "/d/out", environment: [], cpus: 1, timeoutSeconds: 0)
+        for message in [SchedulerMessage.recipes([recipe, second]), .recipes([]), .run([assignment]),
                         .run([assignment, followOn, studyLevel]), .run([]), .stop, .terminate, .recall(InstanceID(77))] {
             #expect(try SchedulerMessage(decoding: message.encoded()) == message)
         }
@@ -101,13 +103,26 @@ import Testing
         }
     }
 
+    @Test func attemptsBelowOneAndHugeCountsAreRejected() {
+        // Attempt numbers start at 1 (folders are named by them; one less names the previous).
+        for attempt in [0, -5, Int.min] {
+            var bad = assignment
+            bad.attempt = attempt
+            #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: SchedulerMessage.run([bad]).encoded()) }
+        }
+        var writer = WireWriter()
+        writer.write(wireProtocolVersion)
+        writer.write(UInt8(3))
+        writer.writeCount(Int(Int32.max))
+        #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: writer.bytes) }
+    }
+
     @Test func hugeLengthsDoNotAllocate() {
         // A length prefix claiming 2^62 bytes must fail, not allocate.
         var writer = WireWriter()
         writer.write(wireProtocolVersion)
         writer.write(UInt8(8))
         writer.writeCount(1)
-        writer.write(Int64(1))
         writer.write(UInt64(1) << 62)
         #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: writer.bytes) }
     }

@@ -16,7 +16,7 @@ import Glibc
                               instanceFolder: folder ?? base + "/out/stage/sub",
                               attemptFolder: attemptFolder ?? base + "/out/.attempts/stage/sub/1",
                               asideFolder: aside ?? base + "/out/.attempts/stage/sub/0/files",
-                              environment: [.init(name: "GREETING", value: "hi"),
+                              stageEnvironment: [.init(name: "GREETING", value: "hi"),
                                             .init(name: "COHORT_WORKDIR", value: folder ?? base + "/out/stage/sub")], cpus: 1)
         if let early = runner.start(order) { return early }
         var reports: [TaskReport] = []
@@ -188,7 +188,7 @@ import Glibc
     /// An order for a module that runs until it is stopped, its folders under `base`.
     func longOrder(_ command: String, in base: String) -> TaskOrder {
         TaskOrder(instance: InstanceID(1), name: "x", command: command, directory: base, instanceFolder: base + "/i",
-                  attemptFolder: base + "/a/1", asideFolder: base + "/a/0/files", environment: [], cpus: 1)
+                  attemptFolder: base + "/a/1", asideFolder: base + "/a/0/files", stageEnvironment: [], cpus: 1)
     }
 
     /// A supervisor killed with SIGKILL (the OOM killer) cannot stop its

@@ -35,6 +35,7 @@ import Testing
         #expect(environment[threads].value == "7")
         #expect(environment.last { $0.name == "FSLOUTPUTTYPE" }?.value == "NIFTI")
         #expect(environment.last { $0.name == "MKL_NUM_THREADS" }?.value == "3")
+        #expect(environment.suffix(8).allSatisfy { $0.name.hasPrefix("COHORT_") }, "the instance's own variables come last")
         let cohort = Dictionary(environment.filter { $0.name.hasPrefix("COHORT_") }.map { ($0.name, $0.value) }) { $1 }
         #expect(cohort == ["COHORT_STUDY": "ds 1", "COHORT_SUBJECT": "sub-01", "COHORT_SESSION": "ses-b",
                            "COHORT_STAGE": "convert", "COHORT_WORKDIR": "/lab/job/results/convert/sub-01/ses-b",
@@ -53,7 +54,9 @@ import Testing
         #expect(group.environment.contains(.init(name: "COHORT_SUBJECT", value: "")))
     }
 
-    @Test func aWorkerMakesTheSameOrdersFromWhatItWasSent() throws {
+    /// What a worker receives (recipes once, then assignments) makes the
+    /// order rank 0 would make itself: nothing is lost on the wire.
+    @Test func recipesAndAssignmentsSurviveTheWire() throws {
         let graph = try InstanceGraph(job: job)
         let factory = TaskFactory(graph: graph, jobFolder: "/lab/job", exported: [.init(name: "X", value: "y z")])
         guard case .recipes(let recipes) = try SchedulerMessage(decoding: SchedulerMessage.recipes(factory.recipes).encoded()) else {
