@@ -43,8 +43,7 @@ public struct WorkerLoop {
         var backoff = IdleBackoff()
         /// Names of the instances running here, for diagnostics.
         var names: [InstanceID: String] = [:]
-        /// Follow-ons (see `Scheduler.followOnsBelow`), by the running instance each waits for.
-        var followOns: [InstanceID: TaskOrder] = [:]
+        var followOns = FollowOnQueue()
         /// Every stage's recipe, sent by rank 0 before any assignment.
         var recipes: [StageRecipe] = []
         StopSignals.install()
@@ -59,7 +58,7 @@ public struct WorkerLoop {
                 logger.notice("received \(StopSignals.name(signal)): stopping this rank's modules and leaving the run")
                 try outbox.send(WorkerMessage.draining("received \(StopSignals.name(signal))").encoded(), to: .scheduler)
                 runner.terminateAll()
-                dropFollowOns(&followOns, reports: &reports)
+                for order in followOns.giveAllBack() { queueNotStarted(order, reports: &reports) }
             }
             if !hurried, StopSignals.count > 1 {
                 hurried = true
@@ -79,9 +78,7 @@ public struct WorkerLoop {
                         if terminating {
                             // A stopping rank starts nothing new, follow-on or not.
                             queueNotStarted(order, reports: &reports)
-                        } else if let ahead = order.after, names[ahead] != nil {
-                            followOns[ahead] = order
-                        } else {
+                        } else if !followOns.hold(order, aheadIsRunning: { names[$0] != nil }) {
                             start(order, names: &names, reports: &reports)
                         }
                     }
@@ -90,33 +87,29 @@ public struct WorkerLoop {
                     stopping = true
                 case .recall(let instance):
                     // Not started yet: given back. Started: its report will come.
-                    if let ahead = followOns.first(where: { $0.value.instance == instance })?.key,
-                       let order = followOns.removeValue(forKey: ahead) {
-                        queueNotStarted(order, reports: &reports)
-                    }
+                    if let order = followOns.recall(instance) { queueNotStarted(order, reports: &reports) }
                 case .terminate:
                     terminating = true
                     runner.terminateAll()
-                    dropFollowOns(&followOns, reports: &reports)
+                    for order in followOns.giveAllBack() { queueNotStarted(order, reports: &reports) }
                 }
             }
             for finished in runner.reapFinished() {
                 progressed = true
-                let name = names.removeValue(forKey: finished.instance)
-                var next = followOns.removeValue(forKey: finished.instance)
-                if let order = next, !finished.outcome.succeeded {
-                    // After a failure (a broken node?) rank 0 decides where it
-                    // runs. Said before the failure, so that rank 0 still
-                    // sees it queued, never started: it goes back in line.
-                    queueNotStarted(order, reports: &reports)
-                    next = nil
+                // A follow-on whose start failed at once is reported after the
+                // end ahead of it, when rank 0 counts it as started.
+                var failedStarts: [TaskReport] = []
+                for step in followOns.ended(finished) {
+                    switch step {
+                    case .start(let order):
+                        if let failed = start(order, names: &names, reports: &reports, reportingLater: true) { failedStarts.append(failed) }
+                    case .giveBack(let order):
+                        queueNotStarted(order, reports: &reports)
+                    case .report(let report):
+                        queue(report, name: names.removeValue(forKey: report.instance), reports: &reports)
+                    }
                 }
-                // Its follow-on starts first: that is what it is for. A start
-                // that failed is reported after the end ahead of it, when rank
-                // 0 counts the follow-on as started.
-                let immediate = next.flatMap { start($0, names: &names, reports: &reports, reportingLater: true) }
-                queue(finished, name: name, reports: &reports)
-                if let next, let immediate { queue(immediate, name: names.removeValue(forKey: next.instance), reports: &reports) }
+                for failed in failedStarts { queue(failed, name: names.removeValue(forKey: failed.instance), reports: &reports) }
             }
             try sendReports(&reports)
             try outbox.release()
@@ -138,17 +131,9 @@ public struct WorkerLoop {
         return nil
     }
 
-    /// A stopping rank starts no follow-on: each is reported as not started.
-    private func dropFollowOns(_ followOns: inout [InstanceID: TaskOrder], reports: inout [TaskReport]) {
-        for order in followOns.values { queueNotStarted(order, reports: &reports) }
-        followOns.removeAll()
-    }
-
-    /// Reports an order this rank did not start: rank 0 counts it
-    /// interrupted in a stop, else puts it back in line (lost: no retry used).
+    /// Reports an order this rank did not start (see `FollowOnQueue.notStarted`).
     private func queueNotStarted(_ order: TaskOrder, reports: inout [TaskReport]) {
-        queue(TaskReport(instance: order.instance, outcome: .couldNotStart("not started by its worker"),
-                         wallSeconds: 0, peakMemoryKiB: 0, logTail: ""), name: order.name, reports: &reports)
+        queue(FollowOnQueue.notStarted(order), name: order.name, reports: &reports)
     }
 
     /// Adds `report` to what the next `sendReports` sends, in order.
