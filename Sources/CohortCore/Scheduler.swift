@@ -150,7 +150,10 @@ public struct Scheduler: Sendable {
     }
 
     /// Which attempt of the instance is running or ran last (1 for the first).
-    public func attempt(of instance: InstanceID) -> Int { 1 + (extraAttempts[instance] ?? 0) }
+    public func attempt(of instance: InstanceID) -> Int {
+        // Most runs retry nothing: no hashing per start and end then.
+        extraAttempts.isEmpty ? 1 : 1 + (extraAttempts[instance] ?? 0)
+    }
 
     public func state(of instance: InstanceID) -> InstanceState { states[instance.index] }
 
@@ -323,9 +326,9 @@ public struct Scheduler: Sendable {
         locks.release(graph.job.stages[stage].locks)
         guard let worker = runningOn.removeValue(forKey: instance), let index = workerIndex[worker] else { return }
         workers[index].running -= 1
-        queuedSince[instance] = nil
-        recalled.remove(instance)
-        if let ahead = queuedBehind.removeValue(forKey: instance) {
+        if !recalled.isEmpty { recalled.remove(instance) }
+        if let ahead = queuedBehind.isEmpty ? nil : queuedBehind.removeValue(forKey: instance) {
+            queuedSince[instance] = nil
             // A follow-on its worker never started (stopping, recalled, behind a failure): it held no room.
             followOn[ahead] = nil
             return

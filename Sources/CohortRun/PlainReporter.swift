@@ -63,7 +63,7 @@ public final class PlainReporter: RunReporter {
     public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, interrupted: Bool, cause: String?,
                                  finished: Int, total: Int) {
         board.finished(name, outcome: interrupted ? .interrupted : report.outcome, wallSeconds: report.wallSeconds)
-        let progress = "\(finished)/\(total)"
+        var progress: String { "\(finished)/\(total)" }
         if report.outcome.succeeded {
             if mode == .lines { emit("\(stamp()) done    \(name)  \(worker.id)  \(format(report.wallSeconds, decimals: 2))s  \(progress)") }
         } else if interrupted {
