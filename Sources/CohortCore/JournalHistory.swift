@@ -22,7 +22,7 @@ public struct JournalHistory: Sendable {
         public var skipped = false
         /// A `--force` made its success out of date and no attempt has started since.
         public var forcePending = false
-        /// Attempts started, over every run.
+        /// The highest attempt number started, over every run (the next is one more).
         public var attempts = 0
         /// The last failed attempt's folder (its logs), when the journal
         /// names it: on its end record (older journals: on every start).
@@ -121,7 +121,9 @@ public struct JournalHistory: Sendable {
             // A new attempt may have touched the outputs: an earlier success no longer counts.
             update(attempt.instance) { entry in
                 entry.unfinished = true
-                entry.attempts += 1
+                // The highest number started: a follow-on its worker gave
+                // back unstarted has its number started again.
+                entry.attempts = max(entry.attempts, attempt.attempt)
                 entry.success = nil
                 entry.forcePending = false
                 entry.lastLogs = attempt.logs

@@ -150,6 +150,11 @@ public struct Scheduler: Sendable {
     }
 
     /// Which attempt of the instance is running or ran last (1 for the first).
+    /// The instance a follow-on still waits behind (nil once it is started, or for any other instance).
+    public func queuedAhead(of instance: InstanceID) -> InstanceID? {
+        queuedBehind.isEmpty ? nil : queuedBehind[instance]
+    }
+
     public func attempt(of instance: InstanceID) -> Int {
         // Most runs retry nothing: no hashing per start and end then.
         extraAttempts.isEmpty ? 1 : 1 + (extraAttempts[instance] ?? 0)
@@ -198,11 +203,14 @@ public struct Scheduler: Sendable {
     /// stopped because the run is stopping was interrupted, one stopped
     /// because its worker is leaving was lost; otherwise as reported.
     /// The outcome to journal; `instanceFinished` settles it the same way.
-    public func settled(_ reported: AttemptOutcome, of instance: InstanceID) -> AttemptOutcome {
+    /// `aheadSucceeded`: the follow-on `instance` is still queued here, but
+    /// the success of the one ahead of it came in the same batch of reports,
+    /// before this one: its worker started it.
+    public func settled(_ reported: AttemptOutcome, of instance: InstanceID, aheadSucceeded: Bool = false) -> AttemptOutcome {
         if reported.succeeded { return .succeeded }
         if stopping { return .interrupted }
         // A follow-on reported while still queued: its worker never started it.
-        if queuedBehind[instance] != nil { return .lost }
+        if !aheadSucceeded, queuedBehind[instance] != nil { return .lost }
         if let worker = runningOn[instance], leaving.contains(worker) { return .lost }
         return reported
     }
@@ -244,6 +252,9 @@ public struct Scheduler: Sendable {
     public mutating func instanceFinished(_ instance: InstanceID, outcome reported: AttemptOutcome, wallSeconds: Double = 0) -> [SchedulerAction] {
         precondition(states[instance.index] == .running, "instance \(instance.rawValue) finished but was not running")
         let outcome = settled(reported, of: instance)
+        // A follow-on given back by its worker before it started: it made
+        // no folder and ran nothing, so its attempt number is used again.
+        let neverStarted = queuedBehind[instance] != nil
         let stage = graph.stage(of: instance)
         var actions: [SchedulerAction] = []
         let worker = runningOn[instance] ?? freedBeforeRecord[instance]
@@ -255,9 +266,11 @@ public struct Scheduler: Sendable {
             setState(instance, stage: stage, to: .succeeded)
             satisfyDependents(of: instance, makingReady: true)
         case .lost where !stopping:
-            // Its attempt number goes on (its folder is used), its retries stay.
-            extraAttempts[instance, default: 0] += 1
-            lostAttempts[instance, default: 0] += 1
+            // Its retries stay; its attempt number goes on if it started (its folder is used).
+            if !neverStarted {
+                extraAttempts[instance, default: 0] += 1
+                lostAttempts[instance, default: 0] += 1
+            }
             if let worker { failedOn[instance, default: []].insert(worker) }
             setState(instance, stage: stage, to: .ready)
             retryQueues[stage].append(instance)
@@ -270,7 +283,7 @@ public struct Scheduler: Sendable {
             setState(instance, stage: stage, to: .ready)
             retryQueues[stage].append(instance)
             readyCount += 1
-            actions.append(.retry(instance, attempt: attempt(of: instance)))
+            actions.append(.retry(instance, attempt: attempt(of: instance) - (lostAttempts[instance] ?? 0)))
         default:
             setState(instance, stage: stage, to: .failed)
             skipDownstream(of: instance, into: &actions)

@@ -57,7 +57,9 @@ public enum SchedulerAction: Hashable, Sendable {
     case recall(InstanceID, on: WorkerID)
     /// The instance will not run because `cause` failed upstream.
     case skip(InstanceID, because: InstanceID)
-    /// The attempt failed and the instance goes back in line for attempt `attempt`.
+    /// The attempt failed and the instance goes back in line for attempt
+    /// `attempt` of those its retries count (attempts lost with a leaving
+    /// worker are not among them).
     case retry(InstanceID, attempt: Int)
     /// The worker gets no more work.
     case stopWorker(WorkerID)

@@ -12,19 +12,24 @@ extension Coordinator {
     func handle(_ reports: [(TaskReport, WorkerID)]) throws -> [SchedulerAction] {
         var records: [JournalRecord] = []
         var results: [(InstanceID, AttemptOutcome, TaskReport, WorkerID, name: String)] = []
-        for (report, worker) in reports {
+        for (position, (report, worker)) in reports.enumerated() {
             let instance = report.instance
             guard instance.index < graph.instanceCount, scheduler.state(of: instance) == .running else {
                 // A report for nothing we sent: ignore rather than corrupt state.
                 logger.warning("ignored a report of instance \(instance.rawValue) from \(worker): it is not running")
                 continue
             }
-            let outcome = scheduler.settled(report.outcome, of: instance)
+            // A follow-on whose worker started it when the one ahead succeeded,
+            // reported in this same batch: rank 0 still sees it queued.
+            let aheadSucceeded = scheduler.queuedAhead(of: instance).map { ahead in
+                reports[..<position].contains { $0.0.instance == ahead && $0.0.outcome.succeeded }
+            } ?? false
+            let outcome = scheduler.settled(report.outcome, of: instance, aheadSucceeded: aheadSucceeded)
             let number = attemptNumber(of: instance)
             let name = graph.name(of: instance)
             // Where its logs are, for `cohort status`: only failures are pointed to.
             let attempt = attempt(instance, name: name, on: worker, number: number,
-                                  logs: outcome.succeeded ? nil : factory.attemptFolder(of: instance, attempt: number))
+                                  logs: outcome.isFailure ? factory.attemptFolder(of: instance, attempt: number) : nil)
             let made = outcome.succeeded ? lineage.succeeded(instance, name: name, attempt: attempt.attempt) : nil
             records.append(.finished(attempt, JournalRecord.Ending(
                 outcome: outcome, wallSeconds: report.wallSeconds, peakMemoryKiB: report.peakMemoryKiB, lineage: made)))
@@ -61,7 +66,7 @@ extension Coordinator {
                 failedAttempts[instance, default: []].append(
                     FailedAttempt(attempt: attemptNumber, outcome: outcome,
                                   logFolder: factory.attemptFolder(of: instance, attempt: attemptNumber)))
-            } else if let earlier = failedAttempts.removeValue(forKey: instance), outcome.succeeded {
+            } else if outcome.succeeded, let earlier = failedAttempts.removeValue(forKey: instance) {
                 retried.append(RetriedInstance(name: name, failedAttempts: earlier))
             }
             reporter.instanceFinished(name, report: report, on: info, interrupted: outcome.isStoppedEarly, cause: cause,

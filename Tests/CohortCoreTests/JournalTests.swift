@@ -64,6 +64,21 @@ import Testing
         #expect(older["realign:sub-01:ses-pre"]?.lastLogs == "out/.attempts/realign/sub-01/ses-pre/2")
     }
 
+    /// A follow-on its worker gave back unstarted has its attempt number
+    /// started again: numbering goes on from the highest number started.
+    @Test func anAttemptNumberStartedAgainIsCountedOnce() {
+        var history = JournalHistory()
+        let first = JournalRecord.Attempt(instance: "a:s1", attempt: 1, rank: 1, host: "h", time: 1)
+        var second = first
+        second.attempt = 2
+        history.apply(.started(first))
+        history.apply(.finished(first, .init(outcome: .exited(1), wallSeconds: 1, peakMemoryKiB: 0)))
+        history.apply(.started(second))
+        history.apply(.finished(second, .init(outcome: .interrupted, wallSeconds: 0, peakMemoryKiB: 0)))
+        history.apply(.started(second))
+        #expect(history["a:s1"]?.attempts == 2)
+    }
+
     /// The text of each sample, byte for byte: journals written by earlier
     /// versions stay readable, and what people read with `less` stays the same.
     @Test func recordsAreWrittenExactlyAsBefore() {

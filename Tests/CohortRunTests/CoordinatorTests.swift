@@ -98,6 +98,35 @@ import Testing
         #expect(summary.tallies.map(\.succeeded) == [6, 5, 2, 0])
     }
 
+    /// Short attempts that fail twice, then succeed, on one one-cpu worker:
+    /// follow-ons queued behind the failures are given back unstarted. They
+    /// use no attempt number (no folder was made for them) and the summary
+    /// still lists both failures of every instance.
+    @Test func followOnsGivenBackUseNoAttemptAndLoseNoFailure() throws {
+        let job = Job(study: "s", subjects: (1...6).map { Subject(name: "s\($0)", sessions: []) }, stages: [
+            Stage(name: "flaky", domain: .subject, command: "x", dependencies: [], retries: 2),
+        ])
+        let graph = try InstanceGraph(job: job)
+        var runs: [String: Int] = [:]
+        let cluster = FakeCluster(clock: ManualClock(), machines: [.init(host: "n1", cores: 1)], duration: { _ in 0.01 },
+                                  outcome: { order in
+            runs[order.name, default: 0] += 1
+            return runs[order.name]! <= 2 ? .exited(1) : .succeeded
+        })
+        let reporter = RecordingReporter()
+        let coordinator = Coordinator(factory: TaskFactory(graph: graph, jobFolder: "/j"), transport: cluster, localRunner: nil,
+                                      policy: WorkerPolicy(), reporter: reporter, clock: cluster.clock.read)
+        let summary = try coordinator.run()
+        #expect(reporter.retries.count == 12, "two retries each: \(reporter.retries)")
+        #expect(summary.exitCode == 0)
+        #expect(cluster.executions.contains { $0.order.after != nil }, "follow-ons were queued")
+        #expect(cluster.executions.count == 18, "three runs each")
+        let numbers = Set(cluster.executions.map { $0.order.attemptFolder.split(separator: "/").last.map(String.init) ?? "" })
+        #expect(numbers == ["1", "2", "3"], "\(numbers)")
+        #expect(summary.retried.count == 6)
+        #expect(summary.retried.allSatisfy { $0.failedAttempts.map(\.attempt) == [1, 2] }, "\(summary.retried)")
+    }
+
     @Test func unplaceableStageRefusesTheRunAndStopsWorkers() throws {
         let clock = ManualClock()
         let cluster = FakeCluster(clock: clock, machines: [.init(host: "n1", cores: 1)])

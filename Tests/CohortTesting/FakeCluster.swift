@@ -33,6 +33,7 @@ public final class FakeCluster: SchedulerTransport, @unchecked Sendable {
         public var order: TaskOrder
         public var start: Double
         public var end: Double
+        public var outcome: AttemptOutcome
     }
 
     public let clock: ManualClock
@@ -86,11 +87,19 @@ public final class FakeCluster: SchedulerTransport, @unchecked Sendable {
                 let order = recipe.order(for: assignment)
                 // A follow-on starts when the one ahead of it on this rank ends.
                 let ahead = order.after.flatMap { ahead in executions.last { $0.rank == rank && $0.order.instance == ahead } }
+                if let ahead, ahead.end > clock.now, !ahead.outcome.succeeded,
+                   let aheadReport = inbox.firstIndex(where: { $0.rank == rank && $0.message.reports(ahead.order.instance) }) {
+                    // As a worker does (`FollowOnQueue`): behind a failure it is
+                    // given back unstarted, said before the failure.
+                    inbox.insert((rank, .finished([FollowOnQueue.notStarted(order)]), ahead.end), at: aheadReport)
+                    continue
+                }
                 let start = max(clock.now, ahead?.end ?? clock.now)
                 let end = start + duration(order)
-                executions.append(Execution(rank: rank, order: order, start: start, end: end))
-                let report = TaskReport(instance: order.instance, outcome: outcome(order), wallSeconds: end - start,
-                                        peakMemoryKiB: 1024, logTail: outcome(order).succeeded ? "" : "failed on purpose")
+                let outcome = outcome(order)
+                executions.append(Execution(rank: rank, order: order, start: start, end: end, outcome: outcome))
+                let report = TaskReport(instance: order.instance, outcome: outcome, wallSeconds: end - start,
+                                        peakMemoryKiB: 1024, logTail: outcome.succeeded ? "" : "failed on purpose")
                 inbox.append((rank, .finished([report]), end))
             }
         }
@@ -142,4 +151,11 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
     public func problem(_ text: String) { problems.append(text) }
     public func note(_ text: String) { problems.append(text) }
     public func tick() {}
+}
+
+extension WorkerMessage {
+    /// Whether this is the report of `instance`'s end.
+    func reports(_ instance: InstanceID) -> Bool {
+        if case .finished(let reports) = self { reports.contains { $0.instance == instance } } else { false }
+    }
 }
