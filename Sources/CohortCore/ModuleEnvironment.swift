@@ -20,7 +20,13 @@ public enum ModuleEnvironment {
         "OMPI_MCA_mpi_oversubscribe", "OMPI_MCA_mpi_yield_when_idle",
         // From the launch's own flags (`--oversubscribe`, `--bind-to none`).
         "OMPI_MCA_rmaps_base_oversubscribe", "OMPI_MCA_hwloc_base_binding_policy",
+        // Set for the ranks of a one-node job: a module's own MPI program on
+        // Omni-Path would be held to one node by `PSM2_DEVICES=self,shm`.
+        "PSM2_DEVICES", "HFI_NO_BACKTRACE", "IPATH_NO_BACKTRACE",
     ]
+    /// What `mpirun.sh` tells Cohort's own ranks (the stop note, the user's
+    /// terminal and its size): not the modules' business.
+    static let cohortNames: Set<String> = ["COHORT_STOP_NOTE", "COHORT_TERMINAL", "COHORT_COLUMNS", "COHORT_LINES"]
 
     /// Whether the MPI launcher put `name` into the worker rank's environment.
     public static func isLaunchers(_ name: String) -> Bool {
@@ -42,8 +48,8 @@ public enum ModuleEnvironment {
         return threadVariables.filter { !set.contains($0) }.map { EnvironmentVariable(name: $0, value: String(cpus)) }
     }
 
-    /// `inherited` (the worker's environment) without the launcher's variables.
+    /// `inherited` (the worker's environment) without the launcher's variables and Cohort's own.
     public static func cleaned(_ inherited: [String: String]) -> [String: String] {
-        inherited.filter { !isLaunchers($0.key) }
+        inherited.filter { !isLaunchers($0.key) && !cohortNames.contains($0.key) }
     }
 }

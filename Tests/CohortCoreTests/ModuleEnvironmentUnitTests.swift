@@ -10,6 +10,8 @@ import Testing
             "OMPI_MCA_initial_wdir": "/", "OMPI_FIRST_RANKS": "0", "OMPI_APP_CTX_NUM_PROCS": "2",
             "OMPI_MCA_btl": "self,tcp", "OMPI_MCA_opal_cuda_support": "1", "OMPI_ALLOW_RUN_AS_ROOT": "1",
             "PATH": "/usr/bin", "SLURM_JOB_ID": "7",
+            "PSM2_DEVICES": "self,shm", "HFI_NO_BACKTRACE": "1", "IPATH_NO_BACKTRACE": "1",
+            "COHORT_STOP_NOTE": "/tmp/x", "COHORT_TERMINAL": "1", "COHORT_COLUMNS": "80", "COHORT_LINES": "24",
         ]
         #expect(ModuleEnvironment.cleaned(inherited).keys.sorted()
                 == ["OMPI_ALLOW_RUN_AS_ROOT", "OMPI_MCA_btl", "OMPI_MCA_opal_cuda_support", "PATH", "SLURM_JOB_ID"])
