@@ -65,7 +65,7 @@ public struct FailureGroup: Sendable {
         if let cause = first.cause { lines.append("    cause: \(cause)") }
         lines.append("    last line: \(first.lastLine.isEmpty ? "(empty)" : first.lastLine)")
         lines.append("    logs of \(first.name): \(LogPaths.described(first.logFolder))")
-        lines.append("    rerun them: cohort run \(jobFile) --only \(stage)")
+        lines.append("    rerun them: cohort run \(CommandTemplate.shellQuoted(jobFile)) --only \(stage)")
         return lines
     }
 
@@ -75,8 +75,8 @@ public struct FailureGroup: Sendable {
         if let cause = detail.cause { lines.append("    cause: \(cause)") }
         if !detail.lastLine.isEmpty { lines.append("    last line: \(detail.lastLine)") }
         lines.append("    logs: \(LogPaths.described(detail.logFolder))")
-        lines.append("    rerun just it: cohort run \(jobFile) --only \(detail.name)")
-        if let script = detail.rerunScript { lines.append("    by hand, as the worker ran it: sh \(script)") }
+        lines.append("    rerun just it: cohort run \(CommandTemplate.shellQuoted(jobFile)) --only \(detail.name)")
+        if let script = detail.rerunScript { lines.append("    by hand, as the worker ran it: sh \(CommandTemplate.shellQuoted(script))") }
         return lines
     }
 }

@@ -106,9 +106,10 @@ func failureLines(_ failure: FailureRecord, jobFile: String) -> [String] {
     for earlier in failure.earlierAttempts {
         lines.append("    attempt \(earlier.attempt) (\(earlier.outcome.text)): logs \(LogPaths.described(earlier.logFolder))")
     }
-    lines.append("    rerun just it: cohort run \(jobFile) --only \(failure.name)")
+    // Commands to paste: paths quoted where they need it (spaces in a job's path).
+    lines.append("    rerun just it: cohort run \(CommandTemplate.shellQuoted(jobFile)) --only \(failure.name)")
     if case .couldNotStart = failure.outcome {} else {
-        lines.append("    by hand, as the worker ran it: sh \(failure.logFolder)/rerun.sh")
+        lines.append("    by hand, as the worker ran it: sh \(CommandTemplate.shellQuoted(failure.logFolder + "/rerun.sh"))")
     }
     for tail in LogExcerpt.lines(failure.logTail) { lines.append("    | \(tail)") }
     return lines
