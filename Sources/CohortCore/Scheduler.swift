@@ -203,14 +203,16 @@ public struct Scheduler: Sendable {
     /// stopped because the run is stopping was interrupted, one stopped
     /// because its worker is leaving was lost; otherwise as reported.
     /// The outcome to journal; `instanceFinished` settles it the same way.
-    /// `aheadSucceeded`: the follow-on `instance` is still queued here, but
-    /// the success of the one ahead of it came in the same batch of reports,
-    /// before this one: its worker started it.
-    public func settled(_ reported: AttemptOutcome, of instance: InstanceID, aheadSucceeded: Bool = false) -> AttemptOutcome {
+    /// `aheadEnded`: the follow-on `instance` is still queued here, but the
+    /// end of the one ahead of it came in the same batch of reports, before
+    /// this one: its worker started it (after a success, or because the one
+    /// ahead had ended when the order came), since a worker gives a
+    /// follow-on back before it reports the end ahead of it.
+    public func settled(_ reported: AttemptOutcome, of instance: InstanceID, aheadEnded: Bool = false) -> AttemptOutcome {
         if reported.succeeded { return .succeeded }
         if stopping { return .interrupted }
         // A follow-on reported while still queued: its worker never started it.
-        if !aheadSucceeded, queuedBehind[instance] != nil { return .lost }
+        if !aheadEnded, queuedBehind[instance] != nil { return .lost }
         if let worker = runningOn[instance], leaving.contains(worker) { return .lost }
         return reported
     }

@@ -19,12 +19,13 @@ extension Coordinator {
                 logger.warning("ignored a report of instance \(instance.rawValue) from \(worker): it is not running")
                 continue
             }
-            // A follow-on whose worker started it when the one ahead succeeded,
-            // reported in this same batch: rank 0 still sees it queued.
-            let aheadSucceeded = scheduler.queuedAhead(of: instance).map { ahead in
-                reports[..<position].contains { $0.0.instance == ahead && $0.0.outcome.succeeded }
+            // A follow-on reported after the end of the one ahead of it, in
+            // this same batch: rank 0 still sees it queued, but its worker
+            // started it (a worker gives a follow-on back before that end).
+            let aheadEnded = scheduler.queuedAhead(of: instance).map { ahead in
+                reports[..<position].contains { $0.0.instance == ahead }
             } ?? false
-            let outcome = scheduler.settled(report.outcome, of: instance, aheadSucceeded: aheadSucceeded)
+            let outcome = scheduler.settled(report.outcome, of: instance, aheadEnded: aheadEnded)
             let number = attemptNumber(of: instance)
             let name = graph.name(of: instance)
             // Where its logs are, for `cohort status`: only failures are pointed to.

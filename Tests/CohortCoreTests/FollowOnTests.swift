@@ -107,6 +107,15 @@ import Testing
         #expect(scheduler.attempt(of: queued) == 1, "it never started: its attempt number is used again")
     }
 
+    /// A follow-on reported after the end of the one ahead of it in the same
+    /// batch ran (its worker started it once that one ended): its failure
+    /// counts. Reported before that end, its worker gave it back unstarted.
+    @Test func aFollowOnReportedAfterTheEndAheadOfItRan() throws {
+        let (scheduler, queued, _) = try aFollowOnQueued()
+        #expect(scheduler.settled(.exited(1), of: queued, aheadEnded: true) == .exited(1))
+        #expect(scheduler.settled(.couldNotStart("not started by its worker"), of: queued) == .lost)
+    }
+
     /// The one ahead failed (a broken node?): its worker does not start the
     /// follow-on and says so first. It goes back in line with no retry used
     /// and no failure counted, and the failure is handled as usual.
