@@ -150,11 +150,6 @@ public struct Scheduler: Sendable {
     }
 
     /// Which attempt of the instance is running or ran last (1 for the first).
-    /// The instance a follow-on still waits behind (nil once it is started, or for any other instance).
-    public func queuedAhead(of instance: InstanceID) -> InstanceID? {
-        queuedBehind.isEmpty ? nil : queuedBehind[instance]
-    }
-
     public func attempt(of instance: InstanceID) -> Int {
         // Most runs retry nothing: no hashing per start and end then.
         extraAttempts.isEmpty ? 1 : 1 + (extraAttempts[instance] ?? 0)

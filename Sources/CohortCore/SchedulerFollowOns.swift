@@ -14,6 +14,11 @@
 /// whose instances run on gets its follow-ons at its next report), so an
 /// event costs the same with ten workers as with ten thousand.
 extension Scheduler {
+    /// The instance a follow-on still waits behind (nil once it is started, or for any other instance).
+    public func queuedAhead(of instance: InstanceID) -> InstanceID? {
+        queuedBehind.isEmpty ? nil : queuedBehind[instance]
+    }
+
     mutating func queueFollowOns(into actions: inout [SchedulerAction]) {
         let touched = Set(touchedWorkers)
         touchedWorkers.removeAll(keepingCapacity: true)

@@ -74,8 +74,9 @@ public struct StageRecipe: Equatable, Sendable {
     public func order(for assignment: TaskAssignment) -> TaskOrder {
         let subject = assignment.subject, session = assignment.session
         let name = instanceName(subject: subject, session: session)
-        let folder = instanceFolder(subject: subject, session: session)
-        let attempts = workdir + "/" + Self.attemptsFolderName + "/" + relativeFolder(subject: subject, session: session) + "/"
+        let relative = relativeFolder(subject: subject, session: session)
+        let folder = workdir + "/" + relative
+        let attempts = workdir + "/" + Self.attemptsFolderName + "/" + relative + "/"
         let command = template.substitute { placeholder in
             switch placeholder {
             case .study: study

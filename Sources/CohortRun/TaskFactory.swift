@@ -47,8 +47,6 @@ public struct TaskFactory: Sendable {
         return recipes[graph.stage(of: instance)].attemptFolder(subject: labels.subject, session: labels.session, attempt: attempt)
     }
 
-    public static let attemptsFolderName = StageRecipe.attemptsFolderName
-
     /// `path` as seen from the job file's folder when it lies inside it
     /// (`out/.attempts/...`), else absolute: what the journal records.
     public func display(_ path: String) -> String {
