@@ -54,11 +54,15 @@ struct IdleBackoff {
     }
 
     /// Sleeps, or waits until `descriptor` (a module launcher's reports) is
-    /// readable, whichever comes first.
-    mutating func pause(waitingOn descriptor: Int32? = nil) {
+    /// readable, whichever comes first. A `patient` rank expects nothing
+    /// urgent from MPI (a worker whose next order is already held while its
+    /// module runs): it waits the longest step at once.
+    mutating func pause(waitingOn descriptor: Int32? = nil, patient: Bool = false) {
         let now = monotonicSeconds()
         if quietSince == nil { quietSince = now }
-        if now - (quietSince ?? now) < Self.briefWindow {
+        if patient {
+            nanoseconds = Self.cap
+        } else if now - (quietSince ?? now) < Self.briefWindow {
             nanoseconds = Self.brief
         } else {
             nanoseconds = min(Self.cap, max(Self.brief, nanoseconds * 2))
