@@ -101,6 +101,16 @@ shm_free_kib=$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')
 if [ -z "$shm_free_kib" ] || [ "$shm_free_kib" -lt $((ranks * 8192)) ]; then
     flags+=(--mca btl_vader_backing_directory /tmp)
 fi
+# On one host Cohort's ranks talk through shared memory (pml ob1, btl
+# vader). Left to choose, OpenMPI 4 tries UCX first, which costs 0.2 s of
+# every start here and brings nothing on one node. A pml the user chose
+# (OMPI_MCA_pml) stays; modules do not inherit this one (COHORT_MPIRUN_MCA
+# names what this script set, for Cohort to leave out of their environment).
+chosen_mca=""
+if [ -z "$in_slurm" ] && [ -z "${OMPI_MCA_pml:-}" ]; then
+    flags+=(--mca pml ob1)
+    chosen_mca=pml
+fi
 
 # mpirun forwards only SIGUSR1/SIGUSR2 to the ranks; the signal the user
 # really sent is noted here for Cohort's messages (COHORT_STOP_NOTE).
@@ -153,9 +163,10 @@ if [ -t 1 ]; then
 else
     terminal=0 lines=24 columns=80
 fi
-COHORT_STOP_NOTE="$note" COHORT_TERMINAL="${COHORT_TERMINAL:-$terminal}" \
+COHORT_STOP_NOTE="$note" COHORT_TERMINAL="${COHORT_TERMINAL:-$terminal}" COHORT_MPIRUN_MCA="$chosen_mca" \
     COHORT_COLUMNS="${COHORT_COLUMNS:-$columns}" COHORT_LINES="${COHORT_LINES:-$lines}" mpirun -np "$ranks" "${flags[@]}" \
-    -x COHORT_STOP_NOTE -x COHORT_TERMINAL -x COHORT_COLUMNS -x COHORT_LINES "$bin/cohort" run "$@" 2>&"$mpirun_err" &
+    -x COHORT_STOP_NOTE -x COHORT_TERMINAL -x COHORT_COLUMNS -x COHORT_LINES -x COHORT_MPIRUN_MCA \
+    "$bin/cohort" run "$@" 2>&"$mpirun_err" &
 mpirun_pid=$!
 # If this script is killed (kill -9, a closed terminal), stop the run
 # cleanly rather than leave it running unseen.

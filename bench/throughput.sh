@@ -3,8 +3,8 @@
 # the same run: `xargs -P WORKERS` running the same number of
 # `sh -c COMMAND` with the same parallelism (no scheduler, no journal, no
 # logs). Cohort runs COMMAND (default /bin/true) as each instance, under
-# mpirun with WORKERS worker ranks of one slot each, and in one process with
-# WORKERS slots. Each figure is the median of REPEAT rounds (default 5;
+# ./mpirun.sh (as a user runs it) with WORKERS worker ranks of one slot
+# each, and in one process with WORKERS slots. Each figure is the median of REPEAT rounds (default 5;
 # spread: min–max), each round's ratio taken against that round's baseline.
 # Every run gets a fresh folder and nothing is deleted until the end: ext4
 # skips inodes freed in the last minute when it makes new ones (its
@@ -43,8 +43,7 @@ for round in $(seq "$repeat"); do
     cp "$dir/job.yml" "$dir/mpi$round/"
     cp "$dir/job.yml" "$dir/single$round/"
     start=$(now)
-    mpirun -np $((workers + 1)) --oversubscribe --bind-to none --stdin none -q \
-        "$bin"/cohort run "$dir/mpi$round/job.yml" --slots 1 > "$dir/out.log"
+    COHORT_BIN="$bin" ./mpirun.sh -np $((workers + 1)) "$dir/mpi$round/job.yml" --slots 1 > "$dir/out.log"
     mpi=$(since "$start")
     grep -q "All $count instances done." "$dir/out.log"
 
@@ -61,8 +60,8 @@ awk -v w="$workers" -v n="$count" -v cmd="$command" '
     END {
         k = NR
         printf "xargs -P %d, %d x sh -c %s: %.2f s (baseline, median of %d; %s)\n", w, n, cmd, median(bm, k), k, spread(b, k)
-        printf "cohort under mpirun, %d worker ranks x 1 slot: %.2f s; %.2f x baseline (%s); %.0f instances/s\n", w, median(mt, k), median(m, k), spread(m, k), n / median(mt, k)
+        printf "cohort under ./mpirun.sh, %d worker ranks x 1 slot: %.2f s; %.2f x baseline (%s); %.0f instances/s\n", w, median(mt, k), median(m, k), spread(m, k), n / median(mt, k)
         printf "cohort in one process, %d slots: %.2f s; %.2f x baseline (%s); %.0f instances/s\n", w, median(st, k), median(s, k), spread(s, k), n / median(st, k)
-        printf "TABLE|%d x %s, %d workers, mpirun -np %d|%.2f s|%.2f x xargs -P %d (%s)\n", n, cmd, w, w + 1, median(mt, k), median(m, k), w, spread(m, k)
+        printf "TABLE|%d x %s, %d workers, ./mpirun.sh -np %d|%.2f s|%.2f x xargs -P %d (%s)\n", n, cmd, w, w + 1, median(mt, k), median(m, k), w, spread(m, k)
         printf "TABLE|%d x %s, %d slots, one process|%.2f s|%.2f x xargs -P %d (%s)\n", n, cmd, w, median(st, k), median(s, k), w, spread(s, k)
     }' "$dir/rounds"

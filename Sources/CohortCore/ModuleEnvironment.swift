@@ -25,8 +25,14 @@ public enum ModuleEnvironment {
         "PSM2_DEVICES", "HFI_NO_BACKTRACE", "IPATH_NO_BACKTRACE",
     ]
     /// What `mpirun.sh` tells Cohort's own ranks (the stop note, the user's
-    /// terminal and its size): not the modules' business.
-    static let cohortNames: Set<String> = ["COHORT_STOP_NOTE", "COHORT_TERMINAL", "COHORT_COLUMNS", "COHORT_LINES"]
+    /// terminal and its size, the MCA settings it chose): not the modules' business.
+    static let cohortNames: Set<String> = [
+        "COHORT_STOP_NOTE", "COHORT_TERMINAL", "COHORT_COLUMNS", "COHORT_LINES", mpirunSettings,
+    ]
+    /// Names the MCA parameters `mpirun.sh` chose for Cohort's own ranks
+    /// (`pml`: ob1 on one host), comma separated: a module's own MPI
+    /// program makes its own choice, as it would outside Cohort.
+    static let mpirunSettings = "COHORT_MPIRUN_MCA"
 
     /// Whether the MPI launcher put `name` into the worker rank's environment.
     public static func isLaunchers(_ name: String) -> Bool {
@@ -50,6 +56,7 @@ public enum ModuleEnvironment {
 
     /// `inherited` (the worker's environment) without the launcher's variables and Cohort's own.
     public static func cleaned(_ inherited: [String: String]) -> [String: String] {
-        inherited.filter { !isLaunchers($0.key) && !cohortNames.contains($0.key) }
+        let chosen = Set((inherited[mpirunSettings] ?? "").split(separator: ",").map { "OMPI_MCA_\($0)" })
+        return inherited.filter { !isLaunchers($0.key) && !cohortNames.contains($0.key) && !chosen.contains($0.key) }
     }
 }

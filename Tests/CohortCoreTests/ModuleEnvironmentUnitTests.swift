@@ -17,6 +17,15 @@ import Testing
                 == ["OMPI_ALLOW_RUN_AS_ROOT", "OMPI_MCA_btl", "OMPI_MCA_opal_cuda_support", "PATH", "SLURM_JOB_ID"])
     }
 
+    /// mpirun.sh picks ob1 for Cohort's own ranks on one host; a module's
+    /// own MPI program picks for itself, unless the user chose.
+    @Test func theMCASettingsMpirunShChoseGoAndTheUsersStay() {
+        let chosen = ["OMPI_MCA_pml": "ob1", "COHORT_MPIRUN_MCA": "pml", "OMPI_MCA_btl": "self,vader", "PATH": "/usr/bin"]
+        #expect(ModuleEnvironment.cleaned(chosen) == ["OMPI_MCA_btl": "self,vader", "PATH": "/usr/bin"])
+        let users = ["OMPI_MCA_pml": "ucx", "COHORT_MPIRUN_MCA": "", "PATH": "/usr/bin"]
+        #expect(ModuleEnvironment.cleaned(users) == ["OMPI_MCA_pml": "ucx", "PATH": "/usr/bin"])
+    }
+
     @Test func threadCountsFollowCpusUnlessTheJobSetsThem() {
         let defaults = ModuleEnvironment.threadDefaults(cpus: 4, jobEnvironment: [EnvironmentVariable(name: "OMP_NUM_THREADS", value: "1")])
         #expect(!defaults.contains { $0.name == "OMP_NUM_THREADS" })

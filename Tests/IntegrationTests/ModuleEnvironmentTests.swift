@@ -28,4 +28,27 @@ struct ModuleEnvironmentTests {
                 "\(names.filter { $0.hasPrefix("PMIX") || $0.hasPrefix("OMPI") })")
         #expect(Files.read(out + "/threads") == "2 1 2 /tmp\n", "cpus, the job's own env, the user's Open MPI setting")
     }
+
+    /// mpirun.sh has Cohort's ranks use ob1 on one host (UCX's probe costs
+    /// a fifth of a second per start); modules do not inherit that choice,
+    /// but do inherit the user's own.
+    @Test func mpirunShsChoiceOfPmlStaysWithCohortsRanks() throws {
+        let job = try MPIHarness.writeJob("""
+            study: pml
+            stages:
+              - name: probe
+                domain: study
+                run: |
+                  echo "${OMPI_MCA_pml-none} ${COHORT_MPIRUN_MCA-none}" > {workdir}/pml
+            """)
+        let out = String(job.dropLast("/job.yml".count)) + "/out/probe"
+        for (users, expected) in [(nil, "none none\n"), ("ob1", "ob1 none\n")] as [(String?, String)] {
+            var environment = ["COHORT_BIN": MPIHarness.binaryFolder]
+            if let users { environment["OMPI_MCA_pml"] = users }
+            let result = try ChildProcess([repository + "/mpirun.sh", "-np", "2", job, "--force", "probe"],
+                                          environment: MPIHarness.environment(environment)).wait(timeout: 120)
+            #expect(result.code == 0, "\(result.output)")
+            #expect(Files.read(out + "/pml") == expected, "the user's pml: \(users ?? "none")")
+        }
+    }
 }
