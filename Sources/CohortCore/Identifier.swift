@@ -39,9 +39,19 @@ public enum Identifier {
 func quoted(_ text: String) -> String {
     var out = "\""
     for scalar in text.unicodeScalars.prefix(80) {
+        if scalar == "\"" || scalar == "\\" { out += "\\" }
+        out += escaped(String(scalar))
+    }
+    if text.unicodeScalars.count > 80 { out += "..." }
+    return out + "\""
+}
+
+/// `text` with control characters escaped (`\n`, `\u{1b}`), for names
+/// from disk that a message shows unquoted, such as a path.
+func escaped(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
         switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
         case "\n": out += "\\n"
         case "\t": out += "\\t"
         default:
@@ -52,6 +62,5 @@ func quoted(_ text: String) -> String {
             }
         }
     }
-    if text.unicodeScalars.count > 80 { out += "..." }
-    return out + "\""
+    return out
 }

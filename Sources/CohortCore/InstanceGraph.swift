@@ -145,12 +145,16 @@ public struct InstanceGraph: Sendable {
         }
     }
 
-    /// `stage:subject:session`, the name users see and give to `--only`.
+    /// `stage:subject:session`, the name users see and give to `--only`
+    /// (`stage:subject` for a subject's implicit session, named "").
     public func name(of instance: InstanceID) -> String {
         let place = coordinates(of: instance)
         var name = job.stages[place.stage].name
         if let subject = place.subject { name += ":" + job.subjects[subject].name }
-        if let session = place.session { name += ":" + sessionName(session) }
+        if let session = place.session {
+            let sessionName = sessionName(session)
+            if !sessionName.isEmpty { name += ":" + sessionName }
+        }
         return name
     }
 

@@ -26,6 +26,28 @@ public struct Subject: Sendable, Hashable {
     }
 }
 
+/// Where a job's subjects come from (DESIGN §2, §8): typed into the job
+/// file, or found on disk when the study is opened (`Job.subjects` is then
+/// empty until `StudyTree` fills it).
+public enum SubjectSource: Sendable, Hashable {
+    /// `subjects:` and `sessions:` in the job file.
+    case listed
+    /// `dataset: {bids: PATH}`: `sub-*` folders, `ses-*` inside each.
+    /// `line`: of `dataset:` in the job file, for messages.
+    case bids(path: String, line: Int)
+    /// `subjects: {file: PATH}`: one subject per line; every subject gets
+    /// `sessions` (the job file's one list, or none).
+    case file(path: String, line: Int, sessions: [String])
+
+    /// The path the subjects are read from, if any (relative to the job file's folder).
+    public var path: String? {
+        switch self {
+        case .listed: nil
+        case .bids(let path, _), .file(let path, _, _): path
+        }
+    }
+}
+
 /// One `name: value` of the job's `env`, kept in file order.
 public struct EnvironmentVariable: Sendable, Hashable {
     public var name: String
@@ -108,15 +130,18 @@ public struct Job: Sendable, Hashable {
     /// Where instance folders go; relative paths are relative to the job file's folder.
     public var workdir: String
     public var subjects: [Subject]
+    /// Where `subjects` come from; not `.listed`: found on disk when the study is opened.
+    public var subjectSource: SubjectSource
     public var environment: [EnvironmentVariable]
     /// Shell run before every module in the same shell (`module load fsl`).
     public var setup: String?
     public var stages: [Stage]
 
     public init(
-        study: String, workdir: String = "out", subjects: [Subject],
+        study: String, workdir: String = "out", subjects: [Subject], subjectSource: SubjectSource = .listed,
         environment: [EnvironmentVariable] = [], setup: String? = nil, stages: [Stage]
     ) {
+        self.subjectSource = subjectSource
         self.setup = setup
         self.study = study
         self.workdir = workdir

@@ -7,7 +7,7 @@ internal import Yams
 public enum JobLoader {
     /// Job files larger than this are refused before parsing (NOTES-YAML).
     public static let maximumBytes = 1 << 20
-    static let topLevelKeys = ["study", "workdir", "subjects", "sessions", "env", "setup", "stages"]
+    static let topLevelKeys = ["study", "workdir", "subjects", "sessions", "dataset", "env", "setup", "stages"]
     static let stageKeys = ["name", "domain", "run", "after", "cpus", "memory", "retries", "timeout", "on", "priority", "locks", "setup"]
 
     public static func load(text: String, file: String) throws(JobFileError) -> Job {
@@ -68,7 +68,13 @@ public enum JobLoader {
             case "workdir":
                 draft.workdir = tree.text(value, key)
             case "subjects":
-                draft.subjects = tree.textList(value, key)?.map { ($0.text, YAMLTree.line(of: $0.node)) }
+                if case .mapping = value {
+                    draft.subjectsFile = readSource(value, key, kind: "file", &tree)
+                } else {
+                    draft.subjects = tree.textList(value, key)?.map { ($0.text, YAMLTree.line(of: $0.node)) }
+                }
+            case "dataset":
+                draft.bids = readSource(value, key, kind: "bids", &tree)
             case "sessions":
                 draft.sessions = readSessions(value, &tree)
                 draft.sessionsLine = YAMLTree.line(of: keyNode)
@@ -86,6 +92,24 @@ public enum JobLoader {
             }
         }
         return draft
+    }
+
+    /// `subjects: {file: PATH}` or `dataset: {bids: PATH}`: the path, and the line of the mapping.
+    private static func readSource(_ node: Node, _ field: String, kind: String, _ tree: inout YAMLTree) -> (String, Int?)? {
+        guard let pairs = tree.mapping(node, field) else { return nil }
+        var path: (String, Int?)?
+        for (key, keyNode, value) in pairs {
+            guard key == kind else {
+                let example = kind == "bids" ? "dataset: {bids: path/to/bids}" : "subjects: {file: participants.txt}"
+                tree.report(keyNode, "\(field).\(key)", "unknown key\(suggestion(for: key, among: [kind])) (\(example))")
+                continue
+            }
+            if let text = tree.text(value, "\(field).\(key)") { path = (text, YAMLTree.line(of: value)) }
+        }
+        if path == nil && !tree.problems.contains(where: { $0.field.hasPrefix(field) }) {
+            tree.report(node, "\(field).\(kind)", "missing (the path of the \(kind == "bids" ? "BIDS folder" : "file listing the subjects"))")
+        }
+        return path
     }
 
     /// `sessions:` is one list for every subject, or a mapping subject -> list.
@@ -195,6 +219,10 @@ struct DraftJob {
     var study: (String, Int?)?
     var workdir: String?
     var subjects: [(String, Int?)]?
+    /// `subjects: {file: PATH}`.
+    var subjectsFile: (String, Int?)?
+    /// `dataset: {bids: PATH}`.
+    var bids: (String, Int?)?
     var sessions: Sessions?
     var sessionsLine: Int?
     var environment: [EnvironmentVariable] = []

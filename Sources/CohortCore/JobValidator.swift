@@ -4,13 +4,14 @@ enum JobValidator {
     static func validate(_ draft: DraftJob, _ tree: inout YAMLTree) -> Job? {
         let study = checkStudy(draft, &tree)
         let subjects = checkSubjects(draft, &tree)
+        let source = checkSubjectSource(draft, &tree)
         let stages = checkStages(draft, subjects: subjects, &tree)
         if let workdir = draft.workdir, workdir.contains("\0") {
             tree.report(line: nil, "workdir", "must not contain a NUL character")
         }
         guard let study, tree.problems.isEmpty else { return nil }
         // (Reading problems may have been found before these checks; the caller reports all.)
-        return Job(study: study, workdir: draft.workdir ?? "out", subjects: subjects,
+        return Job(study: study, workdir: draft.workdir ?? "out", subjects: subjects, subjectSource: source,
                    environment: draft.environment, setup: draft.setup, stages: stages)
     }
 
@@ -26,9 +27,39 @@ enum JobValidator {
         return study
     }
 
+    /// `dataset: {bids: PATH}` or `subjects: {file: PATH}` instead of a list.
+    private static func checkSubjectSource(_ draft: DraftJob, _ tree: inout YAMLTree) -> SubjectSource {
+        func checkPath(_ path: String, _ line: Int?, _ field: String) {
+            if path.isEmpty { tree.report(line: line, field, "must not be empty") }
+            if path.contains("\0") { tree.report(line: line, field, "must not contain a NUL character") }
+        }
+        if let (path, line) = draft.bids {
+            checkPath(path, line, "dataset.bids")
+            if draft.subjects != nil || draft.subjectsFile != nil {
+                tree.report(line: line, "dataset", "give either dataset or subjects, not both (a BIDS dataset's subjects are its sub-* folders)")
+            }
+            if draft.sessions != nil {
+                tree.report(line: draft.sessionsLine, "sessions", "a BIDS dataset's sessions are the ses-* folders of each subject; remove sessions")
+            }
+            return .bids(path: path, line: line ?? 0)
+        }
+        if let (path, line) = draft.subjectsFile {
+            checkPath(path, line, "subjects.file")
+            var sessions: [String] = []
+            switch draft.sessions {
+            case nil: break
+            case .forAll(let list): sessions = checkSessions(list, field: "sessions", &tree)
+            case .perSubject:
+                tree.report(line: draft.sessionsLine, "sessions", "with subjects from a file, sessions is one list for every subject")
+            }
+            return .file(path: path, line: line ?? 0, sessions: sessions)
+        }
+        return .listed
+    }
+
     private static func checkSubjects(_ draft: DraftJob, _ tree: inout YAMLTree) -> [Subject] {
         var names = draft.subjects ?? []
-        if draft.subjects == nil, case .perSubject(let entries) = draft.sessions {
+        if draft.subjects == nil, draft.subjectsFile == nil, draft.bids == nil, case .perSubject(let entries) = draft.sessions {
             names = entries.map { ($0.subject, $0.line) }
         }
         var seen: Set<String> = []
@@ -43,6 +74,7 @@ enum JobValidator {
                 subjects.append(Subject(name: name, sessions: []))
             }
         }
+        guard draft.subjectsFile == nil, draft.bids == nil else { return [] }
         switch draft.sessions {
         case nil:
             break
@@ -174,10 +206,11 @@ enum JobValidator {
                 stage.locks.append(lock)
             }
         }
-        if stage.domain == .session, draft.sessions == nil, draftStage.domain != nil {
+        if stage.domain == .session, draft.sessions == nil, !draft.present.contains("dataset"), draftStage.domain != nil {
             tree.report(line: draftStage.domain?.1, "\(field).domain", "stage \(quoted(stage.name)) is per session, but the job lists no sessions")
         }
-        if stage.domain != .study, draft.subjects == nil, draft.sessions == nil, draftStage.domain != nil {
+        if stage.domain != .study, !draft.present.contains("subjects"), draft.sessions == nil, !draft.present.contains("dataset"),
+           draftStage.domain != nil {
             tree.report(line: draftStage.domain?.1, "\(field).domain", "stage \(quoted(stage.name)) is per \(stage.domain.rawValue), but the job lists no subjects")
         }
         return stage

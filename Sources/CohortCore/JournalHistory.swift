@@ -206,9 +206,13 @@ public struct JournalHistory: Sendable {
                 let index = subjectOfPart[Int(key.parts.1)]
                 guard index >= 0 else { continue }
                 subject = Int(index)
+                let range = sessionStarts[Int(index)]..<sessionStarts[Int(index) + 1]
                 if key.parts.2 != absent {
-                    let range = sessionStarts[Int(index)]..<sessionStarts[Int(index) + 1]
                     guard let flat = range.first(where: { sessionParts[$0] == key.parts.2 }) else { continue }
+                    session = flat
+                } else if job.stages[Int(stage)].domain == .session {
+                    // `stage:subject` of a session stage: the subject's implicit session ("").
+                    guard let flat = range.first(where: { graph.sessionName($0).isEmpty }) else { continue }
                     session = flat
                 }
             } else if key.parts.2 != absent {

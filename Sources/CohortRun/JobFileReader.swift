@@ -16,7 +16,8 @@ public enum JobFileReader {
         return (try JobLoader.load(text: text, file: path), Fingerprint.of(text: text))
     }
 
-    static func readText(_ path: String) throws(JobFileError) -> String {
+    /// The UTF-8 text of the regular file at `path`, at most `limit` bytes.
+    static func readText(_ path: String, limit: Int = JobLoader.maximumBytes, kind: String = "job files") throws(JobFileError) -> String {
         func fail(_ message: String) -> JobFileError {
             JobFileError(problems: [JobFileProblem(file: path, line: nil, field: "", message: message)])
         }
@@ -26,8 +27,7 @@ public enum JobFileReader {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw fail("cannot read: \(String(cString: strerror(errno)))") }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw fail("not a regular file") }
-        let limit = JobLoader.maximumBytes
-        guard info.st_size <= limit else { throw fail("the file is \(info.st_size) bytes; job files are limited to \(limit) bytes") }
+        guard info.st_size <= limit else { throw fail("the file is \(info.st_size) bytes; \(kind) are limited to \(limit) bytes") }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
         var total = 0
         while total < bytes.count {

@@ -65,7 +65,8 @@ public enum Preflight {
             case .study: true
             case .subject: subject != nil
             case .session: subject.map { subject in
-                subject.sessions.isEmpty || (parts.count >= 4 && subject.sessions.contains(parts[2]))
+                // An implicit session ("": a BIDS subject without ses-*) has no folder level of its own.
+                subject.sessions.isEmpty || subject.sessions == [""] || (parts.count >= 4 && subject.sessions.contains(parts[2]))
             } ?? false
             }
             guard inInstance else { continue }

@@ -40,7 +40,7 @@ extension Study {
         let forced = try forcedStages(options.forcedStages, selection: selection)
         let problems = problemsBeforeRunning(createWorkdir: createWorkdir)
         if !problems.isEmpty { throw RunRefused(description: problems.joined(separator: "\n")) }
-        let warnings = untrackedScriptWarnings
+        let warnings = datasetWarnings + untrackedScriptWarnings
         do {
             return RunPreparation(selection: selection, forcedStages: forced, definitions: try definitions(), warnings: warnings)
         } catch {

@@ -51,7 +51,10 @@ public enum StatusMatrix {
             sessionIndex += entry.sessions.count
             // A subject without sessions keeps its row; its session stages have no cell there.
             let groups: [(String, Range<Int>)] = sessions && !sessionRange.isEmpty
-                ? sessionRange.map { ("\(entry.name)/\(graph.sessionName($0))", $0..<$0 + 1) }
+                ? sessionRange.map { session in
+                    let name = graph.sessionName(session)
+                    return (name.isEmpty ? entry.name : "\(entry.name)/\(name)", session..<session + 1)
+                }
                 : [(entry.name, sessionRange)]
             for (name, range) in groups {
                 let cells = columns.map { stage -> StudyStatus.Cell? in

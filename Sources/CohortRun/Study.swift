@@ -16,18 +16,25 @@ public struct Study: Sendable {
     /// Hash of the job file's text, recorded with each run.
     public let jobHash: String
     public let graph: InstanceGraph
+    /// Folders and rows of the job's dataset that are not run, one located
+    /// line each (empty when its subjects are listed in the job file).
+    public let datasetWarnings: [String]
     /// `.cohort/<study>/` beside the job file: the journal and the run lock.
     public internal(set) var state: StateFolder
 
-    /// Reads and checks the job file and expands its instances. Throws a
-    /// `JobFileError` naming each problem's place, or the graph's error.
+    /// Reads and checks the job file, finds its subjects on disk if it says
+    /// so, and expands its instances. Throws a `JobFileError` naming each
+    /// problem's place, or the graph's error.
     public init(jobFile: String) throws {
-        let (job, hash) = try JobFileReader.loadWithHash(path: jobFile)
+        let (loaded, hash) = try JobFileReader.loadWithHash(path: jobFile)
+        let jobFolder = JobFileReader.folder(of: jobFile)
+        let (job, warnings) = try DatasetReader.discover(loaded, jobFile: jobFile, jobFolder: jobFolder)
         self.jobFile = jobFile
         self.job = job
         self.jobHash = hash
+        self.datasetWarnings = warnings
         self.graph = try InstanceGraph(job: job)
-        self.jobFolder = JobFileReader.folder(of: jobFile)
+        self.jobFolder = jobFolder
         self.state = StateFolder(jobFolder: jobFolder, study: job.study)
     }
 
@@ -110,7 +117,7 @@ public struct Study: Sendable {
         let selection = lastRun.flatMap { try? Selection(only: $0.only, subjects: $0.subjects, graph: graph) } ?? .everything
         let status = StudyStatus(graph: graph, history: history, plan: plan, runIsLive: isLive, lastSelection: selection)
         return (StatusReport(jobFile: jobFile, journalPath: self.state.journal, history: history, status: status, run: state,
-                             factory: taskFactory()), warnings)
+                             factory: taskFactory()), datasetWarnings + warnings)
     }
 
     /// What `cohort status` says before the first run.

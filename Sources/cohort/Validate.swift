@@ -22,7 +22,7 @@ struct Validate: ParsableCommand {
             writeLine(STDERR_FILENO, problems.joined(separator: "\n"))
             throw ExitCode(2)
         }
-        for warning in study.untrackedScriptWarnings { writeLine(STDERR_FILENO, warning) }
+        for warning in study.datasetWarnings + study.untrackedScriptWarnings { writeLine(STDERR_FILENO, warning) }
         writeLine(STDOUT_FILENO, "\(jobFile): valid: \(study.summaryLine)")
     }
 }

@@ -1,0 +1,67 @@
+import CohortCore
+import CohortTesting
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A study whose subjects are a BIDS dataset, under a real mpirun: the
+/// tree found at each run, and what a subject that appears or goes reruns.
+@Suite(.serialized, .enabled(if: MPIHarness.shouldRun, "mpirun not found (set CI=true to make this a failure)"))
+struct DatasetRunTests {
+    @Test func theBIDSExampleRunsAndLeavesEachSubjectsTable() throws {
+        let job = try MPIHarness.copyJob("bids", repository: repository)
+        let result = try MPIHarness.run(ranks: 4, ["run", job])
+        #expect(result.code == 0, "\(result.output)")
+        #expect(result.stdout.contains("All 12 instances done."), "\(result.stdout)")
+        #expect(result.stderr.isEmpty, "no warnings for a clean dataset: \(result.stderr)")
+        let folder = String(job.dropLast("/job.yml".count))
+        #expect(Files.read(folder + "/out/group/table") == "sub-01 patient 2\nsub-02 control 1\nsub-03 control 1\n")
+    }
+
+    @Test func subjectsThatAppearOrGoBetweenRunsShowInThePlanAndRerunOnlyWhatTheyChange() throws {
+        let job = try MPIHarness.writeJob("""
+            study: grows
+            dataset: {bids: data}
+            stages:
+              - name: convert
+                domain: session
+                run: echo "{subject}|{session}|$COHORT_SESSION" > {workdir}/seen; echo {subject}:{session} >> ledger
+              - name: group
+                domain: study
+                run: ls data | grep -c '^sub-' > {workdir}/count; echo group >> ledger
+            """)
+        let folder = String(job.dropLast("/job.yml".count))
+        for path in ["sub-01/ses-a", "sub-01/ses-b", "sub-02/anat"] { Files.makeFolder(folder + "/data/" + path) }
+        let first = try MPIHarness.run(ranks: 3, ["run", job])
+        #expect(first.code == 0, "\(first.output)")
+        #expect(Files.read(folder + "/out/convert/sub-02/seen") == "sub-02||\n", "an implicit session is empty")
+        #expect(Set(Files.read(folder + "/ledger").split(separator: "\n")) == ["sub-01:ses-a", "sub-01:ses-b", "sub-02:", "group"])
+
+        // A new subject with a row in a new participants.tsv, a stale row, and a folder without a row.
+        Files.makeFolder(folder + "/data/sub-03")
+        Files.makeFolder(folder + "/data/sub-04")
+        Files.write(folder + "/data/participants.tsv", "participant_id\nsub-01\nsub-02\nsub-03\nsub-09\n")
+        let plan = try ChildProcess.run([MPIHarness.binaryFolder + "/cohort", "plan", job, "--instances"])
+        #expect(plan.code == 0, "\(plan.output)")
+        #expect(plan.stdout.contains("convert:sub-03") && plan.stdout.contains("new"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("group                 upstream reruns"), "\(plan.stdout)")
+        #expect(!plan.stdout.contains("sub-04"), "a folder without a row is not a subject")
+        #expect(plan.stderr.contains("data/participants.tsv:5: warning: \"sub-09\" has no folder"), "\(plan.stderr)")
+        #expect(plan.stderr.contains("data/sub-04: warning: no row in participants.tsv; not run"), "\(plan.stderr)")
+
+        Files.write(folder + "/ledger", "")
+        let second = try MPIHarness.run(ranks: 3, ["run", job])
+        #expect(second.code == 0, "\(second.output)")
+        #expect(Set(Files.read(folder + "/ledger").split(separator: "\n")) == ["sub-03:", "group"], "only the new subject and the study stage")
+        #expect(Files.read(folder + "/out/group/count") == "4\n")
+
+        // A subject goes: nothing of the others reruns, the study stage does.
+        _ = try ChildProcess.run(["rm", "-rf", folder + "/data/sub-02"])
+        Files.write(folder + "/data/participants.tsv", "participant_id\nsub-01\nsub-03\n")
+        Files.write(folder + "/ledger", "")
+        let third = try MPIHarness.run(ranks: 3, ["run", job])
+        #expect(third.code == 0, "\(third.output)")
+        #expect(Files.read(folder + "/ledger") == "group\n")
+    }
+}
