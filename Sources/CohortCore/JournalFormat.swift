@@ -72,6 +72,13 @@ public enum JournalFormat {
             line.field("cpus", cpus)
             line.field("memory", memory)
             line.time("time", time)
+        case .studyTree(let change):
+            line.kind("tree")
+            line.field("source", change.source)
+            line.field("new", change.new.map(StudyTreeChange.word).joined(separator: ","))
+            line.field("changed", change.changed.map(StudyTreeChange.word).joined(separator: ","))
+            line.field("gone", change.gone.joined(separator: ","))
+            line.time("time", change.time)
         case .runEnded(let reason, let time):
             line.kind("stop")
             line.field("reason", reason)

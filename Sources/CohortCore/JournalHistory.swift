@@ -60,6 +60,9 @@ public struct JournalHistory: Sendable {
     public internal(set) var lastRun: JournalRecord.RunStart?
     /// The time of the last record that has one: about when a killed run died.
     public internal(set) var lastRecordTime: Double?
+    /// The subjects and sessions as the last `tree` record left them (nil:
+    /// none recorded, a journal of an older version or no run yet).
+    public internal(set) var studyTree: RecordedTree?
     /// The `--force` requests journaled so far under an id (see `ForceRequest.id`).
     public internal(set) var forcesByID: [String: ForceRequest] = [:]
     /// Records applied so far; gives each success its `sequence`.
@@ -159,6 +162,11 @@ public struct JournalHistory: Sendable {
             }
         case .drained(_, _, _, let time), .workerJoined(_, _, _, _, let time):
             lastRecordTime = time
+        case .studyTree(let change):
+            lastRecordTime = change.time
+            var tree = studyTree ?? RecordedTree(source: change.source)
+            tree.apply(change)
+            studyTree = tree
         case .runEnded(_, let time):
             lastRunEnded = true
             lastRecordTime = time

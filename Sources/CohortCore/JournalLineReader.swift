@@ -14,6 +14,7 @@ struct JournalLineReader {
     private enum Key: Int, CaseIterable {
         case id, job, host, pid, ranks, time, only, subjects, instance, attempt, rank, logs
         case outcome, wall, peakKiB, def, stamp, inputs, stages, cause, reason, cpus, memory
+        case source, new, changed, gone
 
         /// The key spelled by `bytes`, if it is one this version reads.
         init?(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -99,6 +100,12 @@ struct JournalLineReader {
         case "join":
             return .workerJoined(rank: try int(.rank), host: try text(.host), cpus: try int(.cpus), memory: Int64(try int(.memory)),
                                  time: try double(.time))
+        case "tree":
+            func subjects(_ key: Key) throws(Damage) -> [Subject] {
+                try text(key).split(separator: ",").map(StudyTreeChange.subject)
+            }
+            return .studyTree(StudyTreeChange(source: try text(.source), new: try subjects(.new), changed: try subjects(.changed),
+                                              gone: JournalFormat.list(try text(.gone)), time: try double(.time)))
         case let other:
             throw Damage(description: "unknown record kind \(other)", isNewerKind: true)
         }

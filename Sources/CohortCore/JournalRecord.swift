@@ -20,6 +20,9 @@ public enum JournalRecord: Equatable, Sendable {
     /// A worker joined the run with this capacity (what `cohort report`
     /// counts idle slots against). Older readers skip the record.
     case workerJoined(rank: Int, host: String, cpus: Int, memory: Int64, time: Double)
+    /// The run's subjects and sessions differ from the last recorded ones
+    /// (the first run records its whole tree). Older readers skip the record.
+    case studyTree(StudyTreeChange)
 
     public struct RunStart: Equatable, Sendable {
         /// Random, unique to the run: part of each success's stamp ("" in journals of older versions).

@@ -13,7 +13,7 @@
 public enum JournalSnapshot {
     /// Names the format and the meaning of what it holds: a change to either
     /// (to `JournalHistory.apply` too) must change it, so old snapshots are ignored.
-    static let magic = Array("cohort-snapshot5\n".utf8)
+    static let magic = Array("cohort-snapshot6\n".utf8)
     /// How many bytes of the journal's start and of its covered end a snapshot keeps to recognise it.
     public static let checkLength = 64
 
@@ -70,6 +70,11 @@ public enum JournalSnapshot {
         }
         out.integer(history.damaged.count)
         for damage in history.damaged { out.integer(damage.line); out.text(damage.reason) }
+        out.optional(history.studyTree) { out, tree in
+            out.text(tree.source)
+            out.integer(tree.sessions.count)
+            for (name, sessions) in tree.sessions.sorted(by: { $0.key < $1.key }) { out.text(name); out.list(sessions) }
+        }
         // Hosts are few: a table, and an index per entry.
         var hostIndex: [String: Int] = [:]
         var hosts: [String] = []
@@ -141,6 +146,11 @@ public enum JournalSnapshot {
                                                   id: try input.optional { input throws(Unusable) in try input.text() })
         }
         for _ in 0..<(try input.count()) { history.damaged.append((try input.integer(), try input.text())) }
+        history.studyTree = try input.optional { input throws(Unusable) in
+            var tree = RecordedTree(source: try input.text())
+            for _ in 0..<(try input.count()) { tree.sessions[try input.text()] = try input.list() }
+            return tree
+        }
         let hosts = try input.list()
         let parts = try input.list()
         for part in parts { _ = history.parts.intern(part) }

@@ -73,6 +73,8 @@ public struct JournalTimeline: Sendable {
                 runs[runs.count - 1].end = max(runs[runs.count - 1].end, time)
             case .skipped(_, _, let time), .drained(_, _, _, let time), .forced(_, let time):
                 if !runs.isEmpty { runs[runs.count - 1].end = max(runs[runs.count - 1].end, time) }
+            case .studyTree(let change):
+                if !runs.isEmpty { runs[runs.count - 1].end = max(runs[runs.count - 1].end, change.time) }
             }
         }
         // Attempts still open: running now (a live run) or cut short (a killed one).

@@ -39,6 +39,8 @@ public final class Coordinator {
     let plan: ResumePlan
     /// `--force`, journaled once the run starts (already applied to the history and the plan).
     let force: ForceRequest?
+    /// The study tree, journaled with the run's start when it differs from the recorded one.
+    let treeChange: StudyTreeChange?
     /// What each success was made from.
     var lineage: RunLineage
     /// Failed attempts of instances retried in this run, for the summary.
@@ -73,7 +75,7 @@ public final class Coordinator {
         factory: TaskFactory, transport: (any SchedulerTransport)?, localRunner: ModuleRunner?,
         policy: WorkerPolicy, reporter: any RunReporter, journal: JournalFile? = nil,
         history: JournalHistory = JournalHistory(), plan: ResumePlan? = nil, definitions: Definitions? = nil,
-        runID: String = "run", force: ForceRequest? = nil, selection: Selection = .everything, outlook: RunOutlook? = nil,
+        runID: String = "run", force: ForceRequest? = nil, treeChange: StudyTreeChange? = nil, selection: Selection = .everything, outlook: RunOutlook? = nil,
         jobFile: String = "job.yml", selectionWords: (only: [String], subjects: [String]) = ([], []), logger: Logger = .silent,
         scheduling: SchedulingPolicy = .criticalPath(), walltime: Walltime? = nil,
         clock: @escaping () -> Double = monotonicSeconds, wallClock: @escaping () -> Double = epochSeconds,
@@ -94,6 +96,7 @@ public final class Coordinator {
         let plan = plan ?? ResumePlan(graph: factory.graph, history: history, definitions: definitions)
         self.plan = plan
         self.force = force
+        self.treeChange = treeChange
         self.lineage = RunLineage(plan: plan, definitions: definitions, runID: runID)
         self.toRunCount = (outlook ?? RunOutlook(plan: plan, graph: factory.graph, selection: selection)).toRunCount
         self.stopSignal = stopSignal
@@ -114,6 +117,7 @@ public final class Coordinator {
         try record([.runStarted(.init(id: lineage.runID, jobHash: factory.jobHash, host: Machine.hostName, pid: Int(getpid()),
                                       ranks: (transport?.workerRanks.count ?? 0) + 1, time: epochSeconds(),
                                       only: selectionWords.only, subjects: selectionWords.subjects))]
+                   + (treeChange.map { [.studyTree($0)] } ?? [])
                    + (force.map { [.forced($0, time: epochSeconds())] } ?? [])
                    + joined.map { .workerJoined(rank: $0.id.rawValue, host: $0.host, cpus: $0.capacity.cpus, memory: $0.capacity.memory,
                                                 time: epochSeconds()) },

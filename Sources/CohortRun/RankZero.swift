@@ -72,6 +72,7 @@ struct RankZero {
             factory: study.taskFactory(exported: options.exported), transport: transport, localRunner: runner,
             policy: options.policy, reporter: reporter, journal: held.journal, history: history, plan: plan,
             definitions: preparation.definitions, runID: Lineage.newRunID(using: &random), force: intent.force,
+            treeChange: intent.treeChange,
             selection: preparation.selection, outlook: outlook,
             jobFile: options.jobFile, selectionWords: (options.only, options.subjects), logger: logger,
             scheduling: .subjectsFirst(stageDurations: durations), walltime: walltime(stageDurations: durations))

@@ -21,8 +21,11 @@ public struct RunIntent: Sendable {
     public let history: JournalHistory
     public let plan: ResumePlan
     public let outlook: RunOutlook
-    /// Said before the run when a `--force` request is completed, not repeated.
+    /// Said before the run: a `--force` request completed, not repeated;
+    /// subjects that appeared or went since the last run.
     public let notes: [String]
+    /// The study tree as the run journals it at its start (nil: as recorded).
+    public let treeChange: StudyTreeChange?
 }
 
 extension Study {
@@ -65,9 +68,14 @@ extension Study {
             force = nil
         }
         if let force { history.apply(.forced(force, time: epochSeconds())) }
+        let treeChange = StudyTreeChange.between(recorded: history.studyTree, now: job.subjects, source: job.subjectSource.word,
+                                                 time: epochSeconds())
+        // Not on a first run, nor on the first of this version: everything would be "new".
+        if history.studyTree != nil, let summary = treeChange?.summary { notes.append("cohort: " + summary) }
         let plan = plan(history: history, definitions: preparation.definitions)
         return RunIntent(force: force, history: history, plan: plan,
-                         outlook: RunOutlook(plan: plan, graph: graph, selection: preparation.selection), notes: notes)
+                         outlook: RunOutlook(plan: plan, graph: graph, selection: preparation.selection), notes: notes,
+                         treeChange: treeChange)
     }
 
     /// `--force` stages in the job's order; each must exist and have a selected instance.

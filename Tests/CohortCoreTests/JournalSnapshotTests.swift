@@ -15,6 +15,10 @@ import Testing
         return [
             .runStarted(.init(id: "00000000000000aa", jobHash: "j", host: "login", pid: 7, ranks: 3, time: 1, only: ["convert"],
                               subjects: ["sub-01"])),
+            .studyTree(StudyTreeChange(source: "bids:data", new: [Subject(name: "sub-01", sessions: ["ses-1"]),
+                                                                  Subject(name: "sub-02", sessions: ["ses-1", "ses-2"]),
+                                                                  Subject(name: "sub-03", sessions: [""])],
+                                       changed: [], gone: [], time: 1.5)),
             .started(attempt("convert:sub-01:ses-1", 1)),
             .finished(attempt("convert:sub-01:ses-1", 1), .init(outcome: .succeeded, wallSeconds: 2.5, peakMemoryKiB: 10, lineage: lineage)),
             .started(attempt("convert:sub-02:ses-1", 1, rank: 2, host: "node02")),
@@ -26,6 +30,8 @@ import Testing
             .drained(rank: 2, host: "node02", reason: "lost", time: 4),
             .runEnded(reason: "done", time: 5),
             .runStarted(.init(id: "00000000000000bb", jobHash: "j", host: "login", pid: 8, ranks: 3, time: 6)),
+            .studyTree(StudyTreeChange(source: "bids:data", new: [Subject(name: "sub-04", sessions: [])],
+                                       changed: [Subject(name: "sub-02", sessions: ["ses-2"])], gone: ["sub-03"], time: 6.2)),
             .forced(ForceRequest(stages: ["convert"], id: "f1"), time: 6.5),
             .started(attempt("convert:sub-02:ses-1", 2, logs: false)),
             .finished(attempt("convert:sub-02:ses-1", 2), .init(outcome: .signaled(9), wallSeconds: 3, peakMemoryKiB: 30)),
@@ -42,6 +48,7 @@ import Testing
         #expect(a.entries == b.entries, comment)
         #expect(a.runs == b.runs && a.lastRunEnded == b.lastRunEnded && a.lastRun == b.lastRun && a.lastRecordTime == b.lastRecordTime)
         #expect(a.forcesByID == b.forcesByID && a.recordCount == b.recordCount && a.lineCount == b.lineCount)
+        #expect(a.studyTree == b.studyTree)
         #expect(a.damaged.map { "\($0.line) \($0.reason)" } == b.damaged.map { "\($0.line) \($0.reason)" })
     }
 
@@ -62,6 +69,7 @@ import Testing
         #expect(decoded["convert:sub-01:ses-1"]?.forcePending == true, "its success was forced out of date")
         #expect(decoded["old:stage:with:colons"]?.success != nil, "a name with more colons than levels keeps them")
         #expect(decoded["convert:sub-09:ses-1"] == nil)
+        #expect(decoded.studyTree == RecordedTree(source: "bids:data", sessions: ["sub-01": ["ses-1"], "sub-02": ["ses-2"], "sub-04": []]))
     }
 
     @Test func aSnapshotThenTheRestOfTheJournalIsTheWholeJournal() throws {

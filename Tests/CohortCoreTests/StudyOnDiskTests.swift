@@ -128,4 +128,28 @@ import Testing
               - {name: a, domain: subject, run: x}
             """).count == 2)
     }
+
+    @Test func theTreeARunRecordsIsWhatChangedSinceTheLastRecordedOne() {
+        let before = [Subject(name: "sub-01", sessions: ["a"]), Subject(name: "sub-02", sessions: [""]), Subject(name: "sub-03", sessions: [""])]
+        let first = StudyTreeChange.between(recorded: nil, now: before, source: "bids:data", time: 1)
+        #expect(first?.new == before && first?.gone == [] && first?.changed == [])
+        var recorded = JournalHistory()
+        if let first { recorded.apply(.studyTree(first)) }
+        #expect(StudyTreeChange.between(recorded: recorded.studyTree, now: before, source: "bids:data", time: 2) == nil, "nothing to record")
+        let moved = StudyTreeChange.between(recorded: recorded.studyTree, now: before, source: "bids:elsewhere", time: 2)
+        #expect(moved?.source == "bids:elsewhere" && moved?.summary == nil, "the same subjects from another place")
+
+        let after = [Subject(name: "sub-01", sessions: ["a", "b"]), Subject(name: "sub-03", sessions: [""]), Subject(name: "sub-04", sessions: [""])]
+        let change = StudyTreeChange.between(recorded: recorded.studyTree, now: after, source: "bids:data", time: 3)
+        #expect(change?.new.map(\.name) == ["sub-04"])
+        #expect(change?.changed == [Subject(name: "sub-01", sessions: ["a", "b"])])
+        #expect(change?.gone == ["sub-02"])
+        #expect(change?.summary == "subjects since the last run: 1 new (sub-04), 1 with other sessions (sub-01), 1 gone (sub-02; results left on disk)")
+        // As the journal writes and reads it.
+        let line = change.map { JournalFormat.encode(.studyTree($0)) } ?? ""
+        #expect(line.contains("\tnew=sub-04/\t") && line.contains("\tchanged=sub-01/a/b\t") && line.contains("\tgone=sub-02\t"), "\(line)")
+        #expect((try? JournalFormat.decode(Substring(line.dropLast()))) == change.map { .studyTree($0) })
+        recorded.apply(.studyTree(change!))
+        #expect(recorded.studyTree?.sessions == ["sub-01": ["a", "b"], "sub-03": [""], "sub-04": [""]])
+    }
 }

@@ -44,7 +44,8 @@ struct DatasetRunTests {
         Files.write(folder + "/data/participants.tsv", "participant_id\nsub-01\nsub-02\nsub-03\nsub-09\n")
         let plan = try ChildProcess.run([MPIHarness.binaryFolder + "/cohort", "plan", job, "--instances"])
         #expect(plan.code == 0, "\(plan.output)")
-        #expect(plan.stdout.contains("convert:sub-03") && plan.stdout.contains("new"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("cohort: subjects since the last run: 1 new (sub-03)\n"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("convert:sub-03        new"), "\(plan.stdout)")
         #expect(plan.stdout.contains("group                 upstream reruns"), "\(plan.stdout)")
         #expect(!plan.stdout.contains("sub-04"), "a folder without a row is not a subject")
         #expect(plan.stderr.contains("data/participants.tsv:5: warning: \"sub-09\" has no folder"), "\(plan.stderr)")
@@ -62,6 +63,11 @@ struct DatasetRunTests {
         Files.write(folder + "/ledger", "")
         let third = try MPIHarness.run(ranks: 3, ["run", job])
         #expect(third.code == 0, "\(third.output)")
+        #expect(third.stdout.contains("subjects since the last run: 1 gone (sub-02; results left on disk)"), "\(third.stdout)")
         #expect(Files.read(folder + "/ledger") == "group\n")
+        // Each run journaled the tree it saw; the journal is the record of which subjects each run had.
+        let trees = Files.read(folder + "/.cohort/grows/journal").split(separator: "\n").filter { $0.contains("\ttree\t") }
+        #expect(trees.count == 3, "\(trees)")
+        #expect(trees.last?.contains("\tgone=sub-02\t") == true)
     }
 }
