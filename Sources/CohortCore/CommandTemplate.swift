@@ -7,7 +7,7 @@
 /// shell's and left alone.
 public enum CommandTemplate {
     public enum Placeholder: String, CaseIterable, Sendable {
-        case study, subject, session, workdir
+        case study, subject, session, workdir, item
     }
 
     /// Where in the shell's quoting a placeholder stands: its innermost

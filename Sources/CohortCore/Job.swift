@@ -96,6 +96,13 @@ public struct Stage: Sendable, Hashable {
     public var locks: [StageLock]
     /// Shell run before `command` in the same shell (`module load fsl`), after the job's own.
     public var setup: String?
+    /// `items: true`: each instance lists the items it found, one per
+    /// line, in `$COHORT_ITEMS` (DESIGN §8): a generator for `foreach` stages.
+    public var listsItems: Bool
+    /// `foreach: GENERATOR`: the index of that stage. This stage has one
+    /// instance per item each generator instance listed, at the
+    /// generator's level (`domain` is the generator's) and one below it.
+    public var foreach: Int?
     /// Line of the stage in the job file, for messages.
     public var line: Int
     /// Line of its `run:`, for messages about the command.
@@ -104,9 +111,11 @@ public struct Stage: Sendable, Hashable {
     public init(
         name: String, domain: Domain, command: String, dependencies: [Int],
         cpus: Int = 1, memory: Int64 = 0, retries: Int = 0, timeout: Double? = nil,
-        on: String? = nil, priority: Int = 0, locks: [StageLock] = [], setup: String? = nil, line: Int = 0,
-        runLine: Int? = nil
+        on: String? = nil, priority: Int = 0, locks: [StageLock] = [], setup: String? = nil,
+        listsItems: Bool = false, foreach: Int? = nil, line: Int = 0, runLine: Int? = nil
     ) {
+        self.listsItems = listsItems
+        self.foreach = foreach
         self.runLine = runLine ?? line
         self.setup = setup
         self.on = on

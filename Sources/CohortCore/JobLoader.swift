@@ -8,7 +8,8 @@ public enum JobLoader {
     /// Job files larger than this are refused before parsing (NOTES-YAML).
     public static let maximumBytes = 1 << 20
     static let topLevelKeys = ["study", "workdir", "subjects", "sessions", "dataset", "env", "setup", "stages"]
-    static let stageKeys = ["name", "domain", "run", "after", "cpus", "memory", "retries", "timeout", "on", "priority", "locks", "setup"]
+    static let stageKeys = ["name", "domain", "run", "after", "cpus", "memory", "retries", "timeout", "on", "priority", "locks", "setup",
+                            "items", "foreach"]
 
     public static func load(text: String, file: String) throws(JobFileError) -> Job {
         if let (line, message) = YAMLGuard.problem(with: text) {
@@ -201,6 +202,8 @@ public enum JobLoader {
             case "priority": stage.priority = tree.text(value, path).map { ($0, line) }
             case "locks": stage.locks = readLocks(value, path, &tree)
             case "setup": stage.setup = tree.text(value, path)
+            case "items": stage.items = tree.text(value, path).map { ($0, line) }
+            case "foreach": stage.foreach = tree.text(value, path).map { ($0, line) }
             default:
                 tree.report(keyNode, path, "unknown key\(suggestion(for: key, among: stageKeys))")
             }
@@ -249,6 +252,8 @@ struct DraftStage {
     var priority: (String, Int?)?
     var locks: [(StageLock, Int?)] = []
     var setup: String?
+    var items: (String, Int?)?
+    var foreach: (String, Int?)?
     /// Keys the stage has, readable or not.
     var present: Set<String> = []
 

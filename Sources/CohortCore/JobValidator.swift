@@ -127,6 +127,7 @@ enum JobValidator {
             stages.append(checkStage(draftStage, draft: draft, firstLine: &firstLine, &tree))
         }
         resolveDependencies(draft, &stages, &tree)
+        resolveForeach(draft, &stages, &tree)
         if tree.problems.isEmpty, let cycle = StageCycle.find(in: stages) {
             let path = (cycle + [cycle[0]]).map { stages[$0].name }.joined(separator: " -> ")
             tree.report(line: stages[cycle[0]].line, "stages[\(cycle[0])].after", "dependency cycle: \(path)")
@@ -154,7 +155,12 @@ enum JobValidator {
         } else if !draftStage.present.contains("name") {
             tree.report(line: draftStage.line, "\(field).name", "missing")
         }
-        if let (text, line) = draftStage.domain {
+        if draftStage.present.contains("foreach") {
+            // Its level is its generator's (and one below), set once stages are resolved.
+            if let (_, line) = draftStage.domain {
+                tree.report(line: line, "\(field).domain", "a foreach stage runs once per item its generator lists, at the generator's level; remove domain")
+            }
+        } else if let (text, line) = draftStage.domain {
             if let domain = Domain(rawValue: text) {
                 stage.domain = domain
             } else {
@@ -171,7 +177,9 @@ enum JobValidator {
             }
             stage.command = run
             stage.runLine = line ?? stage.line
-            checkPlaceholders(run, domain: stage.domain, field: "\(field).run", line: line, &tree)
+            if !draftStage.present.contains("foreach") {
+                checkPlaceholders(run, domain: stage.domain, field: "\(field).run", line: line, &tree)
+            }
         } else if !draftStage.present.contains("run") {
             tree.report(line: draftStage.line, "\(field).run", "missing (the shell command to run)")
         }
@@ -196,6 +204,13 @@ enum JobValidator {
         convert(draftStage.priority, "priority", { Quantity.signedInteger($0, in: -1000...1000) },
                 expected: "a whole number from -1000 to 1000") { stage.priority = $0 }
         stage.setup = draftStage.setup
+        if let (text, line) = draftStage.items {
+            switch text {
+            case "true", "yes": stage.listsItems = true
+            case "false", "no": stage.listsItems = false
+            default: tree.report(line: line, "\(field).items", "\(quoted(text)) is not true or false")
+            }
+        }
         var lockNames: Set<String> = []
         for (lock, line) in draftStage.locks {
             if let problem = Identifier.problem(with: lock.name) {
@@ -237,15 +252,64 @@ enum JobValidator {
         }
     }
 
-    private static func checkPlaceholders(_ run: String, domain: Domain, field: String, line: Int?, _ tree: inout YAMLTree) {
+    /// `foreach: GENERATOR` (DESIGN §8): the generator must list items; the
+    /// stage takes its level, always waits for it, and may wait on item
+    /// stages of that generator only (an item of another generator is not
+    /// on its branch).
+    private static func resolveForeach(_ draft: DraftJob, _ stages: inout [Stage], _ tree: inout YAMLTree) {
+        let names = stages.map(\.name)
+        for (index, draftStage) in draft.stages.enumerated() {
+            guard let (name, line) = draftStage.foreach else { continue }
+            let field = "stages[\(index)].foreach"
+            guard let generator = names.firstIndex(of: name) else {
+                tree.report(line: line, field, "unknown stage \(quoted(name))\(suggestion(for: name, among: names))")
+                continue
+            }
+            if generator == index {
+                tree.report(line: line, field, "a stage cannot run once per item it lists itself")
+                continue
+            }
+            if !stages[generator].listsItems {
+                // An unreadable `items:` is reported at the generator already.
+                if let (text, _) = draft.stages[generator].items, !["true", "yes", "false", "no"].contains(text) { continue }
+                tree.report(line: line, field, "stage \(quoted(name)) lists no items; give it items: true (it writes them to $COHORT_ITEMS)")
+                continue
+            }
+            if stages[index].listsItems {
+                tree.report(line: draftStage.items?.1 ?? line, "stages[\(index)].items", "a foreach stage cannot list items itself (items within items are not supported)")
+                continue
+            }
+            if stages[generator].foreach != nil { continue }  // reported at the generator: items within items
+            stages[index].foreach = generator
+            stages[index].domain = stages[generator].domain
+            if !stages[index].dependencies.contains(generator) { stages[index].dependencies.append(generator) }
+            if let (run, runLine) = draftStage.run {
+                checkPlaceholders(run, domain: stages[index].domain, item: true, field: "stages[\(index)].run", line: runLine, &tree)
+            }
+        }
+        for (index, stage) in stages.enumerated() where stage.foreach != nil {
+            for dependency in stage.dependencies {
+                if let other = stages[dependency].foreach, other != stage.foreach {
+                    tree.report(line: draft.stages[index].afterLine ?? stage.line, "stages[\(index)].after",
+                                "stage \(quoted(stages[dependency].name)) runs per item of \(quoted(stages[other].name)), this one per item of \(quoted(stages[stage.foreach ?? 0].name)); an item stage waits only on item stages of its own generator")
+                }
+            }
+        }
+    }
+
+    private static func checkPlaceholders(_ run: String, domain: Domain, item: Bool = false, field: String, line: Int?,
+                                          _ tree: inout YAMLTree) {
         for placeholder in Set(CommandTemplate.placeholders(in: run)) {
             let needs: Domain? = switch placeholder {
             case .subject: .subject
             case .session: .session
-            case .study, .workdir: nil
+            case .study, .workdir, .item: nil
             }
             if let needs, needs.depth > domain.depth {
                 tree.report(line: line, field, "{\(placeholder.rawValue)} has no value in a stage per \(domain.rawValue)")
+            }
+            if placeholder == .item && !item {
+                tree.report(line: line, field, "{item} has a value only in a foreach stage (one instance per item of a generator)")
             }
         }
         for (word, meant) in CommandTemplate.mistypedPlaceholders(in: run) {

@@ -83,6 +83,8 @@ public struct StageRecipe: Equatable, Sendable {
             case .subject: subject
             case .session: session
             case .workdir: folder
+            // Item instances do not run yet (issue 13, in progress): refused before a run.
+            case .item: ""
             }
         }
         let instanceEnvironment: [EnvironmentVariable] = [

@@ -27,6 +27,12 @@ public struct Study: Sendable {
     /// problem's place, or the graph's error.
     public init(jobFile: String) throws {
         let (loaded, hash) = try JobFileReader.loadWithHash(path: jobFile)
+        // The job file's side of item stages is in place; their instances are
+        // not (the instance graph would give one per session): refuse, located.
+        if let index = loaded.stages.firstIndex(where: { $0.foreach != nil }) {
+            throw JobFileError(problems: [JobFileProblem(file: jobFile, line: loaded.stages[index].line, field: "stages[\(index)].foreach",
+                                                         message: "foreach stages do not run in this version of Cohort yet")])
+        }
         let jobFolder = JobFileReader.folder(of: jobFile)
         let (job, warnings) = try DatasetReader.discover(loaded, jobFile: jobFile, jobFolder: jobFolder)
         self.jobFile = jobFile
