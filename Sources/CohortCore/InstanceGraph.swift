@@ -10,10 +10,14 @@ public struct InstanceID: RawRepresentable, Hashable, Comparable, Sendable {
 
 /// Where an instance sits: its stage, and its subject and session where the
 /// stage's domain has them (`session` indexes the job's flattened sessions).
+/// An item instance has its generator instance's subject and session, and
+/// that generator instance.
 public struct InstanceCoordinates: Hashable, Sendable {
     public var stage: Int
     public var subject: Int?
     public var session: Int?
+    public var generator: InstanceID? = nil
+    public var item: String? = nil
 }
 
 /// The DAG of stage instances under aa's domain rules (DESIGN §3), kept
@@ -24,10 +28,19 @@ public struct InstanceCoordinates: Hashable, Sendable {
 /// one per subject in order, a session stage one per (subject, session) in
 /// subject-major order. The sessions of one subject are therefore contiguous,
 /// and every dependency of an instance on one stage is one contiguous range.
+/// After them come the instances of `foreach` stages, as generators list
+/// their items (`ItemInstances`); a dependency on an item stage is a range
+/// per generator instance on the branch.
 public struct InstanceGraph: Sendable {
     public let job: Job
-    /// First instance of each stage, plus the total at the end.
+    /// First instance of each stage, plus the total at the end (a foreach
+    /// stage has none here: its instances are `items`).
     private let stageStart: [Int]
+    /// The item instances listed so far.
+    private var items: ItemInstances
+    /// The foreach stages of each stage (empty unless it lists items).
+    private let foreachStages: [[Int]]
+    private let hasItemStages: Bool
     /// First flattened session of each subject, plus the total at the end.
     private let sessionStart: [Int]
     /// The stages that depend on each stage.
@@ -47,15 +60,24 @@ public struct InstanceGraph: Sendable {
         for subject in job.subjects { sessionStart.append(sessionStart[sessionStart.count - 1] + subject.sessions.count) }
         var stageStart = [0]
         for stage in job.stages {
-            let count = switch stage.domain {
-            case .study: 1
-            case .subject: job.subjects.count
-            case .session: sessionStart[sessionStart.count - 1]
+            let count = if stage.foreach != nil { 0 } else {
+                switch stage.domain {
+                case .study: 1
+                case .subject: job.subjects.count
+                case .session: sessionStart[sessionStart.count - 1]
+                }
             }
             let (total, overflow) = stageStart[stageStart.count - 1].addingReportingOverflow(count)
             guard !overflow, total <= Self.maximumInstances else { throw TooLarge(instances: total) }
             stageStart.append(total)
         }
+        var foreachStages = Array(repeating: [Int](), count: job.stages.count)
+        for (index, stage) in job.stages.enumerated() {
+            if let generator = stage.foreach { foreachStages[generator].append(index) }
+        }
+        self.foreachStages = foreachStages
+        self.hasItemStages = job.stages.contains { $0.foreach != nil }
+        self.items = ItemInstances(first: stageStart[stageStart.count - 1])
         var dependents = Array(repeating: [Int](), count: job.stages.count)
         for (index, stage) in job.stages.enumerated() {
             for dependency in stage.dependencies { dependents[dependency].append(index) }
@@ -65,17 +87,57 @@ public struct InstanceGraph: Sendable {
         self.dependentStages = dependents
     }
 
-    public var instanceCount: Int { stageStart[stageStart.count - 1] }
+    /// Every instance numbered so far: the study tree's, then the items'
+    /// (including items dropped since, see `isLive`).
+    public var instanceCount: Int { treeInstanceCount + items.count }
+    /// The instances of the study tree (not of foreach stages).
+    public var treeInstanceCount: Int { stageStart[stageStart.count - 1] }
     public var sessionCount: Int { sessionStart[sessionStart.count - 1] }
 
-    /// The instances of stage `stage`.
+    /// The instances of stage `stage` in the study tree (none for a foreach stage).
     public func instances(ofStage stage: Int) -> Range<Int> { stageStart[stage]..<stageStart[stage + 1] }
 
     public func stage(of instance: InstanceID) -> Int {
-        upperBound(stageStart, instance.index) - 1
+        if let entry = items.entry(instance) { return entry.stage }
+        return upperBound(stageStart, instance.index) - 1
+    }
+
+    /// The item of an item instance (nil for the study tree's).
+    public func item(of instance: InstanceID) -> String? { items.entry(instance)?.item }
+
+    /// Whether the instance is part of the study now: false for an item its
+    /// generator no longer lists.
+    public func isLive(_ instance: InstanceID) -> Bool { items.entry(instance)?.live ?? (instance.index < treeInstanceCount) }
+
+    /// The foreach stages that run once per item of `stage`'s instances.
+    public func foreachStages(of stage: Int) -> [Int] { foreachStages[stage] }
+
+    /// The item instances of `stage` (a foreach stage) for `generator`'s items, live ones, in listing order.
+    public func itemInstances(ofStage stage: Int, generator: InstanceID) -> [Range<Int>] {
+        items.ranges(ofStage: stage, generator: generator)
+    }
+
+    /// The instance of foreach stage `stage` for `item` of `generator`, if it was ever listed.
+    public func itemInstance(ofStage stage: Int, generator: InstanceID, item: String) -> InstanceID? {
+        items.byItem[ItemInstances.ItemKey(stage: stage, generator: generator, item: item)]
+    }
+
+    /// Records the items `generator` listed (DESIGN §8): new items get
+    /// instances numbered after every existing one, items listed before keep
+    /// theirs, items no longer listed are dropped (`isLive` false).
+    @discardableResult
+    public mutating func list(_ items: [String], by generator: InstanceID) -> (added: [InstanceID], dropped: [InstanceID]) {
+        self.items.list(items, by: generator, stages: foreachStages[stage(of: generator)])
     }
 
     public func coordinates(of instance: InstanceID) -> InstanceCoordinates {
+        if let entry = items.entry(instance) {
+            var place = coordinates(of: entry.generator)
+            place.stage = entry.stage
+            place.generator = entry.generator
+            place.item = entry.item
+            return place
+        }
         let stage = stage(of: instance)
         let offset = instance.index - stageStart[stage]
         switch job.stages[stage].domain {
@@ -111,16 +173,21 @@ public struct InstanceGraph: Sendable {
     }
 
     /// The instance IDs of each dependency stage this instance waits for:
-    /// those whose coordinates agree with its own on every level both have.
+    /// those whose coordinates agree with its own on every level both have
+    /// (one range per study-tree stage; for a foreach stage, a range per
+    /// generator instance on the branch, or the same item).
     public func dependencies(of instance: InstanceID) -> [Range<Int>] {
         let place = coordinates(of: instance)
-        return job.stages[place.stage].dependencies.map { matching(place, in: $0) }
+        // Without foreach stages, one range per stage and no array per stage (the scheduler's hot path).
+        guard hasItemStages else { return job.stages[place.stage].dependencies.map { treeMatching(place, in: $0) } }
+        return job.stages[place.stage].dependencies.flatMap { matching(place, in: $0) }
     }
 
-    /// The instances that wait for this one, as one range per dependent stage.
+    /// The instances that wait for this one (ranges, as in `dependencies`).
     public func dependents(of instance: InstanceID) -> [Range<Int>] {
         let place = coordinates(of: instance)
-        return dependentStages[place.stage].map { matching(place, in: $0) }
+        guard hasItemStages else { return dependentStages[place.stage].map { treeMatching(place, in: $0) } }
+        return dependentStages[place.stage].flatMap { matching(place, in: $0) }
     }
 
     /// How many instances this one waits for, without building the ranges.
@@ -128,9 +195,21 @@ public struct InstanceGraph: Sendable {
         dependencies(of: instance).reduce(0) { $0 + $1.count }
     }
 
-    /// The instances of `stage` on the same branch of the study tree as `place`.
-    /// The rule is symmetric, so it serves both directions.
-    private func matching(_ place: InstanceCoordinates, in stage: Int) -> Range<Int> {
+    /// The instances of `stage` on the same branch of the study tree as
+    /// `place`: for a foreach stage, the same item when `place` is an item
+    /// of the same generator, else every item of each generator instance on
+    /// the branch. The rule is symmetric, so it serves both directions.
+    private func matching(_ place: InstanceCoordinates, in stage: Int) -> [Range<Int>] {
+        guard let generatorStage = job.stages[stage].foreach else { return [treeMatching(place, in: stage)] }
+        if let generator = place.generator, let item = place.item, self.stage(of: generator) == generatorStage {
+            guard let instance = itemInstance(ofStage: stage, generator: generator, item: item), isLive(instance) else { return [] }
+            return [instance.index..<instance.index + 1]
+        }
+        return treeMatching(place, in: generatorStage).flatMap { items.ranges(ofStage: stage, generator: InstanceID($0)) }
+    }
+
+    /// `matching` within the study tree (`stage` is not a foreach stage).
+    private func treeMatching(_ place: InstanceCoordinates, in stage: Int) -> Range<Int> {
         let base = stageStart[stage]
         switch job.stages[stage].domain {
         case .study:
@@ -146,7 +225,8 @@ public struct InstanceGraph: Sendable {
     }
 
     /// `stage:subject:session`, the name users see and give to `--only`
-    /// (`stage:subject` for a subject's implicit session, named "").
+    /// (`stage:subject` for a subject's implicit session, named ""; an item
+    /// instance's ends in `:item`).
     public func name(of instance: InstanceID) -> String {
         let place = coordinates(of: instance)
         var name = job.stages[place.stage].name
@@ -155,6 +235,7 @@ public struct InstanceGraph: Sendable {
             let sessionName = sessionName(session)
             if !sessionName.isEmpty { name += ":" + sessionName }
         }
+        if let item = item(of: instance) { name += ":" + item }
         return name
     }
 

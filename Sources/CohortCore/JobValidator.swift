@@ -287,6 +287,16 @@ enum JobValidator {
                 checkPlaceholders(run, domain: stages[index].domain, item: true, field: "stages[\(index)].run", line: runLine, &tree)
             }
         }
+        // A study-tree stage that waits on an item stage also waits for the
+        // generators on its branch: a session whose import listed nothing
+        // has no items to wait for, yet must not run before the list exists.
+        for index in stages.indices where stages[index].foreach == nil {
+            for dependency in stages[index].dependencies {
+                if let generator = stages[dependency].foreach, !stages[index].dependencies.contains(generator) {
+                    stages[index].dependencies.append(generator)
+                }
+            }
+        }
         for (index, stage) in stages.enumerated() where stage.foreach != nil {
             for dependency in stage.dependencies {
                 if let other = stages[dependency].foreach, other != stage.foreach {

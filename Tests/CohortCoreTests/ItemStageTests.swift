@@ -40,7 +40,7 @@ import Testing
         #expect(job.stages.map(\.domain) == [.session, .session, .session, .session])
         #expect(job.stages[1].dependencies == [0])
         #expect(job.stages[2].dependencies == [1, 0], "the previous stage (the same item) and always its generator")
-        #expect(job.stages[3].dependencies == [2])
+        #expect(job.stages[3].dependencies == [2, 0], "and the generator of its branch: a session with no items still waits for its list")
     }
 
     @Test func itemStageMistakesAreLocated() {
@@ -88,5 +88,68 @@ import Testing
         #expect(problem("ok\nbad\u{1b}[2J\n") == "line 2: \"bad\\u{1b}[2J\" holds a control character")
         #expect(problem("./\n") == "line 1: \"./\" names no file")
         #expect(try ItemList.items(in: "").get() == [], "a generator may find nothing")
+    }
+}
+
+/// The instance graph with item instances: numbered as generators list
+/// them, never renumbered; domain rules one level down.
+@Suite struct ItemGraphTests {
+    static let job = """
+        study: cryo
+        subjects: [grid1]
+        sessions: [s1, s2]
+        stages:
+          - {name: import, domain: session, items: true, run: x}
+          - {name: motioncorr, foreach: import, run: x}
+          - {name: ctf, foreach: import, run: x}
+          - {name: pick, domain: session, after: [ctf], run: x}
+          - {name: classes, domain: study, run: x}
+        """
+
+    func names(_ graph: InstanceGraph, _ ranges: [Range<Int>]) -> [String] {
+        ranges.flatMap { $0.map { graph.name(of: InstanceID($0)) } }
+    }
+
+    @Test func itemsBecomeInstancesThatWaitOnTheirOwnItemAndSessionsWaitOnAllOfThem() throws {
+        let job = try JobLoader.load(text: Self.job, file: "job.yml")
+        #expect(job.stages[3].dependencies == [2, 0], "pick waits for ctf and for its session's import")
+        var graph = try InstanceGraph(job: job)
+        #expect(graph.instanceCount == 5, "import x2, pick x2, classes: no items yet")
+        let import1 = InstanceID(0), pick1 = InstanceID(2), pick2 = InstanceID(3)
+        #expect(names(graph, graph.dependencies(of: pick1)) == ["import:grid1:s1"], "no items listed: only the generator")
+
+        let (added, dropped) = graph.list(["raw/m1.tif", "raw/m2.tif"], by: import1)
+        #expect(dropped.isEmpty)
+        #expect(added.map { graph.name(of: $0) } == ["motioncorr:grid1:s1:raw/m1.tif", "motioncorr:grid1:s1:raw/m2.tif",
+                                                     "ctf:grid1:s1:raw/m1.tif", "ctf:grid1:s1:raw/m2.tif"])
+        #expect(added.map(\.index) == [5, 6, 7, 8])
+        let ctf1 = InstanceID(7)
+        #expect(names(graph, graph.dependencies(of: ctf1)) == ["motioncorr:grid1:s1:raw/m1.tif", "import:grid1:s1"])
+        #expect(names(graph, graph.dependencies(of: pick1)) == ["ctf:grid1:s1:raw/m1.tif", "ctf:grid1:s1:raw/m2.tif", "import:grid1:s1"])
+        #expect(names(graph, graph.dependencies(of: pick2)) == ["import:grid1:s2"], "the other session's items are not on its branch")
+        #expect(names(graph, graph.dependents(of: import1)) == ["motioncorr:grid1:s1:raw/m1.tif", "motioncorr:grid1:s1:raw/m2.tif",
+                                                                "ctf:grid1:s1:raw/m1.tif", "ctf:grid1:s1:raw/m2.tif", "pick:grid1:s1"])
+        #expect(names(graph, graph.dependents(of: InstanceID(5))) == ["ctf:grid1:s1:raw/m1.tif"])
+        #expect(names(graph, graph.dependents(of: ctf1)) == ["pick:grid1:s1"])
+        #expect(graph.coordinates(of: ctf1).session == 0 && graph.labels(of: ctf1) == ("grid1", "s1"))
+        #expect(names(graph, graph.dependencies(of: InstanceID(4))) == ["pick:grid1:s1", "pick:grid1:s2"])
+    }
+
+    @Test func listingAgainKeepsNumbersDropsWhatVanishedAndRevivesWhatCameBack() throws {
+        var graph = try InstanceGraph(job: try JobLoader.load(text: Self.job, file: "job.yml"))
+        let import1 = InstanceID(0), pick1 = InstanceID(2)
+        graph.list(["m1", "m2"], by: import1)
+        let again = graph.list(["m2", "m3"], by: import1)
+        #expect(again.dropped.map { graph.name(of: $0) } == ["motioncorr:grid1:s1:m1", "ctf:grid1:s1:m1"])
+        #expect(again.added.map { graph.name(of: $0) } == ["motioncorr:grid1:s1:m3", "ctf:grid1:s1:m3"])
+        #expect(again.added.map(\.index) == [9, 10], "new numbers after every existing one")
+        #expect(!graph.isLive(InstanceID(5)) && graph.isLive(InstanceID(6)))
+        #expect(graph.dependencies(of: pick1) == [8..<9, 10..<11, 0..<1], "ctf m2 and m3: two ranges, then the import")
+        let back = graph.list(["m1"], by: import1)
+        #expect(back.added.map(\.index) == [5, 7], "m1 comes back under its old numbers")
+        #expect(graph.instanceCount == 11)
+        let none = graph.list([], by: import1)
+        #expect(none.dropped.count == 2)
+        #expect(graph.dependencies(of: pick1) == [0..<1], "an empty list: the session waits for its import alone")
     }
 }
