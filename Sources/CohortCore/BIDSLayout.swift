@@ -32,6 +32,8 @@ public enum BIDSLayout {
         case folder
         /// A symbolic link to `target`, outside the dataset.
         case outside(target: String)
+        /// A symbolic link to nothing (a file not fetched yet, a moved target).
+        case dangling
         /// A file, a dangling link, anything else: not a subject or session.
         case other
     }
@@ -58,19 +60,35 @@ public enum BIDSLayout {
     }
 
     /// The study's subjects in name order, and a located warning for each
-    /// folder or row left out.
+    /// folder or row left out: folders first (data that will not run), in
+    /// path order, then the table's rows in line order.
     public static func subjects(in listing: Listing) -> (subjects: [Subject], warnings: [String]) {
+        var folderWarnings: [(place: String, text: String)] = []
         var warnings: [String] = []
         let root = listing.root
         var found: [String: [String]] = [:]
+        var leftOut: Set<String> = []
         for subject in listing.subjects {
             let place = root + "/" + escaped(subject.entry.name)
-            guard let name = usable(subject.entry, at: place, level: "subject", &warnings) else { continue }
+            var problems: [String] = []
+            guard let name = usable(subject.entry, at: place, level: "subject", &problems) else {
+                folderWarnings += problems.map { (place, $0) }
+                leftOut.insert(subject.entry.name)
+                continue
+            }
             var sessions: [String] = []
             for session in subject.sessions {
-                if let session = usable(session, at: place + "/" + escaped(session.name), level: "session", &warnings) {
+                if let session = usable(session, at: place + "/" + escaped(session.name), level: "session", &problems) {
                     sessions.append(session)
                 }
+            }
+            folderWarnings += problems.map { (place, $0) }
+            // Its session folders exist but none can run (a plain file is no session): not a subject without sessions.
+            let sessionFolders = subject.sessions.filter { $0.kind != .other }.count
+            if sessions.isEmpty && sessionFolders > 0 {
+                folderWarnings.append((place, "\(place): warning: none of its \(sessionFolders) ses-* entries is a usable session; not run"))
+                leftOut.insert(name)
+                continue
             }
             found[name] = sessions.isEmpty ? [""] : sessions.sorted()
         }
@@ -92,25 +110,32 @@ public enum BIDSLayout {
                         warnings.append("\(table):\(row.line): warning: \(quoted(row.id)) has a row already")
                         continue
                     }
-                    if found[name] == nil {
-                        warnings.append("\(table):\(row.line): warning: \(quoted(row.id)) has no folder \(root)/\(name); not run")
+                    if leftOut.contains(name) {
+                        warnings.append("\(table):\(row.line): warning: \(quoted(row.id)): its folder is left out (above); not run")
+                    } else if found[name] == nil {
+                        warnings.append("\(table):\(row.line): warning: \(quoted(row.id)) has no folder \(root)/\(escaped(name)); not run")
                     }
                 }
-                for name in found.keys.sorted() where !listed.contains(name) {
-                    warnings.append("\(root)/\(name): warning: no row in participants.tsv; not run")
+                for name in found.keys where !listed.contains(name) {
+                    let place = "\(root)/\(name)"
+                    folderWarnings.append((place, "\(place): warning: no row in participants.tsv; not run"))
                     found[name] = nil
                 }
             }
         }
         // Names are identifiers (ASCII): String's order is byte order, the same everywhere.
         let subjects = found.keys.sorted().map { Subject(name: $0, sessions: found[$0] ?? [""]) }
-        return (subjects, warnings)
+        let folders = folderWarnings.enumerated().sorted { ($0.element.place, $0.offset) < ($1.element.place, $1.offset) }.map(\.element.text)
+        return (subjects, folders + warnings)
     }
 
     /// The entry's name when it can be a subject or session, else nil with a warning.
     private static func usable(_ entry: Entry, at place: String, level: String, _ warnings: inout [String]) -> String? {
         switch entry.kind {
         case .other:
+            return nil
+        case .dangling:
+            warnings.append("\(place): warning: a link to nothing; not a \(level), not run")
             return nil
         case .outside(let target):
             warnings.append("\(place): warning: a link out of the dataset (to \(quoted(target))); not a \(level), not run")
@@ -143,14 +168,19 @@ public enum ParticipantsTable {
         var lines = textLines(text)
         if lines.last?.isEmpty == true { lines.removeLast() }
         guard let header = lines.first else { return .failure(Problem(line: 1, message: "empty, no header row")) }
-        let columns = header.split(separator: "\t", omittingEmptySubsequences: false).map { String($0).trimmingSpaces() }
+        let columns = header.split(separator: "\t", omittingEmptySubsequences: false).map { column in
+            let name = String(column).trimmingSpaces()
+            return name.count >= 2 && name.hasPrefix("\"") && name.hasSuffix("\"") ? String(name.dropFirst().dropLast()) : name
+        }
         guard let column = columns.firstIndex(of: "participant_id") else {
             return .failure(Problem(line: 1, message: "no participant_id column in the header"))
         }
         var rows: [Row] = []
         for (index, line) in lines.enumerated().dropFirst() where !line.allSatisfy({ $0 == " " || $0 == "\t" }) {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            let id = column < fields.count ? String(fields[column]).trimmingSpaces() : ""
+            var id = column < fields.count ? String(fields[column]).trimmingSpaces() : ""
+            // Spreadsheets may quote values: "sub-01".
+            if id.count >= 2, id.hasPrefix("\""), id.hasSuffix("\"") { id = String(id.dropFirst().dropLast()) }
             rows.append(Row(id: id, line: index + 1))
         }
         return .success(rows)

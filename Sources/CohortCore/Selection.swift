@@ -28,6 +28,12 @@ public struct Selection: Sendable {
                 throw SelectionError(description: "--only \(spec): expected STAGE[:SUBJECT[:SESSION]] with a stage of this job\(parts.first.map { suggestion(for: $0, among: names) } ?? "")")
             }
             let domain = job.stages[stage].domain
+            // `realign:sub-03:` from a script with an empty session variable: the
+            // implicit session's instance is `realign:sub-03`; say so rather than match nothing.
+            if parts.dropFirst().contains("") {
+                let trimmed = parts.reversed().drop { $0.isEmpty }.reversed().joined(separator: ":")
+                throw SelectionError(description: "--only \(spec): an empty name part; a subject without sessions is named without one (\(trimmed))")
+            }
             guard parts.count <= domain.depth + 1 else {
                 throw SelectionError(description: "--only \(spec): stage \(parts[0]) runs once per \(domain.rawValue); name at most \(["STAGE", "STAGE:SUBJECT", "STAGE:SUBJECT:SESSION"][domain.depth])")
             }

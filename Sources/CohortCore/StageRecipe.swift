@@ -21,14 +21,23 @@ public struct StageRecipe: Equatable, Sendable {
     public let cpus: Int
     /// Seconds an attempt may run; 0 for no limit.
     public let timeoutSeconds: Double
+    /// Runs once per session: an implicit session ("", a BIDS subject
+    /// without `ses-*`) gets a folder of its own (`implicitSessionFolder`),
+    /// so that no instance folder ever holds another's (sessions that appear
+    /// later sit beside it, and moving one aside never takes the others).
+    public let perSession: Bool
     let template: CommandTemplate.Compiled
 
     /// Holds attempts' folders beside the stage folders; stage names never
     /// start with `.`, so no stage folder collides with it.
     public static let attemptsFolderName = ".attempts"
+    /// The folder of an implicit session: BIDS sessions are `ses-*`, so it
+    /// is never a real session's.
+    public static let implicitSessionFolder = "no-session"
 
     public init(stage: Int, stageName: String, study: String, command: String, setup: [String], directory: String,
-                workdir: String, environment: [EnvironmentVariable], cpus: Int, timeoutSeconds: Double) {
+                workdir: String, environment: [EnvironmentVariable], cpus: Int, timeoutSeconds: Double, perSession: Bool = false) {
+        self.perSession = perSession
         self.stage = stage
         self.stageName = stageName
         self.study = study
@@ -51,7 +60,8 @@ public struct StageRecipe: Equatable, Sendable {
     }
 
     /// `workdir/stage[/subject[/session]]`: stage first, so that no subject
-    /// or session name can collide with another stage's folder.
+    /// or session name can collide with another stage's folder
+    /// (`…/subject/no-session` for an implicit session).
     public func instanceFolder(subject: String, session: String) -> String {
         workdir + "/" + relativeFolder(subject: subject, session: session)
     }
@@ -66,7 +76,11 @@ public struct StageRecipe: Equatable, Sendable {
     private func relativeFolder(subject: String, session: String) -> String {
         var folder = stageName
         if !subject.isEmpty { folder += "/" + subject }
-        if !session.isEmpty { folder += "/" + session }
+        if !session.isEmpty {
+            folder += "/" + session
+        } else if perSession {
+            folder += "/" + Self.implicitSessionFolder
+        }
         return folder
     }
 

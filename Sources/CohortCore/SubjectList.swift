@@ -1,7 +1,8 @@
 /// `subjects: {file: list.txt}` (DESIGN §8): one subject per line, for data
 /// that is not BIDS. Blank lines and lines starting with `#` are skipped;
-/// a line with tabs gives its first column, and a first line saying
-/// `participant_id` is a header, so a `participants.tsv` serves as is.
+/// a line with tabs gives its first column, or the column a header line
+/// (the first that is not a comment) names `participant_id`, so a
+/// `participants.tsv` serves as is.
 /// Unlike a BIDS folder, the file is the user's own word: a name Cohort
 /// cannot use, or one listed twice, refuses the job with its line.
 public enum SubjectList {
@@ -17,10 +18,22 @@ public enum SubjectList {
         var names: [String] = []
         var seen: [String: Int] = [:]
         var problems: [Problem] = []
+        /// Which tab-separated column holds the names: the first, or the
+        /// header's `participant_id` (the first line that is not a comment).
+        var column = 0
+        var headerSeen = false
         for (index, line) in textLines(text).enumerated() {
-            let first = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let name = String(first).trimmingSpaces()
-            if name.isEmpty || name.hasPrefix("#") || (index == 0 && name == "participant_id") { continue }
+            let trimmed = String(line).trimmingSpaces()
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map { String($0).trimmingSpaces() }
+            if !headerSeen {
+                headerSeen = true
+                if let named = fields.firstIndex(of: "participant_id") {
+                    column = named
+                    continue
+                }
+            }
+            let name = column < fields.count ? fields[column] : ""
             if let problem = Identifier.problem(with: name) {
                 problems.append(Problem(line: index + 1, message: "subject \(problem)"))
             } else if let earlier = seen[name] {

@@ -156,6 +156,7 @@ extension SchedulerMessage {
                 writer.write(recipe.environment.map { ($0.name, $0.value) })
                 writer.write(Int64(recipe.cpus))
                 writer.write(recipe.timeoutSeconds)
+                writer.write(UInt8(recipe.perSession ? 1 : 0))
             }
             return writer.bytes
         case .run(let assignments):
@@ -196,7 +197,8 @@ extension SchedulerMessage {
                     stage: stage, stageName: stageName, study: study, command: command, setup: setup,
                     directory: try reader.readString(), workdir: try reader.readString(),
                     environment: try reader.readPairs().map { EnvironmentVariable(name: $0.0, value: $0.1) },
-                    cpus: try read(Int.self, "cpus", &reader), timeoutSeconds: try reader.readDouble()))
+                    cpus: try read(Int.self, "cpus", &reader), timeoutSeconds: try reader.readDouble(),
+                    perSession: try reader.readByte() != 0))
             }
             self = .recipes(recipes)
         case .run:

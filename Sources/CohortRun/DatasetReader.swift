@@ -28,6 +28,12 @@ public enum DatasetReader {
             let place = Place(path: path, jobFile: jobFile, jobFolder: jobFolder)
             let listing = try bidsListing(place, line: line, jobFile: jobFile)
             (job.subjects, warnings) = BIDSLayout.subjects(in: listing)
+            guard !job.subjects.isEmpty else {
+                // An empty mount point, a path one level too deep: never a study of nothing.
+                let why = warnings.first.map { " (\(warnings.count) left out, such as \($0))" } ?? " (no sub-* folders)"
+                throw JobFileError(problems: [JobFileProblem(file: jobFile, line: line, field: "dataset.bids",
+                                                             message: "\(place.shown): no subjects\(why)")])
+            }
         case .file(let path, let line, let sessions):
             let place = Place(path: path, jobFile: jobFile, jobFolder: jobFolder)
             let text: String
@@ -40,6 +46,9 @@ public enum DatasetReader {
             let (names, problems) = SubjectList.names(in: text)
             guard problems.isEmpty else {
                 throw JobFileError(problems: problems.map { JobFileProblem(file: place.shown, line: $0.line, field: "", message: $0.message) })
+            }
+            guard !names.isEmpty else {
+                throw JobFileError(problems: [JobFileProblem(file: jobFile, line: line, field: "subjects.file", message: "\(place.shown): no subjects")])
             }
             job.subjects = names.map { Subject(name: $0, sessions: sessions) }
         }
@@ -95,8 +104,20 @@ public enum DatasetReader {
             }
             return BIDSLayout.SubjectEntry(entry, sessions: sessions)
         }
+        // A table that is there but cannot be read (a link to an annexed file
+        // not fetched, no permission) would make every folder a subject: refused.
         let table = root + "/participants.tsv"
-        let participants = isRegularFile(table) ? JobFileReader.readOptional(table) : nil
+        var participants: String?
+        var info = stat()
+        if lstat(table, &info) == 0 {
+            do {
+                participants = try JobFileReader.readText(table, limit: subjectsFileLimit, kind: "participants tables")
+            } catch {
+                let reason = error.problems.first?.message ?? "cannot read"
+                throw JobFileError(problems: [JobFileProblem(file: jobFile, line: line, field: "dataset.bids",
+                                                             message: "\(place.shown)/participants.tsv: \(reason)")])
+            }
+        }
         return BIDSLayout.Listing(root: place.shown, subjects: subjects, participants: participants)
     }
 
@@ -153,9 +174,13 @@ public enum DatasetReader {
         switch Int32(type) {
         case Int32(DT_DIR): return .folder
         case Int32(DT_LNK), Int32(DT_UNKNOWN):
-            guard isFolder(path) else { return .other }
             var info = stat()
             guard lstat(path, &info) == 0 else { return .other }
+            guard isFolder(path) else {
+                var target = stat()
+                let isLink = (info.st_mode & S_IFMT) == S_IFLNK
+                return isLink && stat(path, &target) != 0 ? .dangling : .other
+            }
             guard (info.st_mode & S_IFMT) == S_IFLNK else { return .folder }
             guard let target = realPath(path) else { return .other }
             return target == root || target.hasPrefix(root + "/") ? .folder : .outside(target: target)
@@ -166,11 +191,6 @@ public enum DatasetReader {
     static func isFolder(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
-    }
-
-    static func isRegularFile(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     static func realPath(_ path: String) -> String? {

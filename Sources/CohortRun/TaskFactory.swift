@@ -31,7 +31,7 @@ public struct TaskFactory: Sendable {
                 // Thread counts first: the job's env and --export override them.
                 environment: ModuleEnvironment.threadDefaults(cpus: stage.cpus, jobEnvironment: job.environment)
                     + job.environment + exported,
-                cpus: stage.cpus, timeoutSeconds: stage.timeout ?? 0)
+                cpus: stage.cpus, timeoutSeconds: stage.timeout ?? 0, perSession: stage.domain == .session)
         }
     }
 

@@ -250,6 +250,13 @@ import Testing
         #expect(throws: SelectionError.self) { try Selection(only: [], subjects: ["sub-1"], graph: graph) }
         #expect(throws: SelectionError.self) { try Selection(only: ["group:sub-01"], subjects: [], graph: graph) }
         do {
+            // A script's `$stage:$subject:$session` with an empty session (a BIDS subject without any).
+            _ = try Selection(only: ["realign:sub-01:"], subjects: [], graph: graph)
+            Issue.record("an empty session part was accepted")
+        } catch {
+            #expect(error.description == "--only realign:sub-01:: an empty name part; a subject without sessions is named without one (realign:sub-01)")
+        }
+        do {
             _ = try Selection(only: ["realing"], subjects: [], graph: graph)
         } catch {
             #expect(error.description.contains("(did you mean \"realign\"?)"))

@@ -27,11 +27,11 @@ import Testing
                                           participants: "\u{FEFF}" + table)
         #expect(subjects.map(\.name) == ["sub-01", "sub-02"], "a row without the sub- prefix still names its folder")
         #expect(warnings == [
+            "bids/sub-09: warning: no row in participants.tsv; not run",
             "bids/participants.tsv:4: warning: \"sub-07\" has no folder bids/sub-07; not run",
             "bids/participants.tsv:5: warning: \"sub-01\" has a row already",
             "bids/participants.tsv:6: warning: no participant_id in this row",
-            "bids/sub-09: warning: no row in participants.tsv; not run",
-        ])
+        ], "folders left out first: that is data not run")
     }
 
     @Test func aTableWithoutParticipantIdIsIgnoredWithAWarning() {
@@ -46,14 +46,27 @@ import Testing
             SubjectEntry(Entry("sub-\u{1b}[2J")),
             SubjectEntry(Entry("sub-x", .outside(target: "/etc"))),
             SubjectEntry(Entry("sub-ok"), sessions: [Entry("ses-up", .outside(target: "/tmp")), Entry("ses-1")]),
-        ], participants: "participant_id\nsub-../x\nsub-ok\n")
+            SubjectEntry(Entry("sub-gone", .dangling)),
+        ], participants: "participant_id\nsub-../x\nsub-ok\n\"sub-x\"\n")
         #expect(subjects == [Subject(name: "sub-ok", sessions: ["ses-1"])])
-        #expect(warnings.count == 5, "\(warnings)")
+        #expect(warnings.count == 7, "\(warnings)")
+        #expect(warnings.contains("bids/sub-gone: warning: a link to nothing; not a subject, not run"))
+        #expect(warnings.contains("bids/participants.tsv:4: warning: \"sub-x\": its folder is left out (above); not run"),
+                "a quoted value names its folder, which was left out for a reason given above")
         #expect(warnings.contains("bids/participants.tsv:2: warning: \"sub-../x\" has no folder bids/sub-../x; not run"))
         #expect(warnings.contains { $0.hasPrefix("bids/sub-a b: warning: not usable as a subject name") })
         #expect(warnings.contains { $0.contains("a control character") && !$0.contains("\u{1b}") }, "control characters never reach the terminal")
         #expect(warnings.contains("bids/sub-x: warning: a link out of the dataset (to \"/etc\"); not a subject, not run"))
         #expect(warnings.contains("bids/sub-ok/ses-up: warning: a link out of the dataset (to \"/tmp\"); not a session, not run"))
+    }
+
+    @Test func aSubjectWhoseSessionsAreAllUnusableIsLeftOutNotRunWithoutSessions() {
+        let (subjects, warnings) = layout([
+            SubjectEntry(Entry("sub-01"), sessions: [Entry("ses-a b"), Entry("ses-x", .outside(target: "/mnt")), Entry("ses-y", .dangling)]),
+            SubjectEntry(Entry("sub-02"), sessions: [Entry("ses-1")]),
+        ])
+        #expect(subjects == [Subject(name: "sub-02", sessions: ["ses-1"])])
+        #expect(warnings.last == "bids/sub-01: warning: none of its 3 ses-* entries is a usable session; not run", "\(warnings)")
     }
 
     @Test func aSubjectsFileIsOneNamePerLineAndItsMistakesAreRefusedWithTheirLines() {
@@ -63,6 +76,8 @@ import Testing
         let bad = SubjectList.names(in: "P01\nP 02\nP01\n../etc\n")
         #expect(bad.problems.map(\.line) == [2, 3, 4])
         #expect(bad.problems[1].message == "subject \"P01\" is listed twice (line 1 too)")
+        let table = SubjectList.names(in: "# exported 2026-11-01\nage\tparticipant_id\n31\tsub-01\n40\tsub-02\n")
+        #expect(table.names == ["sub-01", "sub-02"], "the header after a comment names the column")
     }
 
     func problems(_ text: String) -> [String] {

@@ -9,7 +9,7 @@ import Testing
         setup: ["module load fsl", "export A=1"], directory: "/data/job", workdir: "/data/job/out",
         environment: [.init(name: "FSLOUTPUTTYPE", value: "NIFTI_GZ"), .init(name: "EMPTY", value: ""),
                       .init(name: "UNICODE", value: "ünï €")],
-        cpus: 4, timeoutSeconds: 90)
+        cpus: 4, timeoutSeconds: 90, perSession: true)
     let assignment = TaskAssignment(instance: InstanceID(123_456), stage: 2, subject: "sub-01", session: "ses-pre", attempt: 3)
 
     @Test func schedulerMessagesRoundTrip() throws {

@@ -47,11 +47,13 @@ import Glibc
         #expect(opened.job.subjects == [Subject(name: "sub-01", sessions: ["ses-a", "ses-b"]),
                                         Subject(name: "sub-02", sessions: [""]),
                                         Subject(name: "sub-05", sessions: ["ses-x"])])
-        #expect(opened.datasetWarnings.count == 1)
+        #expect(opened.datasetWarnings.count == 2)
         #expect(opened.datasetWarnings.first?.hasPrefix("\(folder)/data/sub-04: warning: a link out of the dataset") == true,
                 "\(opened.datasetWarnings)")
+        #expect(opened.datasetWarnings.last == "\(folder)/data/sub-06: warning: a link to nothing; not a subject, not run")
         #expect(opened.graph.name(of: InstanceID(2)) == "convert:sub-02", "an implicit session adds nothing to the name")
-        #expect(opened.taskFactory().instanceFolder(of: InstanceID(2)).hasSuffix("/out/convert/sub-02"))
+        #expect(opened.taskFactory().instanceFolder(of: InstanceID(2)).hasSuffix("/out/convert/sub-02/no-session"),
+                "beside any session the subject may gain, never around it")
     }
 
     @Test func aMissingDatasetOrSubjectsFileRefusesTheJobAtItsLine() throws {
@@ -71,6 +73,22 @@ import Glibc
         #expect(problems(folder, fileJob) == "\(folder)/lists/subjects.txt:2: subject \"s 2\" contains a space; use only letters, digits, '.', '_' and '-'")
         Files.write(folder + "/lists/subjects.txt", "s1\ns2\n")
         #expect(try study(folder, fileJob).job.subjects.map(\.name) == ["s1", "s2"])
+        Files.write(folder + "/lists/subjects.txt", "# nobody yet\n")
+        #expect(problems(folder, fileJob) == "\(folder)/job.yml:2: subjects.file: \(folder)/lists/subjects.txt: no subjects")
+    }
+
+    /// An empty mount point, or a participants.tsv that cannot be read (an
+    /// annexed file not fetched): refused, never a study of nothing or of
+    /// every folder.
+    @Test func anEmptyDatasetOrAnUnreadableTableRefusesTheJob() throws {
+        let folder = try TemporaryFolder.make(prefix: "bids-empty")
+        defer { _ = try? ChildProcess.run(["rm", "-rf", folder]) }
+        Files.makeFolder(folder + "/data/derivatives/sub-01")
+        #expect(problems(folder, Self.bidsJob) == "\(folder)/job.yml:2: dataset.bids: \(folder)/data: no subjects (no sub-* folders)")
+        Files.makeFolder(folder + "/data/sub-01")
+        symlink(".git/annex/objects/xx/participants.tsv", folder + "/data/participants.tsv")
+        #expect(problems(folder, Self.bidsJob).hasPrefix("\(folder)/job.yml:2: dataset.bids: \(folder)/data/participants.tsv: cannot open"),
+                "\(problems(folder, Self.bidsJob))")
     }
 
     /// 10^5 subject folders load whole (how fast: bench/dataset.sh).

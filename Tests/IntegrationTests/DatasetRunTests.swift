@@ -35,7 +35,7 @@ struct DatasetRunTests {
         for path in ["sub-01/ses-a", "sub-01/ses-b", "sub-02/anat"] { Files.makeFolder(folder + "/data/" + path) }
         let first = try MPIHarness.run(ranks: 3, ["run", job])
         #expect(first.code == 0, "\(first.output)")
-        #expect(Files.read(folder + "/out/convert/sub-02/seen") == "sub-02||\n", "an implicit session is empty")
+        #expect(Files.read(folder + "/out/convert/sub-02/no-session/seen") == "sub-02||\n", "an implicit session is empty")
         #expect(Set(Files.read(folder + "/ledger").split(separator: "\n")) == ["sub-01:ses-a", "sub-01:ses-b", "sub-02:", "group"])
 
         // A new subject with a row in a new participants.tsv, a stale row, and a folder without a row.
@@ -69,5 +69,29 @@ struct DatasetRunTests {
         let trees = Files.read(folder + "/.cohort/grows/journal").split(separator: "\n").filter { $0.contains("\ttree\t") }
         #expect(trees.count == 3, "\(trees)")
         #expect(trees.last?.contains("\tgone=sub-02\t") == true)
+    }
+
+    /// A subject's sessions vanish for a run (unmounted, renamed) and come
+    /// back: the implicit session that ran meanwhile never held, nor moved
+    /// aside, the sessions' results, which are still there and still done.
+    @Test func aSubjectWhoseSessionsVanishForARunKeepsTheirResults() throws {
+        let job = try MPIHarness.writeJob("""
+            study: flicker
+            dataset: {bids: data}
+            stages:
+              - {name: convert, domain: session, run: 'echo "$COHORT_SESSION" > {workdir}/result'}
+            """)
+        let folder = String(job.dropLast("/job.yml".count))
+        for path in ["sub-01/ses-1", "sub-01/ses-2"] { Files.makeFolder(folder + "/data/" + path) }
+        #expect(try MPIHarness.run(ranks: 2, ["run", job]).code == 0)
+        _ = try ChildProcess.run(["mv", folder + "/data/sub-01/ses-1", folder + "/data/sub-01/ses-2", folder])
+        let implicit = try MPIHarness.run(ranks: 2, ["run", job])
+        #expect(implicit.code == 0, "\(implicit.output)")
+        #expect(Files.read(folder + "/out/convert/sub-01/no-session/result") == "\n")
+        _ = try ChildProcess.run(["mv", folder + "/ses-1", folder + "/ses-2", folder + "/data/sub-01/"])
+        let plan = try ChildProcess.run([MPIHarness.cohort, "plan", job])
+        #expect(plan.stdout.contains("study flicker: 2 instances: 2 done, 0 to run"), "\(plan.stdout)")
+        #expect(Files.read(folder + "/out/convert/sub-01/ses-1/result") == "ses-1\n", "what counts as done is still there")
+        #expect(Files.read(folder + "/out/convert/sub-01/ses-2/result") == "ses-2\n")
     }
 }
