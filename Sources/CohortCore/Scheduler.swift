@@ -7,7 +7,12 @@
 /// room, carries the stage's label and can take the stage's locks, best
 /// ranked first (see `SchedulingPolicy`).
 public struct Scheduler: Sendable {
-    public let graph: InstanceGraph
+    /// Grows as generators list items (`list(_:by:)`, in SchedulerItems.swift).
+    public internal(set) var graph: InstanceGraph
+    /// Which instances this run may start; items listed later are checked against it too.
+    let selection: Selection
+    /// Items dropped while they ran: their end counts for nothing.
+    var droppedWhileRunning: Set<InstanceID> = []
     var states: [InstanceState]
     /// Dependencies not yet succeeded, per instance.
     var unmet: [Int32]
@@ -65,7 +70,7 @@ public struct Scheduler: Sendable {
     let walltime: Walltime?
     /// Held stages already announced (`holdStarted`).
     var announcedHolds: Set<Int> = []
-    public private(set) var tallies: [StageTally]
+    public internal(set) var tallies: [StageTally]
     /// The failed instance each skipped instance waited for.
     public private(set) var skipCauses: [InstanceID: InstanceID] = [:]
     /// Attempts started so far, for instances started more than once.
@@ -111,6 +116,7 @@ public struct Scheduler: Sendable {
         walltime: Walltime? = nil, followOnsBelow: Double = 0
     ) {
         self.graph = graph
+        self.selection = selection
         usesExclusiveLocks = graph.job.stages.contains { $0.locks.contains { !$0.shared } }
         self.followOnsBelow = followOnsBelow
         typicalSeconds = Array(repeating: nil, count: graph.job.stages.count)
@@ -133,6 +139,18 @@ public struct Scheduler: Sendable {
             tallies[stage].waiting = instances.count
             for index in instances {
                 unmet[index] = Int32(clamping: graph.dependencyCount(of: InstanceID(index)))
+            }
+        }
+        // Items listed before this run (a resumed study): after the tree's instances.
+        for index in graph.treeInstanceCount..<count {
+            let instance = InstanceID(index)
+            let stage = graph.stage(of: instance)
+            tallies[stage].total += 1
+            tallies[stage].waiting += 1
+            if graph.isLive(instance) {
+                unmet[index] = Int32(clamping: graph.dependencyCount(of: instance))
+            } else {
+                setState(instance, stage: stage, to: .dropped)
             }
         }
         for index in 0..<count where doneEarlier(InstanceID(index)) {
@@ -248,6 +266,7 @@ public struct Scheduler: Sendable {
     /// one after another on one worker, drain it (see `WorkerHealth`).
     public mutating func instanceFinished(_ instance: InstanceID, outcome reported: AttemptOutcome, wallSeconds: Double = 0) -> [SchedulerAction] {
         precondition(states[instance.index] == .running, "instance \(instance.rawValue) finished but was not running")
+        if !droppedWhileRunning.isEmpty, droppedWhileRunning.remove(instance) != nil { return itemEnded(dropped: instance) }
         let outcome = settled(reported, of: instance)
         // A follow-on given back by its worker before it started: it made
         // no folder and ran nothing, so its attempt number is used again.
@@ -304,6 +323,7 @@ public struct Scheduler: Sendable {
         let old = states[instance.index]
         states[instance.index] = new
         tallies[stage].move(from: old, to: new)
+        if old.isFinal { finalCount -= 1 }
         if new.isFinal { finalCount += 1 }
     }
 
@@ -314,7 +334,7 @@ public struct Scheduler: Sendable {
         readyCount += 1
     }
 
-    private mutating func satisfyDependents(of instance: InstanceID, makingReady: Bool) {
+    mutating func satisfyDependents(of instance: InstanceID, makingReady: Bool) {
         for range in graph.dependents(of: instance) {
             for index in range {
                 unmet[index] -= 1
@@ -325,7 +345,7 @@ public struct Scheduler: Sendable {
         }
     }
 
-    private mutating func release(_ instance: InstanceID, stage: Int) {
+    mutating func release(_ instance: InstanceID, stage: Int) {
         runningCount -= 1
         if freedBeforeRecord.removeValue(forKey: instance) == nil { freeRoom(of: instance, stage: stage) }
     }

@@ -203,4 +203,12 @@ struct ReadyQueue: Sendable {
         }
         return item
     }
+
+    /// Takes `instance` out of line (an item dropped while ready): rare, so linear.
+    /// Whether it was in line.
+    mutating func remove(_ instance: InstanceID) -> Bool {
+        guard let index = items[head...].firstIndex(where: { $0.instance == instance }) else { return false }
+        items.remove(at: index)
+        return true
+    }
 }

@@ -40,8 +40,12 @@ public enum InstanceState: UInt8, Sendable {
     case doneEarlier
     /// Outside this run's `--only`/`--subjects`: left alone.
     case unselected
+    /// An item its generator no longer lists (DESIGN §8): not part of the study.
+    case dropped
 
-    public var isFinal: Bool { self == .succeeded || self == .failed || self == .skipped || self == .doneEarlier }
+    public var isFinal: Bool {
+        self == .succeeded || self == .failed || self == .skipped || self == .doneEarlier || self == .dropped
+    }
 }
 
 /// What the scheduler asks its loop to carry out.
@@ -113,6 +117,7 @@ public struct StageTally: Hashable, Sendable {
     public var interrupted = 0
     public var doneEarlier = 0
     public var unselected = 0
+    public var dropped = 0
 
     public init() {}
 
@@ -133,6 +138,7 @@ public struct StageTally: Hashable, Sendable {
             case .interrupted: interrupted
             case .doneEarlier: doneEarlier
             case .unselected: unselected
+            case .dropped: dropped
             }
         }
         set {
@@ -146,6 +152,7 @@ public struct StageTally: Hashable, Sendable {
             case .interrupted: interrupted = newValue
             case .doneEarlier: doneEarlier = newValue
             case .unselected: unselected = newValue
+            case .dropped: dropped = newValue
             }
         }
     }

@@ -9,6 +9,11 @@ struct WorkerByInstance {
         ranks = Array(repeating: -1, count: count)
     }
 
+    /// Room for instances up to `count` (item instances joining the run).
+    mutating func grow(to count: Int) {
+        if count > ranks.count { ranks.append(contentsOf: repeatElement(-1, count: count - ranks.count)) }
+    }
+
     subscript(instance: InstanceID) -> WorkerID? {
         get {
             let rank = ranks[instance.index]

@@ -153,3 +153,97 @@ import Testing
         #expect(graph.dependencies(of: pick1) == [0..<1], "an empty list: the session waits for its import alone")
     }
 }
+
+/// The scheduler as generators list items: the run grows, waits on its
+/// branch, drops what vanished, and finishes with every item accounted for.
+@Suite struct ItemSchedulingTests {
+    func started(_ actions: [SchedulerAction]) -> [InstanceID] {
+        actions.compactMap { if case .start(let id, _) = $0 { id } else { nil } }
+    }
+
+    /// Runs whatever starts to success, listing `items[generator name]` for each generator; returns names in start order.
+    func runToEnd(_ scheduler: inout Scheduler, items: [String: [String]], cpus: Int = 2) -> [String] {
+        var order: [String] = []
+        var running = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: cpus, memory: 0)))
+        while let instance = running.first {
+            running.removeFirst()
+            let name = scheduler.graph.name(of: instance)
+            order.append(name)
+            if let listed = items[name] { scheduler.list(listed, by: instance) }
+            running += started(scheduler.instanceFinished(instance, succeeded: true))
+        }
+        return order
+    }
+
+    @Test func itemsRunAfterTheirGeneratorAndTheSessionAfterAllItsItems() throws {
+        let job = try JobLoader.load(text: ItemGraphTests.job, file: "job.yml")
+        var scheduler = Scheduler(graph: try InstanceGraph(job: job))
+        let order = runToEnd(&scheduler, items: ["import:grid1:s1": ["a", "b", "c"], "import:grid1:s2": []])
+        #expect(scheduler.isFinished)
+        #expect(order.count == 5 + 6, "2 imports, 3 motioncorr + 3 ctf for s1, 2 picks, classes")
+        func position(_ name: String) -> Int { order.firstIndex(of: name) ?? -1 }
+        for item in ["a", "b", "c"] {
+            #expect(position("import:grid1:s1") < position("motioncorr:grid1:s1:\(item)"))
+            #expect(position("motioncorr:grid1:s1:\(item)") < position("ctf:grid1:s1:\(item)"))
+            #expect(position("ctf:grid1:s1:\(item)") < position("pick:grid1:s1"))
+        }
+        #expect(position("import:grid1:s2") < position("pick:grid1:s2"), "a session with no items picks once its list is known")
+        #expect(position("pick:grid1:s1") < position("classes") && position("pick:grid1:s2") < position("classes"))
+        #expect(scheduler.tallies.map(\.succeeded) == [2, 3, 3, 2, 1])
+        #expect(scheduler.tallies.map(\.total) == [2, 3, 3, 2, 1])
+    }
+
+    @Test func aSessionDoesNotStartBeforeItsGeneratorsItemsAreCounted() throws {
+        let job = try JobLoader.load(text: ItemGraphTests.job, file: "job.yml")
+        let graph = try InstanceGraph(job: job)
+        var scheduler = Scheduler(graph: graph)
+        let first = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 8, memory: 0)))
+        #expect(first.map { graph.name(of: $0) } == ["import:grid1:s1", "import:grid1:s2"])
+        let listed = scheduler.list(["m1"], by: first[0])
+        #expect(listed.added.count == 2)
+        let next = started(scheduler.instanceFinished(first[0], succeeded: true)).map { scheduler.graph.name(of: $0) }
+        #expect(next == ["motioncorr:grid1:s1:m1"], "not pick: it waits for the item's ctf")
+        #expect(scheduler.state(of: InstanceID(2)) == .waiting)
+    }
+
+    @Test func itemsNoLongerListedAreDroppedAndReleaseWhatWaitedOnThem() throws {
+        let job = try JobLoader.load(text: ItemGraphTests.job, file: "job.yml")
+        var scheduler = Scheduler(graph: try InstanceGraph(job: job))
+        let imports = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0)))
+        #expect(imports.count == 1)
+        scheduler.list(["m1", "m2"], by: imports[0])
+        let motion = started(scheduler.instanceFinished(imports[0], succeeded: true))
+        #expect(motion.count == 1)
+        // The generator lists again (as a watched one would) without m2: m2's instances go; m1's running one stays.
+        let again = scheduler.list(["m1"], by: imports[0])
+        #expect(again.dropped.map { scheduler.graph.name(of: $0) } == ["motioncorr:grid1:s1:m2", "ctf:grid1:s1:m2"])
+        #expect(again.dropped.allSatisfy { scheduler.state(of: $0) == .dropped })
+        var running = started(scheduler.instanceFinished(motion[0], succeeded: true))
+        var seen: [String] = []
+        while let instance = running.first {
+            running.removeFirst()
+            seen.append(scheduler.graph.name(of: instance))
+            running += started(scheduler.instanceFinished(instance, succeeded: true))
+        }
+        #expect(!seen.contains { $0.hasSuffix(":m2") })
+        #expect(seen.contains("pick:grid1:s1"))
+        #expect(scheduler.isFinished, "dropped items count as accounted for")
+        #expect(scheduler.tallies[1].dropped == 1 && scheduler.tallies[2].dropped == 1)
+    }
+
+    @Test func anItemDroppedWhileRunningEndsForNothing() throws {
+        let job = try JobLoader.load(text: ItemGraphTests.job, file: "job.yml")
+        var scheduler = Scheduler(graph: try InstanceGraph(job: job))
+        let imports = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 2, memory: 0)))
+        #expect(imports.count == 2, "both sessions' imports")
+        scheduler.list(["m1"], by: imports[0])
+        let motion = started(scheduler.instanceFinished(imports[0], succeeded: true))
+        #expect(motion.map { scheduler.graph.name(of: $0) } == ["motioncorr:grid1:s1:m1"])
+        scheduler.list([], by: imports[0])
+        #expect(scheduler.state(of: motion[0]) == .running)
+        let after = started(scheduler.instanceFinished(motion[0], succeeded: true)).map { scheduler.graph.name(of: $0) }
+        #expect(scheduler.state(of: motion[0]) == .dropped, "its end counts for nothing")
+        #expect(after == ["pick:grid1:s1"], "s1 waits for no item now; the room goes to its pick")
+        #expect(scheduler.tallies[1].succeeded == 0)
+    }
+}

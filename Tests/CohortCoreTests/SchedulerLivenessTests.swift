@@ -182,7 +182,7 @@ struct LivenessRun {
         for index in 0..<graph.instanceCount {
             let instance = InstanceID(index)
             switch scheduler.state(of: instance) {
-            case .succeeded, .failed, .skipped, .interrupted, .doneEarlier, .unselected:
+            case .succeeded, .failed, .skipped, .interrupted, .doneEarlier, .unselected, .dropped:
                 break
             case .ready:
                 let reason = stopped || held.contains(graph.stage(of: instance)) || stuckStages.contains(stage(instance).name)

@@ -1,0 +1,84 @@
+/// Item instances joining and leaving a run (DESIGN §8): a generator's
+/// success lists items, the graph grows by their instances, and what waits
+/// on them (a session's picking) waits for them too. Numbers never change
+/// (see `ItemInstances`), so orders and reports in flight stay valid.
+extension Scheduler {
+    /// `generator`, whose success is about to count, listed `items`. Call
+    /// before `instanceFinished(generator, …)`: that success then makes the
+    /// new items ready. Items it no longer lists (a generator run again)
+    /// are dropped: whatever waited on them stops waiting; one running ends
+    /// for nothing. Returns the instances added and dropped.
+    @discardableResult
+    public mutating func list(_ items: [String], by generator: InstanceID) -> (added: [InstanceID], dropped: [InstanceID]) {
+        let before = states.count
+        let (added, dropped) = graph.list(items, by: generator)
+        let after = graph.instanceCount
+        if after > before {
+            states.append(contentsOf: repeatElement(.waiting, count: after - before))
+            unmet.append(contentsOf: repeatElement(0, count: after - before))
+            runningOn.grow(to: after)
+        }
+        for instance in added {
+            let stage = graph.stage(of: instance)
+            if instance.index >= before {
+                tallies[stage].total += 1
+                tallies[stage].waiting += 1
+            } else {
+                setState(instance, stage: stage, to: .waiting)  // listed again after a drop: anew
+            }
+        }
+        // The new instances wait for their dependencies not yet met (their
+        // generator's success, about to count, among them) …
+        for instance in added {
+            var count: Int32 = 0
+            for range in graph.dependencies(of: instance) {
+                for index in range where states[index] != .succeeded && states[index] != .doneEarlier { count += 1 }
+            }
+            unmet[instance.index] = count
+        }
+        // … and what was waiting on their branch waits for them too (the new
+        // ones among themselves are counted above).
+        let new = Set(added)
+        for instance in added {
+            for range in graph.dependents(of: instance) {
+                for index in range where !new.contains(InstanceID(index)) { unmet[index] += 1 }
+            }
+        }
+        if !selection.isEverything {
+            for instance in added where !selection.contains(instance, in: graph) {
+                setState(instance, stage: graph.stage(of: instance), to: .unselected)
+            }
+        }
+        for instance in dropped { drop(instance) }
+        return (added, dropped)
+    }
+
+    /// Takes a dropped item out of the run; what waited on it no longer does.
+    private mutating func drop(_ instance: InstanceID) {
+        let stage = graph.stage(of: instance)
+        let state = states[instance.index]
+        switch state {
+        case .ready:
+            readyCount -= 1
+            if !readyQueues[stage].remove(instance) { retryQueues[stage].removeAll { $0 == instance } }
+        case .running:
+            // Its end, when it comes, frees its room and counts for nothing.
+            droppedWhileRunning.insert(instance)
+        default:
+            break
+        }
+        if state != .running { setState(instance, stage: stage, to: .dropped) }
+        if state != .succeeded && state != .doneEarlier { satisfyDependents(of: instance, makingReady: true) }
+    }
+
+    /// The end of an item dropped while it ran.
+    mutating func itemEnded(dropped instance: InstanceID) -> [SchedulerAction] {
+        let stage = graph.stage(of: instance)
+        release(instance, stage: stage)
+        setState(instance, stage: stage, to: .dropped)
+        var actions: [SchedulerAction] = []
+        dispatch(into: &actions)
+        finishIfDone(into: &actions)
+        return actions
+    }
+}
