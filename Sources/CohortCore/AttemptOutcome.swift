@@ -12,6 +12,9 @@ public enum AttemptOutcome: Hashable, Sendable {
     case timedOut
     /// The worker could not start it (folder not creatable, spawn failed).
     case couldNotStart(String)
+    /// A generator (`items: true`) exited 0 but its `$COHORT_ITEMS` cannot
+    /// be used (missing, or a line that leaves the job folder): why.
+    case badItems(String)
     /// Stopped because the run was stopping: it runs again next time,
     /// neither failed nor retried.
     case interrupted
@@ -32,7 +35,7 @@ public enum AttemptOutcome: Hashable, Sendable {
     public var isFailure: Bool {
         switch self {
         case .succeeded, .interrupted, .lost: false
-        case .exited, .signaled, .timedOut, .couldNotStart: true
+        case .exited, .signaled, .timedOut, .couldNotStart, .badItems: true
         }
     }
 
@@ -46,6 +49,7 @@ public enum AttemptOutcome: Hashable, Sendable {
         case .exited(let code): "exit status \(code)"
         case .signaled(let signal): "killed by signal \(signal)\(Self.signalName(signal).map { " (\($0))" } ?? "")"
         case .couldNotStart(let reason): "could not start: \(reason)"
+        case .badItems(let reason): "its item list: \(reason)"
         case .timedOut: "timed out"
         case .interrupted: "interrupted"
         case .lost: "interrupted (its worker left the run)"

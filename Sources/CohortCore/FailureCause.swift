@@ -38,6 +38,8 @@ public enum FailureCause {
             return "command not executable (exit 126)"
         case .couldNotStart(let reason):
             return "could not start: \(reason)"
+        case .badItems(let reason):
+            return "its item list ($COHORT_ITEMS): \(reason)"
         default:
             if tail.contains("command not found") { return "a command was not found" }
             if tail.contains("permission denied") { return "permission denied" }

@@ -15,6 +15,11 @@ public enum ItemList {
         public var line: Int
         public var message: String
 
+        public init(line: Int, message: String) {
+            self.line = line
+            self.message = message
+        }
+
         public var description: String { line > 0 ? "line \(line): \(message)" : message }
     }
 

@@ -114,6 +114,7 @@ public enum JournalFormat {
         case .signaled(let signal): "signal:\(signal)"
         case .timedOut: "timeout"
         case .couldNotStart(let reason): "nostart:\(reason)"
+        case .badItems(let reason): "items:\(reason)"
         case .interrupted, .lost: "interrupted"
         }
     }

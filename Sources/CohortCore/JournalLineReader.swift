@@ -147,6 +147,7 @@ struct JournalLineReader {
         if text.hasPrefix("exit:"), let code = Int32(text.dropFirst(5)), code != 0 { return .exited(code) }
         if text.hasPrefix("signal:"), let signal = Int32(text.dropFirst(7)) { return .signaled(signal) }
         if text.hasPrefix("nostart:") { return .couldNotStart(String(text.dropFirst(8))) }
+        if text.hasPrefix("items:") { return .badItems(String(text.dropFirst(6))) }
         throw Damage(description: "bad outcome \(text)")
     }
 

@@ -252,6 +252,7 @@ private struct SnapshotWriter {
         case .signaled(let signal): bytes.append(2); integer(Int(signal))
         case .timedOut: bytes.append(3)
         case .couldNotStart(let reason): bytes.append(4); text(reason)
+        case .badItems(let reason): bytes.append(7); text(reason)
         case .interrupted: bytes.append(5)
         case .lost: bytes.append(6)
         }
@@ -354,6 +355,7 @@ private struct SnapshotReader {
             return .signaled(signal)
         case 3: return .timedOut
         case 4: return .couldNotStart(try text())
+        case 7: return .badItems(try text())
         case 5: return .interrupted
         case 6: return .lost
         default: throw Unusable(description: "bad outcome")

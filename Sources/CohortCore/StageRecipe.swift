@@ -26,6 +26,12 @@ public struct StageRecipe: Equatable, Sendable {
     /// so that no instance folder ever holds another's (sessions that appear
     /// later sit beside it, and moving one aside never takes the others).
     public let perSession: Bool
+    /// Runs once per item of a generator (`foreach`): its instances are
+    /// named `…:item`, and their folders end in the item (`/` and `%`
+    /// percent-escaped, so an item is one folder, never another's parent).
+    public let perItem: Bool
+    /// A generator (`items: true`): `$COHORT_ITEMS` names the file for its list.
+    public let listsItems: Bool
     let template: CommandTemplate.Compiled
 
     /// Holds attempts' folders beside the stage folders; stage names never
@@ -34,10 +40,15 @@ public struct StageRecipe: Equatable, Sendable {
     /// The folder of an implicit session: BIDS sessions are `ses-*`, so it
     /// is never a real session's.
     public static let implicitSessionFolder = "no-session"
+    /// A generator's list, in its attempt's folder (beside its logs).
+    public static let itemsFileName = "items"
 
     public init(stage: Int, stageName: String, study: String, command: String, setup: [String], directory: String,
-                workdir: String, environment: [EnvironmentVariable], cpus: Int, timeoutSeconds: Double, perSession: Bool = false) {
+                workdir: String, environment: [EnvironmentVariable], cpus: Int, timeoutSeconds: Double, perSession: Bool = false,
+                perItem: Bool = false, listsItems: Bool = false) {
         self.perSession = perSession
+        self.perItem = perItem
+        self.listsItems = listsItems
         self.stage = stage
         self.stageName = stageName
         self.study = study
@@ -51,29 +62,36 @@ public struct StageRecipe: Equatable, Sendable {
         self.template = CommandTemplate.Compiled(command)
     }
 
-    /// `stage[:subject[:session]]`, as `InstanceGraph.name(of:)` spells it.
-    public func instanceName(subject: String, session: String) -> String {
+    /// `stage[:subject[:session]][:item]`, as `InstanceGraph.name(of:)` spells it.
+    public func instanceName(subject: String, session: String, item: String = "") -> String {
         var name = stageName
         if !subject.isEmpty { name += ":" + subject }
         if !session.isEmpty { name += ":" + session }
+        if perItem { name += ":" + item }
         return name
+    }
+
+    /// An item as one folder name: `raw/m1.tif` is `raw%2Fm1.tif`.
+    public static func folderName(ofItem item: String) -> String {
+        guard item.contains("/") || item.contains("%") else { return item }
+        return item.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "/", with: "%2F")
     }
 
     /// `workdir/stage[/subject[/session]]`: stage first, so that no subject
     /// or session name can collide with another stage's folder
     /// (`…/subject/no-session` for an implicit session).
-    public func instanceFolder(subject: String, session: String) -> String {
-        workdir + "/" + relativeFolder(subject: subject, session: session)
+    public func instanceFolder(subject: String, session: String, item: String = "") -> String {
+        workdir + "/" + relativeFolder(subject: subject, session: session, item: item)
     }
 
     /// `workdir/.attempts/stage[/subject[/session]]/N`: attempt N's own
     /// folder, holding its logs, and its results once a later attempt has
     /// started (`files/`).
-    public func attemptFolder(subject: String, session: String, attempt: Int) -> String {
-        workdir + "/" + Self.attemptsFolderName + "/" + relativeFolder(subject: subject, session: session) + "/" + String(attempt)
+    public func attemptFolder(subject: String, session: String, item: String = "", attempt: Int) -> String {
+        workdir + "/" + Self.attemptsFolderName + "/" + relativeFolder(subject: subject, session: session, item: item) + "/" + String(attempt)
     }
 
-    private func relativeFolder(subject: String, session: String) -> String {
+    private func relativeFolder(subject: String, session: String, item: String) -> String {
         var folder = stageName
         if !subject.isEmpty { folder += "/" + subject }
         if !session.isEmpty {
@@ -81,14 +99,15 @@ public struct StageRecipe: Equatable, Sendable {
         } else if perSession {
             folder += "/" + Self.implicitSessionFolder
         }
+        if perItem { folder += "/" + Self.folderName(ofItem: item) }
         return folder
     }
 
     /// The whole order for `assignment`, an attempt of this stage.
     public func order(for assignment: TaskAssignment) -> TaskOrder {
-        let subject = assignment.subject, session = assignment.session
-        let name = instanceName(subject: subject, session: session)
-        let relative = relativeFolder(subject: subject, session: session)
+        let subject = assignment.subject, session = assignment.session, item = assignment.item
+        let name = instanceName(subject: subject, session: session, item: item)
+        let relative = relativeFolder(subject: subject, session: session, item: item)
         let folder = workdir + "/" + relative
         let attempts = workdir + "/" + Self.attemptsFolderName + "/" + relative + "/"
         let command = template.substitute { placeholder in
@@ -97,11 +116,10 @@ public struct StageRecipe: Equatable, Sendable {
             case .subject: subject
             case .session: session
             case .workdir: folder
-            // Item instances do not run yet (issue 13, in progress): refused before a run.
-            case .item: ""
+            case .item: item
             }
         }
-        let instanceEnvironment: [EnvironmentVariable] = [
+        var instanceEnvironment: [EnvironmentVariable] = [
             .init(name: "COHORT_STUDY", value: study),
             .init(name: "COHORT_SUBJECT", value: subject),
             .init(name: "COHORT_SESSION", value: session),
@@ -111,14 +129,18 @@ public struct StageRecipe: Equatable, Sendable {
             .init(name: "COHORT_INSTANCE", value: name),
             .init(name: "COHORT_ATTEMPT", value: String(assignment.attempt)),
         ]
+        let attemptFolder = attempts + String(assignment.attempt)
+        if perItem { instanceEnvironment.append(.init(name: "COHORT_ITEM", value: item)) }
+        if listsItems { instanceEnvironment.append(.init(name: "COHORT_ITEMS", value: attemptFolder + "/" + Self.itemsFileName)) }
         var order = TaskOrder(
             instance: assignment.instance, name: name, command: (setup + [command]).joined(separator: "\n"),
-            directory: directory, instanceFolder: folder, attemptFolder: attempts + String(assignment.attempt),
+            directory: directory, instanceFolder: folder, attemptFolder: attemptFolder,
             // What an earlier attempt left goes into that attempt's folder; before
             // the first recorded attempt, into "0" (files of unknown origin).
             asideFolder: attempts + String(max(0, assignment.attempt - 1)) + "/files",
             stageEnvironment: environment, instanceEnvironment: instanceEnvironment, cpus: cpus, timeoutSeconds: timeoutSeconds)
         order.after = assignment.after
+        if listsItems { order.itemsFile = attemptFolder + "/" + Self.itemsFileName }
         return order
     }
 }

@@ -12,6 +12,8 @@ public struct TaskAssignment: Equatable, Sendable {
     public var session: String
     /// Counted over every run (`COHORT_ATTEMPT`, the attempt's folder).
     public var attempt: Int
+    /// "" unless the stage runs once per item (`foreach`).
+    public var item: String = ""
     /// A follow-on: start only once this instance, running on the same
     /// worker, has ended (at once if it has already).
     public var after: InstanceID? = nil

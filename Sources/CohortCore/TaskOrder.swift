@@ -29,6 +29,8 @@ public struct TaskOrder: Equatable, Sendable {
     /// A follow-on: start only once this instance, running on the same
     /// worker, has ended (at once if it has already).
     public var after: InstanceID? = nil
+    /// A generator's `$COHORT_ITEMS`: read by its worker when it succeeds.
+    public var itemsFile: String? = nil
 
     public init(
         instance: InstanceID, name: String, command: String, directory: String,

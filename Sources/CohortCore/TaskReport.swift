@@ -9,6 +9,8 @@ public struct TaskReport: Equatable, Sendable {
     public var peakMemoryKiB: Int
     /// The last lines of the module's stderr (or stdout) when it failed.
     public var logTail: String
+    /// A generator's success (`items: true`): the items its `$COHORT_ITEMS` listed.
+    public var items: [String]? = nil
 
     public init(instance: InstanceID, outcome: AttemptOutcome, wallSeconds: Double, peakMemoryKiB: Int, logTail: String) {
         self.instance = instance

@@ -43,7 +43,7 @@ extension Scheduler {
             && blameTheNode(of: other) {
                 drainIfNotLast(other, reason: "its last \(workers[other].quickFailures.count) attempts failed within \(Int(health.quickFailureSeconds)) s each, at stages that succeed on other workers", into: &actions)
             }
-        case .exited, .signaled, .timedOut, .couldNotStart:
+        case .exited, .signaled, .timedOut, .couldNotStart, .badItems:
             stageOutcomes[stage, default: [:]][worker, default: (0, 0)].failed += 1
             if wallSeconds < health.quickFailureSeconds {
                 workers[index].quickFailures.append(stage)

@@ -18,6 +18,8 @@ private enum OutcomeKind: UInt8 {
     case couldNotStart = 2
     case timedOut = 3
     case succeeded = 4
+    // 5 and 6 stay unused: they were never a worker's to send (see the tests).
+    case badItems = 7
 }
 
 private func header(_ kind: Kind) -> WireWriter {
@@ -68,6 +70,9 @@ private func write(_ outcome: AttemptOutcome, to writer: inout WireWriter) {
     case .couldNotStart(let reason):
         writer.write(OutcomeKind.couldNotStart.rawValue)
         writer.write(reason)
+    case .badItems(let reason):
+        writer.write(OutcomeKind.badItems.rawValue)
+        writer.write(reason)
     case .timedOut: writer.write(OutcomeKind.timedOut.rawValue)
     case .interrupted, .lost: preconditionFailure("a worker reports what its module did, not \(outcome)")
     }
@@ -80,6 +85,7 @@ private func readOutcome(_ reader: inout WireReader) throws(WireFormatError) -> 
     case .signaled: return .signaled(try read(Int32.self, "signal", &reader))
     case .couldNotStart: return .couldNotStart(try reader.readString())
     case .timedOut: return .timedOut
+    case .badItems: return .badItems(try reader.readString())
     case nil: throw WireFormatError(reason: "unknown outcome kind")
     }
 }
@@ -103,6 +109,9 @@ extension WorkerMessage {
                 writer.write(report.wallSeconds)
                 writer.write(Int64(report.peakMemoryKiB))
                 writer.write(report.logTail)
+                // -1: not a generator's success; else the items' count, then each.
+                writer.write(Int64(report.items?.count ?? -1))
+                for item in report.items ?? [] { writer.write(item) }
             }
             return writer.bytes
         case .draining(let reason):
@@ -124,9 +133,18 @@ extension WorkerMessage {
         case .finished:
             var reports: [TaskReport] = []
             for _ in 0..<(try reader.readCount()) {
-                reports.append(TaskReport(
+                var report = TaskReport(
                     instance: try readInstance(&reader), outcome: try readOutcome(&reader), wallSeconds: try reader.readDouble(),
-                    peakMemoryKiB: try read(Int.self, "peak memory", &reader), logTail: try reader.readString()))
+                    peakMemoryKiB: try read(Int.self, "peak memory", &reader), logTail: try reader.readString())
+                let count = try reader.readInt64()
+                guard count >= -1 else { throw WireFormatError(reason: "item count \(count) out of range") }
+                if count >= 0 {
+                    var items: [String] = []
+                    // Each item is at least its length byte: a count beyond what is left is refused on reading.
+                    for _ in 0..<count { items.append(try reader.readString()) }
+                    report.items = items
+                }
+                reports.append(report)
             }
             self = .finished(reports)
         case .draining:
@@ -157,6 +175,8 @@ extension SchedulerMessage {
                 writer.write(Int64(recipe.cpus))
                 writer.write(recipe.timeoutSeconds)
                 writer.write(UInt8(recipe.perSession ? 1 : 0))
+                writer.write(UInt8(recipe.perItem ? 1 : 0))
+                writer.write(UInt8(recipe.listsItems ? 1 : 0))
             }
             return writer.bytes
         case .run(let assignments):
@@ -167,6 +187,7 @@ extension SchedulerMessage {
                 writer.write(Int64(assignment.stage))
                 writer.write(assignment.subject)
                 writer.write(assignment.session)
+                writer.write(assignment.item)
                 writer.write(Int64(assignment.attempt))
                 writer.write(Int64(assignment.after?.rawValue ?? -1))
             }
@@ -198,7 +219,8 @@ extension SchedulerMessage {
                     directory: try reader.readString(), workdir: try reader.readString(),
                     environment: try reader.readPairs().map { EnvironmentVariable(name: $0.0, value: $0.1) },
                     cpus: try read(Int.self, "cpus", &reader), timeoutSeconds: try reader.readDouble(),
-                    perSession: try reader.readByte() != 0))
+                    perSession: try reader.readByte() != 0, perItem: try reader.readByte() != 0,
+                    listsItems: try reader.readByte() != 0))
             }
             self = .recipes(recipes)
         case .run:
@@ -207,7 +229,9 @@ extension SchedulerMessage {
                 var assignment = TaskAssignment(
                     instance: try readInstance(&reader), stage: try read(Int.self, "stage", &reader),
                     subject: try reader.readString(), session: try reader.readString(),
-                    attempt: try read(Int.self, "attempt", &reader))
+                    attempt: 0)
+                assignment.item = try reader.readString()
+                assignment.attempt = try read(Int.self, "attempt", &reader)
                 guard assignment.attempt >= 1 else { throw WireFormatError(reason: "attempt \(assignment.attempt) out of range") }
                 // -1: not a follow-on.
                 let after = try read(Int32.self, "after", &reader)

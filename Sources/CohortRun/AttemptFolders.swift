@@ -35,6 +35,8 @@ public enum AttemptFolders {
     /// half a millisecond on ext4 here: off the loop that feeds the others).
     public static func prepare(_ order: TaskOrder) -> Preparation {
         if let problem = clearAttemptFolder(order.attemptFolder) { return .failed(problem) }
+        // A generator writes its list into its attempt's folder: made first.
+        if order.itemsFile != nil, let problem = makeFolder(order.attemptFolder) { return .failed(problem) }
         var existing = stat()
         if lstat(order.instanceFolder, &existing) != 0 && errno == ENOENT { return .folderToMake }
         // An empty folder is removed and made again; rmdir fails with

@@ -51,7 +51,9 @@ public final class ModuleRunner {
     /// Starts `order`; when it cannot start (or runs nothing), returns the report at once.
     public func start(_ order: TaskOrder) -> TaskReport? {
         if runsNothing {
-            return TaskReport(instance: order.instance, outcome: .succeeded, wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
+            var report = TaskReport(instance: order.instance, outcome: .succeeded, wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
+            if order.itemsFile != nil { report.items = [] }
+            return report
         }
         let started = monotonicSeconds()
         let preparation = AttemptFolders.prepare(order)
@@ -102,13 +104,36 @@ public final class ModuleRunner {
     }
 
     private func finished(_ module: Running, outcome: AttemptOutcome, peakMemoryKiB: Int, logError: Int32 = 0) -> TaskReport {
+        var outcome = outcome
+        var items: [String]?
+        if outcome.succeeded, let file = module.order.itemsFile {
+            // A generator's success counts only with a list that can be used.
+            switch Self.readItems(file) {
+            case .success(let listed): items = listed
+            case .failure(let problem): outcome = .badItems(problem.description)
+            }
+        }
         var tail = outcome.succeeded ? "" : LogPaths(folder: module.order.attemptFolder).failureTail()
         if !outcome.succeeded && logError != 0 {
             tail += (tail.isEmpty ? "" : "\n") + "cohort: its logs could not be written in \(module.order.attemptFolder): \(errnoText(logError))"
         }
         if !outcome.succeeded { RerunScript.write(for: module.order, rank: rank, host: host) }
-        return TaskReport(instance: module.order.instance, outcome: outcome, wallSeconds: monotonicSeconds() - module.started,
-                          peakMemoryKiB: peakMemoryKiB, logTail: tail)
+        var report = TaskReport(instance: module.order.instance, outcome: outcome, wallSeconds: monotonicSeconds() - module.started,
+                                peakMemoryKiB: peakMemoryKiB, logTail: tail)
+        report.items = items
+        return report
+    }
+
+    /// The items a generator wrote to `file` (its `$COHORT_ITEMS`).
+    static func readItems(_ file: String) -> Result<[String], ItemList.Problem> {
+        guard access(file, F_OK) == 0 else {
+            return .failure(ItemList.Problem(line: 0, message: "the module wrote no list to \(file) (write nothing to it when there are no items)"))
+        }
+        do {
+            return ItemList.items(in: try JobFileReader.readText(file, limit: 256 << 20, kind: "item lists"))
+        } catch {
+            return .failure(ItemList.Problem(line: 0, message: error.problems.first.map { "\(file): \($0.message)" } ?? "cannot read \(file)"))
+        }
     }
 
     /// Asks every running module to stop (SIGTERM to its tree, SIGKILL after the grace period).

@@ -31,20 +31,23 @@ public struct TaskFactory: Sendable {
                 // Thread counts first: the job's env and --export override them.
                 environment: ModuleEnvironment.threadDefaults(cpus: stage.cpus, jobEnvironment: job.environment)
                     + job.environment + exported,
-                cpus: stage.cpus, timeoutSeconds: stage.timeout ?? 0, perSession: stage.domain == .session)
+                cpus: stage.cpus, timeoutSeconds: stage.timeout ?? 0, perSession: stage.domain == .session,
+                perItem: stage.foreach != nil, listsItems: stage.listsItems)
         }
     }
 
     /// `workdir/stage[/subject[/session]]` (see `StageRecipe.instanceFolder`).
     public func instanceFolder(of instance: InstanceID) -> String {
         let labels = graph.labels(of: instance)
-        return recipes[graph.stage(of: instance)].instanceFolder(subject: labels.subject, session: labels.session)
+        return recipes[graph.stage(of: instance)].instanceFolder(subject: labels.subject, session: labels.session,
+                                                                 item: graph.item(of: instance) ?? "")
     }
 
     /// `workdir/.attempts/stage[/subject[/session]]/N` (see `StageRecipe.attemptFolder`).
     public func attemptFolder(of instance: InstanceID, attempt: Int) -> String {
         let labels = graph.labels(of: instance)
-        return recipes[graph.stage(of: instance)].attemptFolder(subject: labels.subject, session: labels.session, attempt: attempt)
+        return recipes[graph.stage(of: instance)].attemptFolder(subject: labels.subject, session: labels.session,
+                                                                item: graph.item(of: instance) ?? "", attempt: attempt)
     }
 
     /// `path` as seen from the job file's folder when it lies inside it
@@ -56,8 +59,10 @@ public struct TaskFactory: Sendable {
     /// Attempt `attempt` (counted over every run) of `instance`, as sent to a worker rank.
     public func assignment(for instance: InstanceID, attempt: Int) -> TaskAssignment {
         let labels = graph.labels(of: instance)
-        return TaskAssignment(instance: instance, stage: graph.stage(of: instance), subject: labels.subject,
-                              session: labels.session, attempt: attempt)
+        var assignment = TaskAssignment(instance: instance, stage: graph.stage(of: instance), subject: labels.subject,
+                                        session: labels.session, attempt: attempt)
+        if let item = graph.item(of: instance) { assignment.item = item }
+        return assignment
     }
 
     /// The whole order of attempt `attempt` of `instance`, as a worker makes it.

@@ -18,22 +18,32 @@ import Testing
         let studyLevel = TaskAssignment(instance: InstanceID(1), stage: 0, subject: "", session: "", attempt: 1)
         let second = StageRecipe(stage: 1, stageName: "group", study: "ds001", command: "true", setup: [], directory: "/d",
                                  workdir: "/d/out", environment: [], cpus: 1, timeoutSeconds: 0)
-        for message in [SchedulerMessage.recipes([recipe, second]), .recipes([]), .run([assignment]),
-                        .run([assignment, followOn, studyLevel]), .run([]), .stop, .terminate, .recall(InstanceID(77))] {
+        let generator = StageRecipe(stage: 2, stageName: "import", study: "ds001", command: "ls", setup: [], directory: "/d",
+                                    workdir: "/d/out", environment: [], cpus: 1, timeoutSeconds: 0, listsItems: true)
+        let perItem = StageRecipe(stage: 3, stageName: "ctf", study: "ds001", command: "ctf {item}", setup: [], directory: "/d",
+                                  workdir: "/d/out", environment: [], cpus: 1, timeoutSeconds: 0, perItem: true)
+        var item = assignment
+        item.item = "raw/movie 1.tif"
+        for message in [SchedulerMessage.recipes([recipe, second, generator, perItem]), .recipes([]), .run([assignment]),
+                        .run([assignment, followOn, studyLevel, item]), .run([]), .stop, .terminate, .recall(InstanceID(77))] {
             #expect(try SchedulerMessage(decoding: message.encoded()) == message)
         }
     }
 
     @Test(arguments: [
         AttemptOutcome.succeeded, .exited(127), .exited(-1), .signaled(9), .timedOut,
-        .couldNotStart("cannot create folder /x: Permission denied"),
+        .couldNotStart("cannot create folder /x: Permission denied"), .badItems("line 3: \"../x\" leaves the job folder ('..')"),
     ])
     func workerMessagesRoundTrip(_ outcome: AttemptOutcome) throws {
         let report = TaskReport(instance: InstanceID(rawValue: Int32.max), outcome: outcome, wallSeconds: 12.5,
                                 peakMemoryKiB: 1 << 40, logTail: "line 1\nline 2")
         let hello = WorkerHello(host: "node07", pid: 4242, machineCores: 128, machineMemory: 512 << 30)
         let other = TaskReport(instance: InstanceID(0), outcome: .succeeded, wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
-        for message in [WorkerMessage.finished([report]), .finished([other, report, other]), .hello(hello),
+        var listed = other
+        listed.items = ["raw/m1.tif", "m 2", ""].filter { !$0.isEmpty }
+        var listedNothing = other
+        listedNothing.items = []
+        for message in [WorkerMessage.finished([report]), .finished([other, report, other, listed, listedNothing]), .hello(hello),
                         .draining("received SIGTERM")] {
             #expect(try WorkerMessage(decoding: message.encoded()) == message)
         }
@@ -76,6 +86,7 @@ import Testing
         writer.write(1.5)
         writer.write(Int64(10))
         writer.write("")
+        writer.write(Int64(-1))  // no items: not a generator's
         #expect(try WorkerMessage(decoding: writer.bytes)
                 == .finished([TaskReport(instance: InstanceID(5), outcome: .succeeded, wallSeconds: 1.5, peakMemoryKiB: 10, logTail: "")]))
     }

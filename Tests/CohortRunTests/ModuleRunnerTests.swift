@@ -9,15 +9,16 @@ import Glibc
 /// The process runner with real child processes (no MPI).
 @Suite struct ModuleRunnerTests {
     func runToEnd(_ command: String, folder: String? = nil, attemptFolder: String? = nil, aside: String? = nil,
-                  timeout: Double = 20) throws -> TaskReport {
+                  itemsFile: String? = nil, timeout: Double = 20) throws -> TaskReport {
         let base = try TemporaryFolder.make(prefix: "runner")
         let runner = ModuleRunner(supervisorPath: MPIHarness.binaryFolder + "/cohort-supervise", rank: 5)
-        let order = TaskOrder(instance: InstanceID(7), name: "stage:sub", command: command, directory: base,
+        var order = TaskOrder(instance: InstanceID(7), name: "stage:sub", command: command, directory: base,
                               instanceFolder: folder ?? base + "/out/stage/sub",
                               attemptFolder: attemptFolder ?? base + "/out/.attempts/stage/sub/1",
                               asideFolder: aside ?? base + "/out/.attempts/stage/sub/0/files",
                               stageEnvironment: [.init(name: "GREETING", value: "hi"),
                                             .init(name: "COHORT_WORKDIR", value: folder ?? base + "/out/stage/sub")], cpus: 1)
+        order.itemsFile = itemsFile
         if let early = runner.start(order) { return early }
         var reports: [TaskReport] = []
         #expect(Clock.waitUntil(timeout: timeout) {
@@ -43,6 +44,25 @@ import Glibc
         let succeeded = try runToEnd("true", folder: base + "/j", attemptFolder: base + "/b/1")
         #expect(succeeded.outcome == .succeeded)
         #expect(!Files.exists(base + "/b/1/rerun.sh"))
+    }
+
+    /// A generator's success carries the items it listed; a list that
+    /// cannot be used (missing, or leaving the job folder) fails it.
+    @Test func aGeneratorsSuccessCarriesItsItems() throws {
+        let base = try TemporaryFolder.make(prefix: "items")
+        let list = base + "/a/1/items"
+        let listed = try runToEnd("printf 'raw/m1.tif\\n./raw/m2.tif\\n\\nraw/m1.tif\\n' > \"\(list)\"", attemptFolder: base + "/a/1", itemsFile: list)
+        #expect(listed.outcome == .succeeded)
+        #expect(listed.items == ["raw/m1.tif", "raw/m2.tif"])
+        let none = try runToEnd(": > \"\(base)/b/1/items\"", attemptFolder: base + "/b/1", itemsFile: base + "/b/1/items")
+        #expect(none.outcome == .succeeded && none.items == [], "finding nothing is a list")
+        let escaping = try runToEnd("echo ../../etc > \"\(base)/c/1/items\"", attemptFolder: base + "/c/1", itemsFile: base + "/c/1/items")
+        #expect(escaping.outcome == .badItems("line 1: \"../../etc\" leaves the job folder ('..')"))
+        #expect(escaping.items == nil)
+        let forgot = try runToEnd("true", attemptFolder: base + "/d/1", itemsFile: base + "/d/1/items")
+        #expect(forgot.outcome.isFailure, "a generator that wrote no list fails: \(forgot.outcome)")
+        let plain = try runToEnd("true", attemptFolder: base + "/e/1")
+        #expect(plain.items == nil, "not a generator")
     }
 
     @Test func logsGoToTheAttemptFolderAndTheInstanceFolderIsCreated() throws {

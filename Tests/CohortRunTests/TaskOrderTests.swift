@@ -79,3 +79,35 @@ import Testing
         }
     }
 }
+
+/// Orders of generators and of the stages that run once per item.
+@Suite struct ItemOrderTests {
+    @Test func aGeneratorGetsAListFileAndAnItemInstanceItsItemAndAFolderOfItsOwn() throws {
+        let job = try JobLoader.load(text: """
+            study: cryo
+            subjects: [grid1]
+            sessions: [s1]
+            stages:
+              - {name: import, domain: session, items: true, run: 'ls raw > "$COHORT_ITEMS"'}
+              - {name: ctf, foreach: import, run: 'ctf {item} {workdir}'}
+            """, file: "job.yml")
+        var graph = try InstanceGraph(job: job)
+        let items = graph.list(["raw/m 1.tif", "100%.tif"], by: InstanceID(0)).added
+        let factory = TaskFactory(graph: graph, jobFolder: "/lab")
+        let generator = factory.order(for: InstanceID(0), attempt: 1)
+        #expect(generator.itemsFile == "/lab/out/.attempts/import/grid1/s1/1/items")
+        #expect(generator.environment.contains(.init(name: "COHORT_ITEMS", value: "/lab/out/.attempts/import/grid1/s1/1/items")))
+        let first = factory.order(for: items[0], attempt: 1)
+        #expect(first.name == "ctf:grid1:s1:raw/m 1.tif")
+        #expect(first.instanceFolder == "/lab/out/ctf/grid1/s1/raw%2Fm 1.tif", "one folder per item, never nested in another's")
+        #expect(first.command == "ctf 'raw/m 1.tif' '/lab/out/ctf/grid1/s1/raw%2Fm 1.tif'")
+        #expect(first.environment.contains(.init(name: "COHORT_ITEM", value: "raw/m 1.tif")))
+        #expect(first.itemsFile == nil)
+        #expect(factory.order(for: items[1], attempt: 2).attemptFolder == "/lab/out/.attempts/ctf/grid1/s1/100%25.tif/2")
+        // As a worker rank makes them from what travels.
+        let recipes = try #require(try? SchedulerMessage(decoding: SchedulerMessage.recipes(factory.recipes).encoded()))
+        guard case .recipes(let received) = recipes else { Issue.record("not recipes"); return }
+        let assignment = factory.assignment(for: items[0], attempt: 1)
+        #expect(received[assignment.stage].order(for: assignment) == first)
+    }
+}
