@@ -34,6 +34,8 @@ public enum BIDSLayout {
         case outside(target: String)
         /// A symbolic link to nothing (a file not fetched yet, a moved target).
         case dangling
+        /// A folder that cannot be listed (no permission, an I/O error): why.
+        case unreadable(String)
         /// A file, a dangling link, anything else: not a subject or session.
         case other
     }
@@ -136,6 +138,10 @@ public enum BIDSLayout {
             return nil
         case .dangling:
             warnings.append("\(place): warning: a link to nothing; not a \(level), not run")
+            return nil
+        case .unreadable(let reason):
+            // Its sessions cannot be known: never taken for a subject without any.
+            warnings.append("\(place): warning: cannot list it (\(reason)); not run")
             return nil
         case .outside(let target):
             warnings.append("\(place): warning: a link out of the dataset (to \(quoted(target))); not a \(level), not run")

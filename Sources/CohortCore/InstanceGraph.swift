@@ -150,6 +150,8 @@ public struct InstanceGraph: Sendable {
     /// The instance of `stage` at `subject` / flattened `session`, if that
     /// stage's domain has exactly those levels (the inverse of `coordinates`).
     public func instance(ofStage stage: Int, subject: Int?, session: Int?) -> InstanceID? {
+        // A foreach stage's instances are items (`itemInstance`), never the tree's.
+        if job.stages[stage].foreach != nil { return nil }
         switch (job.stages[stage].domain, subject, session) {
         case (.study, nil, nil): return InstanceID(stageStart[stage])
         case (.subject, let subject?, nil): return InstanceID(stageStart[stage] + subject)

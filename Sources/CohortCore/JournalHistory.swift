@@ -63,6 +63,8 @@ public struct JournalHistory: Sendable {
     /// The subjects and sessions as the last `tree` record left them (nil:
     /// none recorded, a journal of an older version or no run yet).
     public internal(set) var studyTree: RecordedTree?
+    /// Each generator instance's last list of items, by its name.
+    public internal(set) var itemLists: [String: [String]] = [:]
     /// The `--force` requests journaled so far under an id (see `ForceRequest.id`).
     public internal(set) var forcesByID: [String: ForceRequest] = [:]
     /// Records applied so far; gives each success its `sequence`.
@@ -162,6 +164,9 @@ public struct JournalHistory: Sendable {
             }
         case .drained(_, _, _, let time), .workerJoined(_, _, _, _, let time):
             lastRecordTime = time
+        case .itemsListed(let instance, _, let items, let time):
+            lastRecordTime = time
+            itemLists[instance] = items
         case .studyTree(let change):
             lastRecordTime = change.time
             var tree = studyTree ?? RecordedTree(source: change.source)

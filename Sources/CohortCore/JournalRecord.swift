@@ -23,6 +23,10 @@ public enum JournalRecord: Equatable, Sendable {
     /// The run's subjects and sessions differ from the last recorded ones
     /// (the first run records its whole tree). Older readers skip the record.
     case studyTree(StudyTreeChange)
+    /// A generator's attempt listed these items (DESIGN §8); written with its
+    /// success, in the same write, so a resumed run knows them without
+    /// running it again. Older readers skip the record.
+    case itemsListed(instance: String, attempt: Int, items: [String], time: Double)
 
     public struct RunStart: Equatable, Sendable {
         /// Random, unique to the run: part of each success's stamp ("" in journals of older versions).

@@ -70,6 +70,8 @@ public enum JournalSnapshot {
         }
         out.integer(history.damaged.count)
         for damage in history.damaged { out.integer(damage.line); out.text(damage.reason) }
+        out.integer(history.itemLists.count)
+        for (name, items) in history.itemLists.sorted(by: { $0.key < $1.key }) { out.text(name); out.list(items) }
         out.optional(history.studyTree) { out, tree in
             out.text(tree.source)
             out.integer(tree.sessions.count)
@@ -146,6 +148,7 @@ public enum JournalSnapshot {
                                                   id: try input.optional { input throws(Unusable) in try input.text() })
         }
         for _ in 0..<(try input.count()) { history.damaged.append((try input.integer(), try input.text())) }
+        for _ in 0..<(try input.count()) { history.itemLists[try input.text()] = try input.list() }
         history.studyTree = try input.optional { input throws(Unusable) in
             var tree = RecordedTree(source: try input.text())
             for _ in 0..<(try input.count()) { tree.sessions[try input.text()] = try input.list() }

@@ -75,6 +75,8 @@ public struct JournalTimeline: Sendable {
                 if !runs.isEmpty { runs[runs.count - 1].end = max(runs[runs.count - 1].end, time) }
             case .studyTree(let change):
                 if !runs.isEmpty { runs[runs.count - 1].end = max(runs[runs.count - 1].end, change.time) }
+            case .itemsListed(_, _, _, let time):
+                if !runs.isEmpty { runs[runs.count - 1].end = max(runs[runs.count - 1].end, time) }
             }
         }
         // Attempts still open: running now (a live run) or cut short (a killed one).

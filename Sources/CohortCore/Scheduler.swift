@@ -72,7 +72,7 @@ public struct Scheduler: Sendable {
     var announcedHolds: Set<Int> = []
     public internal(set) var tallies: [StageTally]
     /// The failed instance each skipped instance waited for.
-    public private(set) var skipCauses: [InstanceID: InstanceID] = [:]
+    public internal(set) var skipCauses: [InstanceID: InstanceID] = [:]
     /// Attempts started so far, for instances started more than once.
     var extraAttempts: [InstanceID: Int] = [:]
     /// Attempts lost with their worker: they do not use up retries.
@@ -153,7 +153,7 @@ public struct Scheduler: Sendable {
                 setState(instance, stage: stage, to: .dropped)
             }
         }
-        for index in 0..<count where doneEarlier(InstanceID(index)) {
+        for index in 0..<count where graph.isLive(InstanceID(index)) && doneEarlier(InstanceID(index)) {
             setState(InstanceID(index), stage: graph.stage(of: InstanceID(index)), to: .doneEarlier)
             satisfyDependents(of: InstanceID(index), makingReady: false)
         }
@@ -376,8 +376,11 @@ public struct Scheduler: Sendable {
         workers[index].free = workers[index].free + freed
     }
 
-    private mutating func skipDownstream(of failed: InstanceID, into actions: inout [SchedulerAction]) {
-        var frontier = [failed]
+    /// Skips everything waiting downstream of `start`, naming `cause` (the
+    /// failed instance; `start` itself unless given).
+    mutating func skipDownstream(of start: InstanceID, cause: InstanceID? = nil, into actions: inout [SchedulerAction]) {
+        let failed = cause ?? start
+        var frontier = [start]
         while let current = frontier.popLast() {
             for range in graph.dependents(of: current) {
                 for index in range where states[index] == .waiting {

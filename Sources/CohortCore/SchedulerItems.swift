@@ -3,13 +3,21 @@
 /// on them (a session's picking) waits for them too. Numbers never change
 /// (see `ItemInstances`), so orders and reports in flight stay valid.
 extension Scheduler {
+    /// What `list(_:by:)` did: the instances added and dropped, and what the
+    /// loop must carry out (skips of items whose branch failed, starts).
+    public struct Listing: Sendable {
+        public var added: [InstanceID]
+        public var dropped: [InstanceID]
+        public var actions: [SchedulerAction]
+    }
+
     /// `generator`, whose success is about to count, listed `items`. Call
     /// before `instanceFinished(generator, …)`: that success then makes the
     /// new items ready. Items it no longer lists (a generator run again)
     /// are dropped: whatever waited on them stops waiting; one running ends
-    /// for nothing. Returns the instances added and dropped.
+    /// for nothing (unless listed again before it ends).
     @discardableResult
-    public mutating func list(_ items: [String], by generator: InstanceID) -> (added: [InstanceID], dropped: [InstanceID]) {
+    public mutating func list(_ items: [String], by generator: InstanceID) -> Listing {
         let before = states.count
         let (added, dropped) = graph.list(items, by: generator)
         let after = graph.instanceCount
@@ -23,13 +31,14 @@ extension Scheduler {
             if instance.index >= before {
                 tallies[stage].total += 1
                 tallies[stage].waiting += 1
-            } else {
+            } else if droppedWhileRunning.remove(instance) == nil {
                 setState(instance, stage: stage, to: .waiting)  // listed again after a drop: anew
             }
+            // (Dropped while running and listed again before its end: it runs on, and counts.)
         }
         // The new instances wait for their dependencies not yet met (their
         // generator's success, about to count, among them) …
-        for instance in added {
+        for instance in added where states[instance.index] == .waiting {
             var count: Int32 = 0
             for range in graph.dependencies(of: instance) {
                 for index in range where states[index] != .succeeded && states[index] != .doneEarlier { count += 1 }
@@ -45,12 +54,31 @@ extension Scheduler {
             }
         }
         if !selection.isEverything {
-            for instance in added where !selection.contains(instance, in: graph) {
+            for instance in added where states[instance.index] == .waiting && !selection.contains(instance, in: graph) {
                 setState(instance, stage: graph.stage(of: instance), to: .unselected)
             }
         }
+        var actions: [SchedulerAction] = []
+        // An item whose branch already failed upstream is skipped, as it would
+        // have been had it existed then (with everything after it).
+        for instance in added where states[instance.index] == .waiting {
+            for range in graph.dependencies(of: instance) {
+                guard let blocker = range.first(where: { states[$0] == .failed || states[$0] == .skipped }) else { continue }
+                let cause = states[blocker] == .failed ? InstanceID(blocker) : (skipCauses[InstanceID(blocker)] ?? InstanceID(blocker))
+                setState(instance, stage: graph.stage(of: instance), to: .skipped)
+                skipCauses[instance] = cause
+                actions.append(.skip(instance, because: cause))
+                skipDownstream(of: instance, cause: cause, into: &actions)
+                break
+            }
+        }
         for instance in dropped { drop(instance) }
-        return (added, dropped)
+        // Listed again after the generator's success (a watched generator): ready at once.
+        for instance in added where states[instance.index] == .waiting && unmet[instance.index] == 0 {
+            makeReady(instance, stage: graph.stage(of: instance))
+        }
+        dispatch(into: &actions)
+        return Listing(added: added, dropped: dropped, actions: actions)
     }
 
     /// Takes a dropped item out of the run; what waited on it no longer does.

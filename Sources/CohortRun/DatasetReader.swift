@@ -93,12 +93,16 @@ public enum DatasetReader {
         let candidates = names.filter { $0.name.hasPrefix("sub-") }
         let subjects = inParallel(candidates.count) { index in
             let (name, type) = candidates[index]
-            let entry = BIDSLayout.Entry(name, kind(of: root + "/" + name, type: type, root: root))
+            var entry = BIDSLayout.Entry(name, kind(of: root + "/" + name, type: type, root: root))
             var sessions: [BIDSLayout.Entry] = []
             if entry.kind == .folder {
                 // Opened beside the root's descriptor: no walk from `/` per subject.
                 let folder = openat(rootDescriptor, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                for (session, type) in entries(of: folder) ?? [] where session.hasPrefix("ses-") {
+                guard let listed = entries(of: folder) else {
+                    entry.kind = .unreadable(String(cString: strerror(errno)))
+                    return BIDSLayout.SubjectEntry(entry)
+                }
+                for (session, type) in listed where session.hasPrefix("ses-") {
                     sessions.append(BIDSLayout.Entry(session, kind(of: root + "/" + name + "/" + session, type: type, root: root)))
                 }
             }

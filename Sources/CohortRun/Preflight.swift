@@ -65,8 +65,9 @@ public enum Preflight {
             case .study: true
             case .subject: subject != nil
             case .session: subject.map { subject in
-                // An implicit session ("": a BIDS subject without ses-*) has no folder level of its own.
-                subject.sessions.isEmpty || subject.sessions == [""] || (parts.count >= 4 && subject.sessions.contains(parts[2]))
+                // An implicit session ("": a BIDS subject without ses-*) has the folder `no-session`.
+                subject.sessions.isEmpty || (parts.count >= 4 && (subject.sessions.contains(parts[2])
+                    || (subject.sessions.contains("") && parts[2] == StageRecipe.implicitSessionFolder)))
             } ?? false
             }
             guard inInstance else { continue }

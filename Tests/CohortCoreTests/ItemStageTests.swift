@@ -247,3 +247,84 @@ import Testing
         #expect(scheduler.tallies[1].succeeded == 0)
     }
 }
+
+/// Cases a reviewer found (helper-20): each failed before its fix.
+@Suite struct ItemSchedulingEdgeTests {
+    func started(_ actions: [SchedulerAction]) -> [InstanceID] {
+        actions.compactMap { if case .start(let id, _) = $0 { id } else { nil } }
+    }
+
+    @Test func itemsWhoseBranchFailedAreSkippedWithTheirCause() throws {
+        let job = try JobLoader.load(text: """
+            study: s
+            subjects: [a]
+            sessions: [s1]
+            stages:
+              - {name: x, domain: subject, run: x}
+              - {name: import, domain: session, items: true, after: [], run: x}
+              - {name: mc, foreach: import, after: [x], run: x}
+              - {name: pick, domain: session, after: [mc], run: x}
+            """, file: "job.yml")
+        var scheduler = Scheduler(graph: try InstanceGraph(job: job))
+        let first = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 2, memory: 0)))
+        let x = InstanceID(0), importer = InstanceID(1)
+        #expect(Set(first) == [x, importer])
+        _ = scheduler.instanceFinished(x, succeeded: false)
+        let listing = scheduler.list(["m1", "m2"], by: importer)
+        let skipped = listing.actions.compactMap { if case .skip(let id, let cause) = $0, cause == x { id } else { nil } }
+        #expect(skipped.map { scheduler.graph.name(of: $0) }.sorted() == ["mc:a:s1:m1", "mc:a:s1:m2", "pick:a:s1"],
+                "both items and the session after them, each naming x:a")
+        _ = scheduler.instanceFinished(importer, succeeded: true)
+        #expect(listing.added.allSatisfy { scheduler.state(of: $0) == .skipped })
+        #expect(scheduler.state(of: InstanceID(2)) == .skipped, "pick, after them")
+        #expect(scheduler.isFinished)
+    }
+
+    @Test func itemsListedAgainAfterTheGeneratorsSuccessRunAndTheSessionWaitsForThem() throws {
+        let job = try JobLoader.load(text: ItemGraphTests.job, file: "job.yml")
+        var scheduler = Scheduler(graph: try InstanceGraph(job: job))
+        let imports = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0)))
+        scheduler.list(["m1"], by: imports[0])
+        var running = started(scheduler.instanceFinished(imports[0], succeeded: true))
+        let again = scheduler.list(["m1", "m2"], by: imports[0])
+        #expect(again.added.map { scheduler.graph.name(of: $0) } == ["motioncorr:grid1:s1:m2", "ctf:grid1:s1:m2"])
+        #expect(scheduler.state(of: again.added[0]) == .ready, "its generator succeeded already")
+        running += started(again.actions)
+        var seen: [String] = []
+        while let instance = running.first {
+            running.removeFirst()
+            seen.append(scheduler.graph.name(of: instance))
+            running += started(scheduler.instanceFinished(instance, succeeded: true))
+        }
+        #expect(scheduler.isFinished)
+        #expect(seen.contains("ctf:grid1:s1:m2") && seen.contains("classes"))
+        #expect(seen.firstIndex(of: "ctf:grid1:s1:m2")! < seen.firstIndex(of: "pick:grid1:s1")!)
+    }
+
+    @Test func anItemDroppedWhileRunningAndListedAgainRunsOnAndCounts() throws {
+        let job = try JobLoader.load(text: ItemGraphTests.job, file: "job.yml")
+        var scheduler = Scheduler(graph: try InstanceGraph(job: job))
+        let imports = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 2, memory: 0)))
+        scheduler.list(["m1"], by: imports[0])
+        let motion = started(scheduler.instanceFinished(imports[0], succeeded: true))
+        scheduler.list([], by: imports[0])
+        scheduler.list(["m1"], by: imports[0])
+        #expect(scheduler.state(of: motion[0]) == .running)
+        let next = started(scheduler.instanceFinished(motion[0], succeeded: true)).map { scheduler.graph.name(of: $0) }
+        #expect(scheduler.state(of: motion[0]) == .succeeded)
+        #expect(next == ["ctf:grid1:s1:m1"])
+    }
+
+    @Test func aDroppedItemIsNeverDoneEarlier() throws {
+        let job = try JobLoader.load(text: ItemGraphTests.job, file: "job.yml")
+        var graph = try InstanceGraph(job: job)
+        let importer = InstanceID(0)
+        graph.list(["m1", "m2"], by: importer)
+        graph.list(["m2"], by: importer)
+        let m1 = try #require(graph.itemInstance(ofStage: 1, generator: importer, item: "m1"))
+        let scheduler = Scheduler(graph: graph, doneEarlier: { $0 == importer || $0 == m1 })
+        #expect(scheduler.state(of: m1) == .dropped)
+        #expect(scheduler.state(of: InstanceID(2)) == .waiting, "pick still waits for m2")
+        #expect(graph.instance(ofStage: 1, subject: 0, session: 0) == nil, "a foreach stage has no tree instances")
+    }
+}

@@ -47,9 +47,12 @@ import Testing
             SubjectEntry(Entry("sub-x", .outside(target: "/etc"))),
             SubjectEntry(Entry("sub-ok"), sessions: [Entry("ses-up", .outside(target: "/tmp")), Entry("ses-1")]),
             SubjectEntry(Entry("sub-gone", .dangling)),
+            SubjectEntry(Entry("sub-locked", .unreadable("Permission denied"))),
         ], participants: "participant_id\nsub-../x\nsub-ok\n\"sub-x\"\n")
         #expect(subjects == [Subject(name: "sub-ok", sessions: ["ses-1"])])
-        #expect(warnings.count == 7, "\(warnings)")
+        #expect(warnings.count == 8, "\(warnings)")
+        #expect(warnings.contains("bids/sub-locked: warning: cannot list it (Permission denied); not run"),
+                "never taken for a subject without sessions")
         #expect(warnings.contains("bids/sub-gone: warning: a link to nothing; not a subject, not run"))
         #expect(warnings.contains("bids/participants.tsv:4: warning: \"sub-x\": its folder is left out (above); not run"),
                 "a quoted value names its folder, which was left out for a reason given above")
