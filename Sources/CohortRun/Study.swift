@@ -24,8 +24,11 @@ public struct Study: Sendable {
 
     /// Reads and checks the job file, finds its subjects on disk if it says
     /// so, and expands its instances. Throws a `JobFileError` naming each
-    /// problem's place, or the graph's error.
-    public init(jobFile: String) throws {
+    /// problem's place, or the graph's error. `recordedTreeIfUnreadable`
+    /// (status, report, graph: they read what was done): a dataset that
+    /// cannot be read now (not mounted on this login node) is replaced by
+    /// the subjects the last run journaled, with a warning saying so.
+    public init(jobFile: String, recordedTreeIfUnreadable: Bool = false) throws {
         let (loaded, hash) = try JobFileReader.loadWithHash(path: jobFile)
         // The job file's side of item stages is in place; their instances are
         // not (the instance graph would give one per session): refuse, located.
@@ -34,7 +37,16 @@ public struct Study: Sendable {
                                                          message: "foreach stages do not run in this version of Cohort yet")])
         }
         let jobFolder = JobFileReader.folder(of: jobFile)
-        let (job, warnings) = try DatasetReader.discover(loaded, jobFile: jobFile, jobFolder: jobFolder)
+        var (job, warnings) = (loaded, [String]())
+        do {
+            (job, warnings) = try DatasetReader.discover(loaded, jobFile: jobFile, jobFolder: jobFolder)
+        } catch {
+            let state = StateFolder(jobFolder: jobFolder, study: loaded.study)
+            guard recordedTreeIfUnreadable, let tree = JournalReading.read(journal: state.journal, snapshot: state.snapshot)?.history.studyTree,
+                  !tree.sessions.isEmpty else { throw error }
+            job.subjects = tree.sessions.keys.sorted().map { Subject(name: $0, sessions: tree.sessions[$0] ?? []) }
+            warnings = ["\(error.description): warning: showing the \(job.subjects.count) subjects the last run recorded"]
+        }
         self.jobFile = jobFile
         self.job = job
         self.jobHash = hash

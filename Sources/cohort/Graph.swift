@@ -24,7 +24,7 @@ struct Graph: ParsableCommand {
     }
 
     func run() throws {
-        let study = try Study.opened(jobFile)
+        let study = try Study.opened(jobFile, recordedTreeIfUnreadable: true)
         let names = Set(subjects.flatMap { $0.split(separator: ",").map(String.init) })
         let known = Set(study.job.subjects.map(\.name))
         if let unknown = names.subtracting(known).sorted().first {

@@ -23,7 +23,7 @@ struct Report: ParsableCommand {
     var runNumber: Int?
 
     func run() throws {
-        let study = try Study.opened(jobFile)
+        let study = try Study.opened(jobFile, recordedTreeIfUnreadable: true)
         do {
             let report = try study.report(run: runNumber)
             try write(report.html, to: output)

@@ -25,7 +25,7 @@ struct Status: ParsableCommand {
     var json = false
 
     func run() throws {
-        let study = try Study.opened(jobFile)
+        let study = try Study.opened(jobFile, recordedTreeIfUnreadable: true)
         // Scripts get the whole schema also before the first run (everything to do).
         let (report, warnings) = study.statusReport(withoutJournal: json)
         for warning in warnings { writeLine(STDERR_FILENO, warning) }

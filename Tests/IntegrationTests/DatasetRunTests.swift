@@ -94,4 +94,27 @@ struct DatasetRunTests {
         #expect(Files.read(folder + "/out/convert/sub-01/ses-1/result") == "ses-1\n", "what counts as done is still there")
         #expect(Files.read(folder + "/out/convert/sub-01/ses-2/result") == "ses-2\n")
     }
+
+    /// On a login node without the data mounted, `status` still shows the
+    /// study as the last run found it; `plan` and `run` refuse (they would
+    /// act on the dataset).
+    @Test func statusOfAStudyWhoseDatasetIsNotThereShowsTheRecordedSubjects() throws {
+        let job = try MPIHarness.writeJob("""
+            study: away
+            dataset: {bids: data}
+            stages:
+              - {name: convert, domain: session, run: 'true'}
+            """)
+        let folder = String(job.dropLast("/job.yml".count))
+        for path in ["sub-01/ses-1", "sub-02"] { Files.makeFolder(folder + "/data/" + path) }
+        #expect(try ChildProcess.run([MPIHarness.cohort, "run", job]).code == 0)
+        _ = try ChildProcess.run(["mv", folder + "/data", folder + "/elsewhere"])
+        let status = try ChildProcess.run([MPIHarness.cohort, "status", job])
+        #expect(status.code == 0, "\(status.output)")
+        #expect(status.stderr.contains("/data: No such file or directory: warning: showing the 2 subjects the last run recorded"),
+                "\(status.stderr)")
+        #expect(status.stdout.contains("  convert      2       0        0       0      2"), "\(status.stdout)")
+        let plan = try ChildProcess.run([MPIHarness.cohort, "plan", job])
+        #expect(plan.code == 2 && plan.stderr.contains("No such file or directory"), "\(plan.output)")
+    }
 }
