@@ -112,6 +112,9 @@ public struct Definitions: Sendable {
         run.add(stage.domain.rawValue)
         run.add(graph.job.workdir)
         run.add(stage.name)
+        // An item instance's {item} is part of its command (added only for
+        // them: every other definition stays what earlier versions journaled).
+        if let item = graph.item(of: instance) { run.add(item) }
         return InstanceDefinition(run: run.value, environment: parts.environment, setup: parts.setup, script: parts.script)
     }
 }

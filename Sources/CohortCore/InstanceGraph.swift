@@ -185,6 +185,29 @@ public struct InstanceGraph: Sendable {
         return job.stages[place.stage].dependencies.flatMap { matching(place, in: $0) }
     }
 
+    /// `dependencies(of:)` stage by stage: the ranges of each dependency
+    /// stage's instances this one waits for (one range for a tree stage; a
+    /// range per generator instance's items for a foreach stage).
+    /// Calls `visit(range, stage)` for each; stops when it returns false.
+    /// Builds no array for a tree stage (planning walks 10^6 instances).
+    public func forEachDependency(of instance: InstanceID, _ visit: (Range<Int>, Int) -> Bool) {
+        let place = coordinates(of: instance)
+        for stage in job.stages[place.stage].dependencies {
+            if hasItemStages && job.stages[stage].foreach != nil {
+                for range in matching(place, in: stage) where !visit(range, stage) { return }
+            } else if !visit(treeMatching(place, in: stage), stage) {
+                return
+            }
+        }
+    }
+
+    /// Every instance of `stage` that is part of the study, in number order:
+    /// a range for a tree stage, the live items for a foreach stage.
+    public func members(ofStage stage: Int) -> StageMembers {
+        guard job.stages[stage].foreach != nil else { return .tree(instances(ofStage: stage)) }
+        return .items(items.liveInstances(ofStage: stage))
+    }
+
     /// The instances that wait for this one (ranges, as in `dependencies`).
     public func dependents(of instance: InstanceID) -> [Range<Int>] {
         let place = coordinates(of: instance)

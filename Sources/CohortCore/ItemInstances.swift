@@ -44,6 +44,11 @@ public struct ItemInstances: Sendable {
         return offset >= 0 && offset < entries.count ? entries[offset] : nil
     }
 
+    /// Every live instance of foreach stage `stage`, in number order.
+    func liveInstances(ofStage stage: Int) -> [Int] {
+        entries.indices.filter { entries[$0].stage == stage && entries[$0].live }.map { first + $0 }
+    }
+
     /// The live instances of `stage` for `generator`'s items, as ranges of
     /// consecutive numbers (one range when they were listed at once).
     func ranges(ofStage stage: Int, generator: InstanceID) -> [Range<Int>] {
@@ -96,5 +101,51 @@ public struct ItemInstances: Sendable {
             listed[key] = now
         }
         return (added, dropped)
+    }
+}
+
+/// The instances of one stage, for walks that keep per-stage prefix sums
+/// (`ResumePlan`, `RunOutlook`): a stage's dependency ranges then map to
+/// ranges of offsets in its list.
+public enum StageMembers: RandomAccessCollection, Sendable {
+    /// A study-tree stage: contiguous numbers.
+    case tree(Range<Int>)
+    /// A foreach stage: its live items, ascending (each listing's are consecutive).
+    case items([Int])
+
+    public var startIndex: Int { 0 }
+
+    public var endIndex: Int {
+        switch self {
+        case .tree(let range): range.count
+        case .items(let list): list.count
+        }
+    }
+
+    /// The instance number at `offset`.
+    public subscript(offset: Int) -> Int {
+        switch self {
+        case .tree(let range): range.lowerBound + offset
+        case .items(let list): list[offset]
+        }
+    }
+
+    /// The offsets in this list of the instances in `range` (all members).
+    public func offsets(of range: Range<Int>) -> Range<Int> {
+        switch self {
+        case .tree(let all):
+            return range.lowerBound - all.lowerBound..<range.upperBound - all.lowerBound
+        case .items(let list):
+            return lowerBound(list, range.lowerBound)..<lowerBound(list, range.upperBound)
+        }
+    }
+
+    private func lowerBound(_ list: [Int], _ value: Int) -> Int {
+        var low = 0, high = list.count
+        while low < high {
+            let middle = (low + high) / 2
+            if list[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 }

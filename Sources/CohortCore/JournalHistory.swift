@@ -235,6 +235,12 @@ public struct JournalHistory: Sendable {
                 found[instance.index] = Int32(slot)
             }
         }
+        // Items, by name: an item may hold ':', and an implicit session has no part of its own.
+        for index in graph.treeInstanceCount..<graph.instanceCount where graph.isLive(InstanceID(index)) {
+            if let key = parts.key(of: graph.name(of: InstanceID(index))), let slot = slotIndex.slot(of: key, keys: keys) {
+                found[index] = slot
+            }
+        }
         return InstanceEntries(slots: found, entries: slots)
     }
 

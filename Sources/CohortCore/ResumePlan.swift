@@ -44,15 +44,16 @@ public struct ResumePlan: Sendable {
         // instances not done, so any dependency range is checked in O(1).
         var digestPrefix = Array(repeating: [UInt64](), count: stages.count)
         var notDonePrefix = Array(repeating: [Int](), count: stages.count)
+        let members = stages.indices.map { graph.members(ofStage: $0) }
         for stage in Self.topologicalOrder(stages) {
-            let instances = graph.instances(ofStage: stage)
+            let instances = members[stage]
             var digests = [UInt64](repeating: 0, count: instances.count + 1)
             var notDone = [Int](repeating: 0, count: instances.count + 1)
             for (offset, index) in instances.enumerated() {
                 let instance = InstanceID(index)
                 let reason = reason(for: instance, graph: graph, definitions: definitions) { range, stage in
-                    let base = graph.instances(ofStage: stage).lowerBound
-                    let low = range.lowerBound - base, high = range.upperBound - base
+                    let offsets = members[stage].offsets(of: range)
+                    let low = offsets.lowerBound, high = offsets.upperBound
                     return (digestPrefix[stage][high] &- digestPrefix[stage][low], notDonePrefix[stage][high] - notDonePrefix[stage][low])
                 }
                 reasons[index] = reason
@@ -82,13 +83,15 @@ public struct ResumePlan: Sendable {
         }
         guard let lineage = success.lineage else { return .changed }
         if let change = definitions.change(of: instance, since: lineage.definition) { return change }
-        let dependencyStages = graph.job.stages[graph.stage(of: instance)].dependencies
         var digest: UInt64 = 0
-        for (range, stage) in zip(graph.dependencies(of: instance), dependencyStages) {
+        var upstreamNotDone = false
+        graph.forEachDependency(of: instance) { range, stage in
             let summary = summarise(range, stage)
-            if summary.notDone > 0 { return .upstream }
+            if summary.notDone > 0 { upstreamNotDone = true }
             digest &+= summary.digest
+            return !upstreamNotDone
         }
+        if upstreamNotDone { return .upstream }
         guard digest == lineage.inputs else {
             // Redone upstream (a success recorded after this one), or a different set of inputs.
             let redone = graph.dependencies(of: instance).contains { range in

@@ -36,8 +36,9 @@ public struct RunOutlook: Sendable {
         let order = ResumePlan.topologicalOrder(graph.job.stages)
         // Per stage: prefix counts of instances that cannot complete in this run.
         var stuckPrefix = Array(repeating: [Int](), count: graph.job.stages.count)
+        let members = graph.job.stages.indices.map { graph.members(ofStage: $0) }
         for stage in order {
-            let instances = graph.instances(ofStage: stage)
+            let instances = members[stage]
             var stuck = [Int](repeating: 0, count: instances.count + 1)
             for (offset, index) in instances.enumerated() {
                 let instance = InstanceID(index)
@@ -46,7 +47,7 @@ public struct RunOutlook: Sendable {
                     if !selection.contains(instance, in: graph) {
                         stages[stage].outside += 1
                         cannotRun = true
-                    } else if waitsForStuck(instance, graph: graph, stuckPrefix: stuckPrefix) {
+                    } else if waitsForStuck(instance, graph: graph, members: members, stuckPrefix: stuckPrefix) {
                         stages[stage].blocked += 1
                         blocked.insert(instance)
                         cannotRun = true
@@ -63,12 +64,13 @@ public struct RunOutlook: Sendable {
         }
     }
 
-    private func waitsForStuck(_ instance: InstanceID, graph: InstanceGraph, stuckPrefix: [[Int]]) -> Bool {
-        let dependencyStages = graph.job.stages[graph.stage(of: instance)].dependencies
-        for (range, stage) in zip(graph.dependencies(of: instance), dependencyStages) {
-            let base = graph.instances(ofStage: stage).lowerBound
-            if stuckPrefix[stage][range.upperBound - base] - stuckPrefix[stage][range.lowerBound - base] > 0 { return true }
+    private func waitsForStuck(_ instance: InstanceID, graph: InstanceGraph, members: [StageMembers], stuckPrefix: [[Int]]) -> Bool {
+        var waits = false
+        graph.forEachDependency(of: instance) { range, stage in
+            let offsets = members[stage].offsets(of: range)
+            waits = stuckPrefix[stage][offsets.upperBound] - stuckPrefix[stage][offsets.lowerBound] > 0
+            return !waits
         }
-        return false
+        return waits
     }
 }

@@ -328,3 +328,61 @@ import Testing
         #expect(graph.instance(ofStage: 1, subject: 0, session: 0) == nil, "a foreach stage has no tree instances")
     }
 }
+
+/// Resuming a study with items: the plan finds item instances by name and
+/// sees what a changed list means through lineage.
+@Suite struct ItemPlanTests {
+    /// Every live instance succeeds once, in an order dependencies allow, journaled as a run would.
+    func runAll(_ graph: InstanceGraph, into history: inout JournalHistory, run: String) {
+        let definitions = Definitions(graph: graph)
+        var lineage = RunLineage(plan: ResumePlan(graph: graph, history: history, definitions: definitions),
+                                 definitions: definitions, runID: run)
+        var scheduler = Scheduler(graph: graph, doneEarlier: { _ in false })
+        var running = scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0))
+            .compactMap { if case .start(let id, _) = $0 { id } else { nil } }
+        var attempt = 0
+        while let instance = running.first {
+            running.removeFirst()
+            attempt += 1
+            let name = graph.name(of: instance)
+            let success = lineage.succeeded(instance, attempt: 1)
+            let record = JournalRecord.Attempt(instance: name, attempt: 1, rank: 1, host: "h", time: Double(attempt))
+            history.apply(.started(record))
+            history.apply(.finished(record, .init(outcome: .succeeded, wallSeconds: 1, peakMemoryKiB: 1, lineage: success)))
+            running += scheduler.instanceFinished(instance, succeeded: true).compactMap { if case .start(let id, _) = $0 { id } else { nil } }
+        }
+    }
+
+    @Test func aListThatChangedRerunsWhatWaitedOnItsItemsAndNothingElse() throws {
+        let job = try JobLoader.load(text: ItemGraphTests.job, file: "job.yml")
+        var graph = try InstanceGraph(job: job)
+        let import1 = InstanceID(0), import2 = InstanceID(1)
+        graph.list(["m1", "m2"], by: import1)
+        graph.list(["n1"], by: import2)
+        var history = JournalHistory()
+        runAll(graph, into: &history, run: "r1")
+        let plan = ResumePlan(graph: graph, history: history, definitions: Definitions(graph: graph))
+        #expect(plan.doneCount == graph.instanceCount, "everything, items too, found by name: \(plan.reasons)")
+
+        // The same study resumed with session 1's list grown by m3.
+        var grown = try InstanceGraph(job: job)
+        grown.list(["m1", "m2", "m3"], by: import1)
+        grown.list(["n1"], by: import2)
+        let later = ResumePlan(graph: grown, history: history, definitions: Definitions(graph: grown))
+        var reasons: [String: ResumePlan.Reason] = [:]
+        for index in 0..<grown.instanceCount { reasons[grown.name(of: InstanceID(index))] = later.reasons[index] }
+        #expect(reasons["motioncorr:grid1:s1:m3"] == .new && reasons["ctf:grid1:s1:m3"] == .new)
+        #expect(reasons["motioncorr:grid1:s1:m1"] == nil && reasons["ctf:grid1:s1:m2"] == nil, "items already run are kept")
+        #expect(reasons["pick:grid1:s1"] == .upstream && reasons["classes"] == .upstream)
+        #expect(reasons["pick:grid1:s2"] == nil, "the other session is untouched")
+
+        // Or shrunk: m2 vanished. Its session re-picks (its inputs changed); the rest stands.
+        var shrunk = try InstanceGraph(job: job)
+        shrunk.list(["m1"], by: import1)
+        shrunk.list(["n1"], by: import2)
+        let smaller = ResumePlan(graph: shrunk, history: history, definitions: Definitions(graph: shrunk))
+        let pick1 = InstanceID(2)
+        #expect(smaller.reasons[pick1.index] == .inputsChanged)
+        #expect(smaller.doneCount == shrunk.instanceCount - 2, "all but pick s1 and classes")
+    }
+}
