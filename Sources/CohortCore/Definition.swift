@@ -50,7 +50,8 @@ public struct InstanceDefinition: Hashable, Sendable {
 /// Computes every instance's definition for one job: the stage-wide parts
 /// once per stage, the `run` part per instance.
 public struct Definitions: Sendable {
-    public let graph: InstanceGraph
+    /// Grows with the run's items (`withGraph`).
+    public private(set) var graph: InstanceGraph
     private let stageParts: [(environment: UInt64, setup: UInt64, script: UInt64, runPrefix: FNV1a)]
     /// Per stage, the script part as the earlier reading of run lines made
     /// it (see `ScriptReference.pathAsReadBefore`), where it differs.
@@ -98,6 +99,13 @@ public struct Definitions: Sendable {
         var current = of(instance)
         if let script = earlierScripts[graph.stage(of: instance)], earlier.script == script { current.script = script }
         return current.change(from: earlier)
+    }
+
+    /// The same definitions over `graph`, the same job with more items listed.
+    public func withGraph(_ graph: InstanceGraph) -> Definitions {
+        var copy = self
+        copy.graph = graph
+        return copy
     }
 
     public func of(_ instance: InstanceID) -> InstanceDefinition {

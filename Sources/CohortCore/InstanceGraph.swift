@@ -185,6 +185,15 @@ public struct InstanceGraph: Sendable {
         return job.stages[place.stage].dependencies.flatMap { matching(place, in: $0) }
     }
 
+    /// The dependencies a success is made from (lineage): all of them, but
+    /// for an item instance not its generator, which it waits for only to
+    /// exist (DESIGN §8: it depends on its generator through its item, so a
+    /// generator run again that lists it again leaves it current).
+    public func forEachInput(of instance: InstanceID, _ visit: (Range<Int>, Int) -> Bool) {
+        let generatorStage = hasItemStages ? job.stages[stage(of: instance)].foreach : nil
+        forEachDependency(of: instance) { range, stage in stage == generatorStage ? true : visit(range, stage) }
+    }
+
     /// `dependencies(of:)` stage by stage: the ranges of each dependency
     /// stage's instances this one waits for (one range for a tree stage; a
     /// range per generator instance's items for a foreach stage).

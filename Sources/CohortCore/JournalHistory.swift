@@ -299,13 +299,16 @@ public struct InstanceEntries: Sendable {
     let slots: [Int32]
     let entries: [JournalHistory.Entry]
 
+    /// (An item listed after these entries were found has none here.)
     public subscript(instance: InstanceID) -> JournalHistory.Entry? {
+        guard instance.index < slots.count else { return nil }
         let slot = slots[instance.index]
         return slot < 0 ? nil : entries[Int(slot)]
     }
 
     /// Reads one part of an instance's entry in place (no copy of the whole entry).
     public func read<T>(_ instance: InstanceID, _ part: (borrowing JournalHistory.Entry) -> T) -> T? {
+        guard instance.index < slots.count else { return nil }
         let slot = slots[instance.index]
         return slot < 0 ? nil : part(entries[Int(slot)])
     }

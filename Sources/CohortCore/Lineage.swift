@@ -34,8 +34,9 @@ public enum Lineage {
     /// The digest of `instance`'s inputs: its dependencies' current stamps.
     public static func inputs(of instance: InstanceID, in graph: InstanceGraph, stamps: [UInt64]) -> UInt64 {
         var digest: UInt64 = 0
-        for range in graph.dependencies(of: instance) {
+        graph.forEachInput(of: instance) { range, _ in
             for index in range { digest &+= mix(stamps[index]) }
+            return true
         }
         return digest
     }
@@ -49,7 +50,7 @@ public enum Lineage {
 /// The stamps a run's instances hold as it goes: a new success records the
 /// digest of its dependencies' stamps, then holds a stamp of its own.
 public struct RunLineage: Sendable {
-    public let definitions: Definitions
+    public private(set) var definitions: Definitions
     public let runID: String
     /// Per instance: the stamp of the success it holds (0: none).
     public private(set) var stamps: [UInt64]
@@ -59,6 +60,12 @@ public struct RunLineage: Sendable {
         self.definitions = definitions
         self.runID = runID
         stamps = plan.stamps
+    }
+
+    /// Follows `graph`, grown by items listed during the run.
+    public mutating func grow(to graph: InstanceGraph) {
+        definitions = definitions.withGraph(graph)
+        if graph.instanceCount > stamps.count { stamps.append(contentsOf: repeatElement(0, count: graph.instanceCount - stamps.count)) }
     }
 
     /// What the journal records for attempt `attempt` (counted over every

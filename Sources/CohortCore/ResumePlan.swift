@@ -85,7 +85,7 @@ public struct ResumePlan: Sendable {
         if let change = definitions.change(of: instance, since: lineage.definition) { return change }
         var digest: UInt64 = 0
         var upstreamNotDone = false
-        graph.forEachDependency(of: instance) { range, stage in
+        graph.forEachInput(of: instance) { range, stage in
             let summary = summarise(range, stage)
             if summary.notDone > 0 { upstreamNotDone = true }
             digest &+= summary.digest
@@ -94,8 +94,10 @@ public struct ResumePlan: Sendable {
         if upstreamNotDone { return .upstream }
         guard digest == lineage.inputs else {
             // Redone upstream (a success recorded after this one), or a different set of inputs.
-            let redone = graph.dependencies(of: instance).contains { range in
-                range.contains { recorded.read(InstanceID($0), { $0.success })??.sequence ?? 0 > success.sequence }
+            var redone = false
+            graph.forEachInput(of: instance) { range, _ in
+                redone = range.contains { recorded.read(InstanceID($0), { $0.success })??.sequence ?? 0 > success.sequence }
+                return !redone
             }
             return redone ? .upstreamRedone : .inputsChanged
         }

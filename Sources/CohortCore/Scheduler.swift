@@ -323,6 +323,9 @@ public struct Scheduler: Sendable {
         let old = states[instance.index]
         states[instance.index] = new
         tallies[stage].move(from: old, to: new)
+        // A dropped item is no longer part of the study: not in its stage's total.
+        if new == .dropped { tallies[stage].total -= 1 }
+        if old == .dropped { tallies[stage].total += 1 }
         if old.isFinal { finalCount -= 1 }
         if new.isFinal { finalCount += 1 }
     }

@@ -26,7 +26,7 @@ public final class Coordinator {
     /// How often an idle loop looks for follow-ons stuck behind a slow attempt.
     static let recallCheckInterval = 0.1
 
-    let factory: TaskFactory
+    var factory: TaskFactory
     let transport: (any SchedulerTransport)?
     let localRunner: ModuleRunner?
     let policy: WorkerPolicy
@@ -52,7 +52,7 @@ public final class Coordinator {
     /// Per stage: wall time and peak memory of the attempts that ended in this run.
     var resources: [StageResources]
     /// The progress total: what this run will try.
-    let toRunCount: Int
+    var toRunCount: Int
     let stopSignal: () -> Int32?
     /// Read for walltime holds (the scheduler decides them).
     let wallClock: () -> Double

@@ -32,6 +32,10 @@ extension Coordinator {
             let attempt = attempt(instance, name: name, on: worker, number: number,
                                   logs: outcome.isFailure ? factory.attemptFolder(of: instance, attempt: number) : nil)
             let made = outcome.succeeded ? lineage.succeeded(instance, name: name, attempt: attempt.attempt) : nil
+            if outcome.succeeded, let items = report.items, graph.job.stages[graph.stage(of: instance)].listsItems {
+                // In the same write as the success: a resumed run knows the items without running it again.
+                records.append(.itemsListed(instance: name, attempt: attempt.attempt, items: items, time: epochSeconds()))
+            }
             records.append(.finished(attempt, JournalRecord.Ending(
                 outcome: outcome, wallSeconds: report.wallSeconds, peakMemoryKiB: report.peakMemoryKiB, lineage: made)))
             results.append((instance, outcome, report, worker, name))
@@ -48,6 +52,15 @@ extension Coordinator {
             try journal?.sync()
         }
         var actions: [SchedulerAction] = []
+        // Items join the run before their generator's success counts (it makes them ready).
+        for (instance, outcome, report, _, _) in results where outcome.succeeded {
+            guard let items = report.items, graph.job.stages[graph.stage(of: instance)].listsItems else { continue }
+            let listing = scheduler.list(items, by: instance)
+            factory.graph = scheduler.graph
+            lineage.grow(to: scheduler.graph)
+            toRunCount += listing.added.count
+            actions += listing.actions
+        }
         for (instance, outcome, report, worker, name) in results {
             let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
             let attemptNumber = attemptNumber(of: instance)

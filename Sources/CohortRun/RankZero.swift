@@ -56,6 +56,8 @@ struct RankZero {
         defer { held.lock.release() }
         // --force is journaled (by the coordinator, once the run really
         // starts): the next plain run completes it if this one stops halfway.
+        // The items generators listed in earlier runs: instances from the start.
+        study.listItems(from: held.history)
         let intent: RunIntent
         do {
             intent = try study.intent(of: preparation, options, history: held.history)
@@ -71,7 +73,7 @@ struct RankZero {
         let coordinator = Coordinator(
             factory: study.taskFactory(exported: options.exported), transport: transport, localRunner: runner,
             policy: options.policy, reporter: reporter, journal: held.journal, history: history, plan: plan,
-            definitions: preparation.definitions, runID: Lineage.newRunID(using: &random), force: intent.force,
+            definitions: intent.definitions, runID: Lineage.newRunID(using: &random), force: intent.force,
             treeChange: intent.treeChange,
             selection: preparation.selection, outlook: outlook,
             jobFile: options.jobFile, selectionWords: (options.only, options.subjects), logger: logger,

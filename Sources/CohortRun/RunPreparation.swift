@@ -26,6 +26,8 @@ public struct RunIntent: Sendable {
     public let notes: [String]
     /// The study tree as the run journals it at its start (nil: as recorded).
     public let treeChange: StudyTreeChange?
+    /// How each instance is defined, over the graph with its journaled items.
+    public let definitions: Definitions
 }
 
 extension Study {
@@ -72,10 +74,11 @@ extension Study {
                                                  time: epochSeconds())
         // Not on a first run, nor on the first of this version: everything would be "new".
         if history.studyTree != nil, let summary = treeChange?.summary { notes.append("cohort: " + summary) }
-        let plan = plan(history: history, definitions: preparation.definitions)
+        let definitions = preparation.definitions.withGraph(graph)
+        let plan = plan(history: history, definitions: definitions)
         return RunIntent(force: force, history: history, plan: plan,
                          outlook: RunOutlook(plan: plan, graph: graph, selection: preparation.selection), notes: notes,
-                         treeChange: treeChange)
+                         treeChange: treeChange, definitions: definitions)
     }
 
     /// `--force` stages in the job's order; each must exist and have a selected instance.
@@ -102,6 +105,13 @@ extension Study {
     public func planReport(_ options: RunOptions, instances: Bool) throws(RunRefused) -> (text: String, warnings: [String]) {
         let preparation = try prepare(options, createWorkdir: false)
         let history = history() ?? JournalHistory()
+        var study = self
+        study.listItems(from: history)
+        return try study.planReport(preparation, options, history: history, instances: instances)
+    }
+
+    private func planReport(_ preparation: RunPreparation, _ options: RunOptions, history: JournalHistory,
+                            instances: Bool) throws(RunRefused) -> (text: String, warnings: [String]) {
         let intent = try intent(of: preparation, options, history: history)
         var lines = intent.notes
         for (line, reason) in history.damaged { lines.append("warning: \(state.journal):\(line): record ignored: \(reason)") }

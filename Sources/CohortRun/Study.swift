@@ -15,7 +15,8 @@ public struct Study: Sendable {
     public let job: Job
     /// Hash of the job file's text, recorded with each run.
     public let jobHash: String
-    public let graph: InstanceGraph
+    /// With the items its generators listed once `listItems(from:)` has run.
+    public internal(set) var graph: InstanceGraph
     /// Folders and rows of the job's dataset that are not run, one located
     /// line each (empty when its subjects are listed in the job file).
     public let datasetWarnings: [String]
@@ -30,12 +31,6 @@ public struct Study: Sendable {
     /// the subjects the last run journaled, with a warning saying so.
     public init(jobFile: String, recordedTreeIfUnreadable: Bool = false) throws {
         let (loaded, hash) = try JobFileReader.loadWithHash(path: jobFile)
-        // The job file's side of item stages is in place; their instances are
-        // not (the instance graph would give one per session): refuse, located.
-        if let index = loaded.stages.firstIndex(where: { $0.foreach != nil }) {
-            throw JobFileError(problems: [JobFileProblem(file: jobFile, line: loaded.stages[index].line, field: "stages[\(index)].foreach",
-                                                         message: "foreach stages do not run in this version of Cohort yet")])
-        }
         let jobFolder = JobFileReader.folder(of: jobFile)
         var (job, warnings) = (loaded, [String]())
         do {
@@ -54,6 +49,18 @@ public struct Study: Sendable {
         self.graph = try InstanceGraph(job: job)
         self.jobFolder = jobFolder
         self.state = StateFolder(jobFolder: jobFolder, study: job.study)
+    }
+
+    /// Adds the items each generator instance last listed, as the journal
+    /// says (DESIGN §8): a resumed run, plan and status know them without
+    /// running the generators again.
+    public mutating func listItems(from history: JournalHistory) {
+        guard !history.itemLists.isEmpty else { return }
+        for stage in job.stages.indices where job.stages[stage].listsItems && !graph.foreachStages(of: stage).isEmpty {
+            for index in graph.instances(ofStage: stage) {
+                if let items = history.itemLists[graph.name(of: InstanceID(index))] { graph.list(items, by: InstanceID(index)) }
+            }
+        }
     }
 
     /// "study S, N subjects, N sessions, N stages, N instances".
@@ -126,6 +133,12 @@ public struct Study: Sendable {
     /// Takes no lock.
     public func statusReport(withoutJournal: Bool = false) -> (report: StatusReport?, warnings: [String]) {
         guard let history = history(refreshingSnapshot: true) ?? (withoutJournal ? JournalHistory() : nil) else { return (nil, []) }
+        var study = self
+        study.listItems(from: history)
+        return study.statusReport(of: history)
+    }
+
+    private func statusReport(of history: JournalHistory) -> (report: StatusReport?, warnings: [String]) {
         let (definitions, warnings) = definitionsForReading()
         let plan = plan(history: history, definitions: definitions)
         let state = runState(history: history)

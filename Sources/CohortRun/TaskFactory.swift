@@ -4,7 +4,8 @@ public import CohortCore
 /// assignment (instance, labels, attempt), with the stage's recipe (command
 /// line, folders, environment; DESIGN §2) that workers are sent once.
 public struct TaskFactory: Sendable {
-    public let graph: InstanceGraph
+    /// Grows with the run's items (the coordinator follows its scheduler's).
+    public internal(set) var graph: InstanceGraph
     /// Absolute folder of the job file: modules' working directory.
     public let jobFolder: String
     /// Absolute workdir: instance folders go under it.

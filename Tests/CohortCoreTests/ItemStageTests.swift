@@ -229,6 +229,7 @@ import Testing
         #expect(seen.contains("pick:grid1:s1"))
         #expect(scheduler.isFinished, "dropped items count as accounted for")
         #expect(scheduler.tallies[1].dropped == 1 && scheduler.tallies[2].dropped == 1)
+        #expect(scheduler.tallies[1].total == 1, "a dropped item is not in its stage's total")
     }
 
     @Test func anItemDroppedWhileRunningEndsForNothing() throws {

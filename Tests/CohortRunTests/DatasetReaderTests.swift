@@ -113,20 +113,3 @@ import Glibc
     }
 }
 
-/// Until item instances exist, a job with a foreach stage is refused before anything runs.
-@Suite struct ItemStageRefusalTests {
-    @Test func aForeachStageIsRefusedAtItsLine() throws {
-        let folder = try TemporaryFolder.make(prefix: "foreach")
-        defer { _ = try? ChildProcess.run(["rm", "-rf", folder]) }
-        Files.write(folder + "/job.yml", """
-            study: s
-            stages:
-              - {name: import, domain: study, items: true, run: ls > "$COHORT_ITEMS"}
-              - {name: each, foreach: import, run: "echo {item}"}
-            """)
-        #expect(throws: JobFileError.self) { try Study(jobFile: folder + "/job.yml") }
-        let result = try ChildProcess.run([MPIHarness.cohort, "validate", folder + "/job.yml"])
-        #expect(result.code == 2)
-        #expect(result.stderr == "\(folder)/job.yml:4: stages[1].foreach: foreach stages do not run in this version of Cohort yet\n")
-    }
-}
