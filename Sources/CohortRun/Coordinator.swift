@@ -37,6 +37,11 @@ public final class Coordinator {
     let journal: JournalFile?
     /// What earlier runs did (`plan.recorded`: each instance's attempts, from which numbering goes on).
     let plan: ResumePlan
+    /// The journal as the run began: attempts of items listed during the
+    /// run that earlier runs started (the plan has no place for them).
+    let history: JournalHistory
+    /// Those attempts, per item listed during the run (empty for most runs).
+    var earlierAttempts: [InstanceID: Int] = [:]
     /// `--force`, journaled once the run starts (already applied to the history and the plan).
     let force: ForceRequest?
     /// The study tree, journaled with the run's start when it differs from the recorded one.
@@ -95,6 +100,7 @@ public final class Coordinator {
         let definitions = definitions ?? Definitions(graph: factory.graph)
         let plan = plan ?? ResumePlan(graph: factory.graph, history: history, definitions: definitions)
         self.plan = plan
+        self.history = history
         self.force = force
         self.treeChange = treeChange
         self.lineage = RunLineage(plan: plan, definitions: definitions, runID: runID)

@@ -56,6 +56,9 @@ extension Coordinator {
         for (instance, outcome, report, _, _) in results where outcome.succeeded {
             guard let items = report.items, graph.job.stages[graph.stage(of: instance)].listsItems else { continue }
             let listing = scheduler.list(items, by: instance)
+            for item in listing.added where plan.recorded.read(item, { $0.attempts }) == nil {
+                if let earlier = history[scheduler.graph.name(of: item)]?.attempts, earlier > 0 { earlierAttempts[item] = earlier }
+            }
             factory.graph = scheduler.graph
             lineage.grow(to: scheduler.graph)
             toRunCount += listing.added.count
@@ -169,7 +172,8 @@ extension Coordinator {
     /// The instance's attempt number over every run: earlier runs' attempts, then this run's.
     func attemptNumber(of instance: InstanceID) -> Int {
         // By the instance's place in the graph: no name is built and hashed per call.
-        (plan.recorded.read(instance) { $0.attempts } ?? 0) + scheduler.attempt(of: instance)
+        (plan.recorded.read(instance) { $0.attempts } ?? (earlierAttempts.isEmpty ? 0 : earlierAttempts[instance] ?? 0))
+            + scheduler.attempt(of: instance)
     }
 
     /// Attempt `number` (else the current one) of `instance` on `worker`,

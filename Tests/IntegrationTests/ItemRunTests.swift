@@ -73,4 +73,30 @@ struct ItemRunTests {
         #expect(result.stdout.contains("leaves the job folder"), "\(result.stdout)")
         #expect(result.stdout.contains("skipped"), "\(result.stdout)")
     }
+
+    /// An item that ran in an earlier run, vanished, and is listed again
+    /// during a later run goes on with its attempt numbers (its earlier
+    /// folder is not taken for a first attempt's).
+    @Test func anItemListedAgainGoesOnWithItsAttemptNumbers() throws {
+        let job = try MPIHarness.writeJob("""
+            study: again
+            stages:
+              - {name: import, domain: study, items: true, run: 'cat list > "$COHORT_ITEMS" # v1'}
+              - {name: each, foreach: import, run: 'echo "$COHORT_ATTEMPT" > {workdir}/attempt'}
+            """)
+        let folder = String(job.dropLast("/job.yml".count))
+        Files.write(folder + "/list", "a\n")
+        #expect(try MPIHarness.run(ranks: 2, ["run", job]).code == 0)
+        #expect(Files.read(folder + "/out/each/a/attempt") == "1\n")
+        // The generator changes and lists nothing: a leaves the study.
+        Files.write(folder + "/list", "")
+        Files.write(folder + "/job.yml", Files.read(job).replacingOccurrences(of: "cat list", with: "cat ./list"))
+        #expect(try MPIHarness.run(ranks: 2, ["run", job]).code == 0)
+        // It changes again and lists a: unknown when the run plans, listed during it.
+        Files.write(folder + "/list", "a\n")
+        Files.write(folder + "/job.yml", Files.read(job).replacingOccurrences(of: "cat ./list", with: "cat ././list"))
+        let third = try MPIHarness.run(ranks: 2, ["run", job])
+        #expect(third.code == 0, "\(third.output)")
+        #expect(Files.read(folder + "/out/each/a/attempt") == "2\n", "its second attempt over every run")
+    }
 }
