@@ -63,7 +63,7 @@ public struct Scheduler: Sendable {
     var allJoined = false
     /// Stages whose ready instances no worker could start when the run
     /// ended: the run finished without them (see `allWorkersJoined`).
-    public private(set) var stuck: [UnplaceableStage] = []
+    public internal(set) var stuck: [UnplaceableStage] = []
     /// Stages not started for now (too little walltime left for them).
     var held: Set<Int> = []
     /// When the allocation ends and what each stage typically takes; nil outside one.
@@ -141,18 +141,7 @@ public struct Scheduler: Sendable {
                 unmet[index] = Int32(clamping: graph.dependencyCount(of: InstanceID(index)))
             }
         }
-        // Items listed before this run (a resumed study): after the tree's instances.
-        for index in graph.treeInstanceCount..<count {
-            let instance = InstanceID(index)
-            let stage = graph.stage(of: instance)
-            tallies[stage].total += 1
-            tallies[stage].waiting += 1
-            if graph.isLive(instance) {
-                unmet[index] = Int32(clamping: graph.dependencyCount(of: instance))
-            } else {
-                setState(instance, stage: stage, to: .dropped)
-            }
-        }
+        countListedItems()
         for index in 0..<count where graph.isLive(InstanceID(index)) && doneEarlier(InstanceID(index)) {
             setState(InstanceID(index), stage: graph.stage(of: InstanceID(index)), to: .doneEarlier)
             satisfyDependents(of: InstanceID(index), makingReady: false)
@@ -395,32 +384,5 @@ public struct Scheduler: Sendable {
                 }
             }
         }
-    }
-
-    mutating func finishIfDone(into actions: inout [SchedulerAction]) {
-        guard !finished, runningCount == 0 else { return }
-        // Otherwise what is left waits for work in flight or for a worker.
-        // With nothing running and nothing startable, nothing more can happen:
-        // what is left waits for held stages or for unselected instances.
-        let onlyHeldReady = readyQueues.indices.allSatisfy { !hasReady($0) || held.contains($0) }
-        guard stopping || finalCount == states.count || onlyHeldReady || allJoined else { return }
-        if !stopping && !onlyHeldReady {
-            // Dispatch ran just before and started nothing: with every
-            // worker idle, no lock is held, so capacity or labels rule it out.
-            let startable = readyQueues.indices.filter { hasReady($0) && !held.contains($0) }
-            let unplaceable = Self.unplaceableStages(of: graph.job, on: workers.filter { !$0.drained }.map(\.profile))
-            let anywhere = Set(Self.unplaceableStages(of: graph.job, on: workers.map(\.profile)).map(\.stage))
-            stuck = startable.map { index in
-                let stage = graph.job.stages[index]
-                guard var reason = unplaceable.first(where: { $0.stage == stage.name }) else {
-                    return UnplaceableStage(stage: stage.name, needs: stage.demand, largest: stage.demand, label: stage.on, unexplained: true)
-                }
-                reason.drainedOnly = !anywhere.contains(stage.name)
-                return reason
-            }
-        }
-        finished = true
-        for worker in workers { actions.append(.stopWorker(worker.id)) }
-        actions.append(.finish)
     }
 }

@@ -81,6 +81,22 @@ extension Scheduler {
         return Listing(added: added, dropped: dropped, actions: actions)
     }
 
+    /// Items listed before this run (a resumed study), numbered after the
+    /// tree's instances: counted at the start like any other instance.
+    mutating func countListedItems() {
+        for index in graph.treeInstanceCount..<graph.instanceCount {
+            let instance = InstanceID(index)
+            let stage = graph.stage(of: instance)
+            tallies[stage].total += 1
+            tallies[stage].waiting += 1
+            if graph.isLive(instance) {
+                unmet[index] = Int32(clamping: graph.dependencyCount(of: instance))
+            } else {
+                setState(instance, stage: stage, to: .dropped)
+            }
+        }
+    }
+
     /// Takes a dropped item out of the run; what waited on it no longer does.
     private mutating func drop(_ instance: InstanceID) {
         let stage = graph.stage(of: instance)

@@ -24,15 +24,6 @@ import Testing
             run: pick {session}
         """
 
-    func problems(_ text: String) -> [String] {
-        do {
-            _ = try JobLoader.load(text: text, file: "job.yml")
-            return []
-        } catch {
-            return error.problems.map(\.description)
-        }
-    }
-
     @Test func aForeachStageTakesItsGeneratorsLevelAndWaitsForIt() throws {
         let job = try JobLoader.load(text: Self.cryoEM, file: "job.yml")
         #expect(job.stages.map(\.listsItems) == [true, false, false, false])
@@ -45,7 +36,7 @@ import Testing
 
     @Test func itemStageMistakesAreLocated() {
         func variant(_ replace: String, with text: String) -> [String] {
-            problems(Self.cryoEM.replacingOccurrences(of: replace, with: text))
+            loadingProblems(Self.cryoEM.replacingOccurrences(of: replace, with: text))
         }
         #expect(variant("foreach: import\n    run: mc", with: "foreach: imprt\n    run: mc")
                 == ["job.yml:10: stages[1].foreach: unknown stage \"imprt\" (did you mean \"import\"?)"])
@@ -61,13 +52,13 @@ import Testing
     }
 
     @Test func itemsWithinItemsAndItemsOfAnotherGeneratorAreRefused() {
-        #expect(problems("""
+        #expect(loadingProblems("""
             study: s
             stages:
               - {name: a, domain: study, items: true, run: x}
               - {name: b, foreach: a, items: true, run: y}
             """) == ["job.yml:4: stages[1].items: a foreach stage cannot list items itself (items within items are not supported)"])
-        #expect(problems("""
+        #expect(loadingProblems("""
             study: s
             stages:
               - {name: a, domain: study, items: true, run: x}

@@ -83,15 +83,6 @@ import Testing
         #expect(table.names == ["sub-01", "sub-02"], "the header after a comment names the column")
     }
 
-    func problems(_ text: String) -> [String] {
-        do {
-            _ = try JobLoader.load(text: text, file: "job.yml")
-            return []
-        } catch {
-            return error.problems.map(\.description)
-        }
-    }
-
     @Test func theJobFileSaysWhereSubjectsComeFrom() throws {
         let bids = try JobLoader.load(text: """
             study: s
@@ -112,33 +103,33 @@ import Testing
     }
 
     @Test func mixingOrMisspellingSubjectSourcesIsALocatedProblem() {
-        #expect(problems("""
+        #expect(loadingProblems("""
             study: s
             subjects: [a]
             dataset: {bids: data}
             stages:
               - {name: a, domain: subject, run: x}
             """) == ["job.yml:3: dataset: give either dataset or subjects, not both (a BIDS dataset's subjects are its sub-* folders)"])
-        #expect(problems("""
+        #expect(loadingProblems("""
             study: s
             dataset: {bids: data}
             sessions: [a]
             stages:
               - {name: a, domain: subject, run: x}
             """) == ["job.yml:3: sessions: a BIDS dataset's sessions are the ses-* folders of each subject; remove sessions"])
-        #expect(problems("""
+        #expect(loadingProblems("""
             study: s
             dataset: {bdis: data}
             stages:
               - {name: a, domain: subject, run: x}
             """) == ["job.yml:2: dataset.bdis: unknown key (did you mean \"bids\"?) (dataset: {bids: path/to/bids})"])
-        #expect(problems("""
+        #expect(loadingProblems("""
             study: s
             subjects: {file: list.txt}
             stages:
               - {name: a, domain: session, run: x}
             """) == ["job.yml:4: stages[0].domain: stage \"a\" is per session, but the job lists no sessions"])
-        #expect(problems("""
+        #expect(loadingProblems("""
             study: s
             subjects: {file: ""}
             sessions: {a: [x]}
