@@ -79,16 +79,22 @@ public enum CommandTemplate {
             self.pieces = pieces
         }
 
-        public func substitute(_ value: (Placeholder) -> String) -> String {
+        public func substitute(_ value: (Placeholder) -> String, quoting: Bool = true) -> String {
             var result = ""
             for piece in pieces {
                 switch piece {
                 case .text(let text): result += text
-                case .placeholder(let placeholder, let quoting): result += quoted(value(placeholder), quoting)
+                case .placeholder(let placeholder, let quote): result += quoting ? quoted(value(placeholder), quote) : value(placeholder)
                 }
             }
             return result
         }
+    }
+
+    /// `path` (not a command: `until:`) with each placeholder replaced by
+    /// its value as it is, unquoted.
+    public static func filledIn(_ path: String, _ value: (Placeholder) -> String) -> String {
+        Compiled(path).substitute(value, quoting: false)
     }
 
     /// `text` as one shell word: single-quoted, embedded quotes as `'\''`.

@@ -103,6 +103,14 @@ public struct Stage: Sendable, Hashable {
     /// instance per item each generator instance listed, at the
     /// generator's level (`domain` is the generator's) and one below it.
     public var foreach: Int?
+    /// `watch: 60s` on a generator: seconds between looks, each a run of
+    /// it again while the run goes on, adding the items it newly lists
+    /// (DESIGN §8: data still being written, a microscope's movies).
+    public var watch: Double?
+    /// `until: raw/{session}/DONE`: the watch of an instance ends with the
+    /// first look that starts once this file exists (placeholders as in
+    /// `run`; relative to the job folder).
+    public var until: String?
     /// Line of the stage in the job file, for messages.
     public var line: Int
     /// Line of its `run:`, for messages about the command.
@@ -112,8 +120,10 @@ public struct Stage: Sendable, Hashable {
         name: String, domain: Domain, command: String, dependencies: [Int],
         cpus: Int = 1, memory: Int64 = 0, retries: Int = 0, timeout: Double? = nil,
         on: String? = nil, priority: Int = 0, locks: [StageLock] = [], setup: String? = nil,
-        listsItems: Bool = false, foreach: Int? = nil, line: Int = 0, runLine: Int? = nil
+        listsItems: Bool = false, foreach: Int? = nil, watch: Double? = nil, until: String? = nil, line: Int = 0, runLine: Int? = nil
     ) {
+        self.watch = watch
+        self.until = until
         self.listsItems = listsItems
         self.foreach = foreach
         self.runLine = runLine ?? line

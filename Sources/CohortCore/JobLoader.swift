@@ -9,7 +9,7 @@ public enum JobLoader {
     public static let maximumBytes = 1 << 20
     static let topLevelKeys = ["study", "workdir", "subjects", "sessions", "dataset", "env", "setup", "stages"]
     static let stageKeys = ["name", "domain", "run", "after", "cpus", "memory", "retries", "timeout", "on", "priority", "locks", "setup",
-                            "items", "foreach"]
+                            "items", "foreach", "watch", "until"]
 
     public static func load(text: String, file: String) throws(JobFileError) -> Job {
         if let (line, message) = YAMLGuard.problem(with: text) {
@@ -204,6 +204,8 @@ public enum JobLoader {
             case "setup": stage.setup = tree.text(value, path)
             case "items": stage.items = tree.text(value, path).map { ($0, line) }
             case "foreach": stage.foreach = tree.text(value, path).map { ($0, line) }
+            case "watch": stage.watch = tree.text(value, path).map { ($0, line) }
+            case "until": stage.until = tree.text(value, path).map { ($0, line) }
             default:
                 tree.report(keyNode, path, "unknown key\(suggestion(for: key, among: stageKeys))")
             }
@@ -254,6 +256,8 @@ struct DraftStage {
     var setup: String?
     var items: (String, Int?)?
     var foreach: (String, Int?)?
+    var watch: (String, Int?)?
+    var until: (String, Int?)?
     /// Keys the stage has, readable or not.
     var present: Set<String> = []
 

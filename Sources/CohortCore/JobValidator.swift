@@ -211,6 +211,7 @@ enum JobValidator {
             default: tree.report(line: line, "\(field).items", "\(quoted(text)) is not true or false")
             }
         }
+        checkWatch(draftStage, field: field, &stage, &tree)
         var lockNames: Set<String> = []
         for (lock, line) in draftStage.locks {
             if let problem = Identifier.problem(with: lock.name) {
@@ -304,6 +305,32 @@ enum JobValidator {
                                 "stage \(quoted(stages[dependency].name)) runs per item of \(quoted(stages[other].name)), this one per item of \(quoted(stages[stage.foreach ?? 0].name)); an item stage waits only on item stages of its own generator")
                 }
             }
+        }
+    }
+
+    /// `watch:` and `until:` (DESIGN §8): only a generator watches, and
+    /// `until` names a file per instance, with the placeholders of `run`.
+    private static func checkWatch(_ draftStage: DraftStage, field: String, _ stage: inout Stage, _ tree: inout YAMLTree) {
+        if let (text, line) = draftStage.watch {
+            if let seconds = Quantity.seconds(text) {
+                stage.watch = seconds
+                if !stage.listsItems {
+                    tree.report(line: line, "\(field).watch", "only a stage with items: true watches (it runs again to list the items that appeared)")
+                }
+            } else {
+                tree.report(line: line, "\(field).watch", "\(quoted(text)) is not a duration like 30s, 5m or 1h (how long between looks)")
+            }
+        }
+        guard let (until, line) = draftStage.until else { return }
+        if !draftStage.present.contains("watch") {
+            tree.report(line: line, "\(field).until", "ends a watch, but the stage has no watch: add watch: 60s (how often to look)")
+        } else if until.allSatisfy({ $0 == " " || $0 == "\t" }) {
+            tree.report(line: line, "\(field).until", "is empty (the file whose existence ends the watch)")
+        } else if until.contains(where: { $0.isNewline || $0 == "\0" }) {
+            tree.report(line: line, "\(field).until", "holds a line break or NUL; name one file")
+        } else {
+            checkPlaceholders(until, domain: stage.domain, field: "\(field).until", line: line, &tree)
+            stage.until = until
         }
     }
 

@@ -79,12 +79,13 @@ public enum JournalFormat {
             line.field("changed", change.changed.map(StudyTreeChange.word).joined(separator: ","))
             line.field("gone", change.gone.joined(separator: ","))
             line.time("time", change.time)
-        case .itemsListed(let instance, let attempt, let items, let time):
+        case .itemsListed(let instance, let attempt, let items, let time, let watching):
             line.kind("items")
             line.field("instance", instance)
             line.field("attempt", attempt)
             // Items hold no control characters (ItemList): a newline, escaped, separates them.
             line.field("items", items.joined(separator: "\n"))
+            if watching { line.field("watching", "yes") }
             line.time("time", time)
         case .runEnded(let reason, let time):
             line.kind("stop")

@@ -65,6 +65,9 @@ public struct JournalHistory: Sendable {
     public internal(set) var studyTree: RecordedTree?
     /// Each generator instance's last list of items, by its name.
     public internal(set) var itemLists: [String: [String]] = [:]
+    /// Watched generator instances whose last success was a look after
+    /// which the watch went on (DESIGN §8): not done until it ends.
+    public internal(set) var watching: Set<String> = []
     /// The `--force` requests journaled so far under an id (see `ForceRequest.id`).
     public internal(set) var forcesByID: [String: ForceRequest] = [:]
     /// Records applied so far; gives each success its `sequence`.
@@ -164,9 +167,10 @@ public struct JournalHistory: Sendable {
             }
         case .drained(_, _, _, let time), .workerJoined(_, _, _, _, let time):
             lastRecordTime = time
-        case .itemsListed(let instance, _, let items, let time):
+        case .itemsListed(let instance, _, let items, let time, let goesOn):
             lastRecordTime = time
             itemLists[instance] = items
+            if goesOn { watching.insert(instance) } else if !watching.isEmpty { watching.remove(instance) }
         case .studyTree(let change):
             lastRecordTime = change.time
             var tree = studyTree ?? RecordedTree(source: change.source)

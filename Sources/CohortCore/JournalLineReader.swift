@@ -14,7 +14,7 @@ struct JournalLineReader {
     private enum Key: Int, CaseIterable {
         case id, job, host, pid, ranks, time, only, subjects, instance, attempt, rank, logs
         case outcome, wall, peakKiB, def, stamp, inputs, stages, cause, reason, cpus, memory
-        case source, new, changed, gone, items
+        case source, new, changed, gone, items, watching
 
         /// The key spelled by `bytes`, if it is one this version reads.
         init?(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -104,7 +104,7 @@ struct JournalLineReader {
             let listed = try text(.items)
             return .itemsListed(instance: try text(.instance), attempt: try int(.attempt),
                                 items: listed.isEmpty ? [] : listed.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
-                                time: try double(.time))
+                                time: try double(.time), watching: optionalText(.watching) == "yes")
         case "tree":
             func subjects(_ key: Key) throws(Damage) -> [Subject] {
                 try text(key).split(separator: ",").map(StudyTreeChange.subject)

@@ -26,7 +26,9 @@ public enum JournalRecord: Equatable, Sendable {
     /// A generator's attempt listed these items (DESIGN §8); written with its
     /// success, in the same write, so a resumed run knows them without
     /// running it again. Older readers skip the record.
-    case itemsListed(instance: String, attempt: Int, items: [String], time: Double)
+    /// `watching`: the generator watches on (DESIGN §8): a resumed run runs
+    /// it again, and what waits for its watch's end is not yet current.
+    case itemsListed(instance: String, attempt: Int, items: [String], time: Double, watching: Bool = false)
 
     public struct RunStart: Equatable, Sendable {
         /// Random, unique to the run: part of each success's stamp ("" in journals of older versions).

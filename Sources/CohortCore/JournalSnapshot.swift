@@ -13,7 +13,7 @@
 public enum JournalSnapshot {
     /// Names the format and the meaning of what it holds: a change to either
     /// (to `JournalHistory.apply` too) must change it, so old snapshots are ignored.
-    static let magic = Array("cohort-snapshot6\n".utf8)
+    static let magic = Array("cohort-snapshot7\n".utf8)
     /// How many bytes of the journal's start and of its covered end a snapshot keeps to recognise it.
     public static let checkLength = 64
 
@@ -72,6 +72,7 @@ public enum JournalSnapshot {
         for damage in history.damaged { out.integer(damage.line); out.text(damage.reason) }
         out.integer(history.itemLists.count)
         for (name, items) in history.itemLists.sorted(by: { $0.key < $1.key }) { out.text(name); out.list(items) }
+        out.list(history.watching.sorted())
         out.optional(history.studyTree) { out, tree in
             out.text(tree.source)
             out.integer(tree.sessions.count)
@@ -149,6 +150,7 @@ public enum JournalSnapshot {
         }
         for _ in 0..<(try input.count()) { history.damaged.append((try input.integer(), try input.text())) }
         for _ in 0..<(try input.count()) { history.itemLists[try input.text()] = try input.list() }
+        history.watching = Set(try input.list())
         history.studyTree = try input.optional { input throws(Unusable) in
             var tree = RecordedTree(source: try input.text())
             for _ in 0..<(try input.count()) { tree.sessions[try input.text()] = try input.list() }

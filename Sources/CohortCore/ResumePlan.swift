@@ -22,6 +22,8 @@ public struct ResumePlan: Sendable {
         case skippedEarlier = "skipped earlier"
         case upstream = "upstream reruns"
         case forced = "forced"
+        /// A watched generator whose watch had not ended (DESIGN §8): it looks again.
+        case watching = "still watching"
     }
 
     /// Per instance: nil when done earlier, else why it runs.
@@ -32,12 +34,15 @@ public struct ResumePlan: Sendable {
     public private(set) var doneCount = 0
     /// The journal's entry of each instance, as the plan found them (for status).
     public let recorded: InstanceEntries
+    /// Watched generators whose watch had not ended (`JournalHistory.watching`).
+    private var watching: Set<String> = []
 
     public init(graph: InstanceGraph, history: JournalHistory, definitions: Definitions) {
         let count = graph.instanceCount
         reasons = Array(repeating: .new, count: count)
         stamps = Array(repeating: 0, count: count)
         recorded = history.entries(of: graph)
+        watching = history.watching
         guard !history.isEmpty else { return }
         let stages = graph.job.stages
         // Per stage, after it is planned: prefix sums of mixed stamps and of
@@ -83,6 +88,9 @@ public struct ResumePlan: Sendable {
         }
         guard let lineage = success.lineage else { return .changed }
         if let change = definitions.change(of: instance, since: lineage.definition) { return change }
+        if !watching.isEmpty, graph.job.stages[graph.stage(of: instance)].watch != nil, watching.contains(graph.name(of: instance)) {
+            return .watching
+        }
         var digest: UInt64 = 0
         var upstreamNotDone = false
         graph.forEachInput(of: instance) { range, stage in

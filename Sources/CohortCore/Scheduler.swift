@@ -11,6 +11,8 @@ public struct Scheduler: Sendable {
     public internal(set) var graph: InstanceGraph
     /// Which instances this run may start; items listed later are checked against it too.
     let selection: Selection
+    /// Generators watching for data, and when each looks again (SchedulerWatch.swift).
+    var watches: WatchTable
     /// Items dropped while they ran: their end counts for nothing.
     var droppedWhileRunning: Set<InstanceID> = []
     var states: [InstanceState]
@@ -113,8 +115,9 @@ public struct Scheduler: Sendable {
     public init(
         graph: InstanceGraph, doneEarlier: (InstanceID) -> Bool = { _ in false },
         selection: Selection = .everything, policy: SchedulingPolicy = .criticalPath(), health: WorkerHealth = WorkerHealth(),
-        walltime: Walltime? = nil, followOnsBelow: Double = 0
+        walltime: Walltime? = nil, followOnsBelow: Double = 0, endWatchesWhenIdle: Bool = false
     ) {
+        watches = WatchTable(endWhenIdle: endWatchesWhenIdle)
         self.graph = graph
         self.selection = selection
         usesExclusiveLocks = graph.job.stages.contains { $0.locks.contains { !$0.shared } }
@@ -151,6 +154,7 @@ public struct Scheduler: Sendable {
                 setState(InstanceID(index), stage: graph.stage(of: InstanceID(index)), to: .unselected)
             }
         }
+        startWatches()
         for index in 0..<count where unmet[index] == 0 && states[index] == .waiting {
             makeReady(InstanceID(index), stage: graph.stage(of: InstanceID(index)))
         }
@@ -199,24 +203,6 @@ public struct Scheduler: Sendable {
     /// everything downstream of it.
     public mutating func instanceFinished(_ instance: InstanceID, succeeded: Bool) -> [SchedulerAction] {
         instanceFinished(instance, outcome: succeeded ? .succeeded : .exited(1))
-    }
-
-    /// What a worker's report of `instance` means for this run: a module
-    /// stopped because the run is stopping was interrupted, one stopped
-    /// because its worker is leaving was lost; otherwise as reported.
-    /// The outcome to journal; `instanceFinished` settles it the same way.
-    /// `aheadEnded`: the follow-on `instance` is still queued here, but the
-    /// end of the one ahead of it came in the same batch of reports, before
-    /// this one: its worker started it (after a success, or because the one
-    /// ahead had ended when the order came), since a worker gives a
-    /// follow-on back before it reports the end ahead of it.
-    public func settled(_ reported: AttemptOutcome, of instance: InstanceID, aheadEnded: Bool = false) -> AttemptOutcome {
-        if reported.succeeded { return .succeeded }
-        if stopping { return .interrupted }
-        // A follow-on reported while still queued: its worker never started it.
-        if !aheadEnded, queuedBehind[instance] != nil { return .lost }
-        if let worker = runningOn[instance], leaving.contains(worker) { return .lost }
-        return reported
     }
 
     /// These instances' modules succeeded and their records are being
@@ -268,8 +254,12 @@ public struct Scheduler: Sendable {
         switch outcome {
         case .succeeded:
             noteTypical(wallSeconds, stage: stage)
-            setState(instance, stage: stage, to: .succeeded)
-            satisfyDependents(of: instance, makingReady: true)
+            if watches.isEmpty || watches.watches[instance] == nil {
+                setState(instance, stage: stage, to: .succeeded)
+                satisfyDependents(of: instance, makingReady: true)
+            } else {
+                watchedSucceeded(instance, stage: stage, into: &actions)
+            }
         case .lost where !stopping:
             // Its retries stay; its attempt number goes on if it started (its folder is used).
             if !neverStarted {
@@ -282,16 +272,16 @@ public struct Scheduler: Sendable {
             readyCount += 1
         case .interrupted, .lost:
             setState(instance, stage: stage, to: .interrupted)
-        case _ where !stopping && attempt(of: instance) <= graph.job.stages[stage].retries + (lostAttempts[instance] ?? 0):
+        case _ where !stopping && retriesUsed(by: instance) < graph.job.stages[stage].retries:
             extraAttempts[instance, default: 0] += 1
             if let worker { failedOn[instance, default: []].insert(worker) }
             setState(instance, stage: stage, to: .ready)
             retryQueues[stage].append(instance)
             readyCount += 1
-            actions.append(.retry(instance, attempt: attempt(of: instance) - (lostAttempts[instance] ?? 0)))
+            actions.append(.retry(instance, attempt: retriesUsed(by: instance) + 1))
         default:
             setState(instance, stage: stage, to: .failed)
-            skipDownstream(of: instance, into: &actions)
+            if watches.watches[instance] != nil { watchedFailed(instance, into: &actions) } else { skipDownstream(of: instance, into: &actions) }
         }
         dispatch(into: &actions)
         finishIfDone(into: &actions)

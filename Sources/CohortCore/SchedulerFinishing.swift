@@ -8,6 +8,8 @@ extension Scheduler {
         // what is left waits for held stages or for unselected instances.
         let onlyHeldReady = readyQueues.indices.allSatisfy { !hasReady($0) || held.contains($0) }
         guard stopping || finalCount == states.count || onlyHeldReady || allJoined else { return }
+        // Generators still watching for data: the run waits for their looks.
+        if !watches.isEmpty, !isHoldingWork, waitForWatches(into: &actions) { return }
         if !stopping && !onlyHeldReady {
             // Dispatch ran just before and started nothing: with every
             // worker idle, no lock is held, so capacity or labels rule it out.

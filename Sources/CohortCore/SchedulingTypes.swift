@@ -72,6 +72,12 @@ public enum SchedulerAction: Hashable, Sendable {
     /// The stage is not started for now: its typical duration exceeds the
     /// time left in the allocation (said once per stage, to tell the user).
     case holdStarted(stage: Int, typicalSeconds: Double, secondsLeft: Double)
+    /// The watched generator listed what it found and looks again in that
+    /// many seconds (DESIGN §8).
+    case lookAgain(InstanceID, inSeconds: Double)
+    /// The watched generator's last look succeeded: what waited for its
+    /// watch's end can start.
+    case watchEnded(InstanceID)
     /// Nothing is running and nothing more will start.
     case finish
 }

@@ -48,7 +48,12 @@ extension Scheduler {
     /// typical duration no longer fits before the allocation ends are held,
     /// each announced once (`holdStarted`) while it has work left.
     public mutating func timePassed(now: Double) -> [SchedulerAction] {
-        guard let walltime, !stopping else { return [] }
+        var looks: [SchedulerAction] = []
+        if !watches.isEmpty {
+            watches.now = now
+            looksDue(into: &looks)
+        }
+        guard let walltime, !stopping else { return looks }
         let left = walltime.usableEnd - now
         var stages: Set<Int> = []
         for (stage, duration) in walltime.stageDurations.enumerated() {
@@ -60,7 +65,7 @@ extension Scheduler {
             announcedHolds.insert(stage)
             actions.append(.holdStarted(stage: stage, typicalSeconds: walltime.stageDurations[stage] ?? 0, secondsLeft: max(0, left)))
         }
-        return actions + hold(stages: stages)
+        return looks + actions + hold(stages: stages)
     }
 
     /// Stages to leave unstarted for now (their expected duration does not

@@ -42,6 +42,8 @@ public final class Coordinator {
     let history: JournalHistory
     /// Those attempts, per item listed during the run (empty for most runs).
     var earlierAttempts: [InstanceID: Int] = [:]
+    /// Per watched generator: the items its last success added, for the line that says so.
+    var newlyListed: [InstanceID: Int] = [:]
     /// `--force`, journaled once the run starts (already applied to the history and the plan).
     let force: ForceRequest?
     /// The study tree, journaled with the run's start when it differs from the recorded one.
@@ -82,7 +84,7 @@ public final class Coordinator {
         history: JournalHistory = JournalHistory(), plan: ResumePlan? = nil, definitions: Definitions? = nil,
         runID: String = "run", force: ForceRequest? = nil, treeChange: StudyTreeChange? = nil, selection: Selection = .everything, outlook: RunOutlook? = nil,
         jobFile: String = "job.yml", selectionWords: (only: [String], subjects: [String]) = ([], []), logger: Logger = .silent,
-        scheduling: SchedulingPolicy = .criticalPath(), walltime: Walltime? = nil,
+        scheduling: SchedulingPolicy = .criticalPath(), walltime: Walltime? = nil, endWatchesWhenIdle: Bool = false,
         clock: @escaping () -> Double = monotonicSeconds, wallClock: @escaping () -> Double = epochSeconds,
         stopSignal: @escaping () -> Int32? = { StopSignals.pending }
     ) {
@@ -108,7 +110,8 @@ public final class Coordinator {
         self.stopSignal = stopSignal
         self.resources = Array(repeating: StageResources(), count: factory.graph.job.stages.count)
         self.scheduler = Scheduler(graph: factory.graph, doneEarlier: plan.isDone, selection: selection, policy: scheduling,
-                                   walltime: walltime, followOnsBelow: transport == nil ? 0 : Self.followOnsBelow)
+                                   walltime: walltime, followOnsBelow: transport == nil ? 0 : Self.followOnsBelow,
+                                   endWatchesWhenIdle: endWatchesWhenIdle)
     }
 
     /// Runs the job to the end (or to a stop signal) and returns its summary.

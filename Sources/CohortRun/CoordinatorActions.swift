@@ -34,7 +34,8 @@ extension Coordinator {
             let made = outcome.succeeded ? lineage.succeeded(instance, name: name, attempt: attempt.attempt) : nil
             if outcome.succeeded, let items = report.items, graph.job.stages[graph.stage(of: instance)].listsItems {
                 // In the same write as the success: a resumed run knows the items without running it again.
-                records.append(.itemsListed(instance: name, attempt: attempt.attempt, items: items, time: epochSeconds()))
+                records.append(.itemsListed(instance: name, attempt: attempt.attempt, items: items, time: epochSeconds(),
+                                            watching: scheduler.watchGoesOn(after: instance)))
             }
             records.append(.finished(attempt, JournalRecord.Ending(
                 outcome: outcome, wallSeconds: report.wallSeconds, peakMemoryKiB: report.peakMemoryKiB, lineage: made)))
@@ -56,6 +57,7 @@ extension Coordinator {
         for (instance, outcome, report, _, _) in results where outcome.succeeded {
             guard let items = report.items, graph.job.stages[graph.stage(of: instance)].listsItems else { continue }
             let listing = scheduler.list(items, by: instance)
+            if graph.job.stages[graph.stage(of: instance)].watch != nil { newlyListed[instance] = listing.added.count }
             for item in listing.added where plan.recorded.read(item, { $0.attempts }) == nil {
                 if let earlier = history[scheduler.graph.name(of: item)]?.attempts, earlier > 0 { earlierAttempts[item] = earlier }
             }
@@ -67,9 +69,11 @@ extension Coordinator {
         for (instance, outcome, report, worker, name) in results {
             let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
             let attemptNumber = attemptNumber(of: instance)
+            // A watched generator's look is not one more instance done.
+            let look = scheduler.isLook(instance)
             let next = scheduler.instanceFinished(instance, outcome: outcome, wallSeconds: report.wallSeconds)
             let retrying = next.contains { if case .retry(instance, _) = $0 { true } else { false } }
-            if !outcome.isStoppedEarly && !retrying { finishedCount += 1 }
+            if !outcome.isStoppedEarly && !retrying && !look { finishedCount += 1 }
             let cause = outcome.isFailure
                 ? FailureCause.explain(outcome, peakMemoryKiB: report.peakMemoryKiB,
                                        stageMemory: graph.job.stages[graph.stage(of: instance)].memory, stderrTail: report.logTail)
@@ -107,11 +111,13 @@ extension Coordinator {
                 let name = graph.name(of: instance)
                 starts[place] = (assignment, name)
                 records.append(.started(attempt(instance, name: name, on: worker, number: assignment.attempt)))
+                // A watch ends with the first look that starts once its `until` file exists.
+                if let file = factory.untilFile(of: instance), access(file, F_OK) == 0 { scheduler.untilFileExists(for: instance) }
             case .skip(let instance, let cause):
                 records.append(.skipped(instance: graph.name(of: instance), cause: graph.name(of: cause), time: epochSeconds()))
             case .drain(let worker, let reason):
                 records.append(.drained(rank: worker.rawValue, host: workers[worker]?.host ?? "?", reason: reason, time: epochSeconds()))
-            case .retry, .stopWorker, .holdStarted, .finish, .recall:
+            case .retry, .stopWorker, .holdStarted, .finish, .recall, .lookAgain, .watchEnded:
                 break
             }
         }
@@ -158,6 +164,10 @@ extension Coordinator {
                 let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
                 drained.append(DrainedWorker(worker: info, reason: reason))
                 reporter.workerDrained(info, reason: reason)
+            case .lookAgain(let instance, let seconds):
+                reporter.watching(graph.name(of: instance), newItems: newlyListed[instance] ?? 0, nextLookIn: seconds)
+            case .watchEnded(let instance):
+                reporter.watching(graph.name(of: instance), newItems: newlyListed.removeValue(forKey: instance) ?? 0, nextLookIn: nil)
             case .holdStarted(let stage, let typicalSeconds, let secondsLeft):
                 reporter.holding(stage: graph.job.stages[stage].name, typicalSeconds: typicalSeconds, secondsLeft: secondsLeft)
             case .finish:

@@ -111,6 +111,15 @@ public final class PlainReporter: RunReporter {
         emit("\(stamp()) holding \(stage): it typically takes \(duration(typicalSeconds)), only \(duration(secondsLeft)) left in this allocation; not starting it")
     }
 
+    public func watching(_ name: String, newItems: Int, nextLookIn: Double?) {
+        let found = newItems == 0 ? "no new items" : newItems == 1 ? "1 new item" : "\(newItems) new items"
+        if let nextLookIn {
+            emit("\(stamp()) watching \(name): \(found); looking again in \(duration(nextLookIn))")
+        } else {
+            emit("\(stamp()) watching \(name): \(found); last look done, the watch ended")
+        }
+    }
+
     public func runFinished(_ summary: RunSummary) {
         redraw(force: true)
         drawn = 0  // the last block stays on screen above the summary

@@ -54,7 +54,7 @@ public enum PlanText {
         case .changed: "changed: made by an older cohort"
         case .inputsChanged: "changed: inputs"
         case .upstreamRedone: "changed: upstream redone"
-        case .new, .failedEarlier, .unfinished, .skippedEarlier, .upstream, .forced: reason.rawValue
+        case .new, .failedEarlier, .unfinished, .skippedEarlier, .upstream, .forced, .watching: reason.rawValue
         }
     }
 }

@@ -77,7 +77,8 @@ struct RankZero {
             treeChange: intent.treeChange,
             selection: preparation.selection, outlook: outlook,
             jobFile: options.jobFile, selectionWords: (options.only, options.subjects), logger: logger,
-            scheduling: .subjectsFirst(stageDurations: durations), walltime: walltime(stageDurations: durations))
+            scheduling: .subjectsFirst(stageDurations: durations), walltime: walltime(stageDurations: durations),
+            endWatchesWhenIdle: options.noWatch)
         do {
             let summary = try coordinator.run()
             reporter.runFinished(summary)

@@ -25,6 +25,9 @@ public struct RunOptions: Sendable {
     /// measures the scheduler, MPI and the journal alone. Its journal is
     /// kept apart (`.cohort/STUDY.noop-modules/`): no real run trusts it.
     public var noopModules = false
+    /// `--no-watch`: watched generators (DESIGN §8) end their watch once
+    /// nothing else is left to do, with one last look.
+    public var noWatch = false
 
     public init(jobFile: String, policy: WorkerPolicy = WorkerPolicy(), forcedStages: [String] = [], forceID: String? = nil,
                 only: [String] = [], subjects: [String] = [], exported: [EnvironmentVariable] = []) {

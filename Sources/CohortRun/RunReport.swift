@@ -109,6 +109,9 @@ public protocol RunReporter: AnyObject {
     func workerDrained(_ worker: WorkerInfo, reason: String)
     /// A stage is not started for now: its typical duration exceeds the time left.
     func holding(stage: String, typicalSeconds: Double, secondsLeft: Double)
+    /// A watched generator listed `newItems` items it had not listed
+    /// before; it looks again in `nextLookIn` seconds, or (nil) its watch ended.
+    func watching(_ name: String, newItems: Int, nextLookIn: Double?)
     func runFinished(_ summary: RunSummary)
     /// Why a run will not start or cannot go on, or a warning (for stderr).
     func problem(_ text: String)

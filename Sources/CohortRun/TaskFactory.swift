@@ -57,6 +57,23 @@ public struct TaskFactory: Sendable {
         path.hasPrefix(jobFolder + "/") ? String(path.dropFirst(jobFolder.count + 1)) : path
     }
 
+    /// The `until:` file of a watched instance (DESIGN §8), absolute; nil
+    /// when its stage names none.
+    public func untilFile(of instance: InstanceID) -> String? {
+        guard let until = graph.job.stages[graph.stage(of: instance)].until else { return nil }
+        let labels = graph.labels(of: instance)
+        let path = CommandTemplate.filledIn(until) { placeholder in
+            switch placeholder {
+            case .study: graph.job.study
+            case .subject: labels.subject
+            case .session: labels.session
+            case .workdir: instanceFolder(of: instance)
+            case .item: ""
+            }
+        }
+        return normalized(resolved(path, in: jobFolder))
+    }
+
     /// Attempt `attempt` (counted over every run) of `instance`, as sent to a worker rank.
     public func assignment(for instance: InstanceID, attempt: Int) -> TaskAssignment {
         let labels = graph.labels(of: instance)

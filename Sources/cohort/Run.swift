@@ -61,6 +61,9 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("progress-interval"), help: ArgumentHelp("Seconds between progress lines when not on a terminal.", valueName: "seconds"))
     var progressInterval: Double = 30
 
+    @Flag(name: .customLong("no-watch"), help: "End the watch of stages with `watch:` once nothing else is left to do (one last look each), instead of waiting for their `until:` files.")
+    var noWatch = false
+
     @Flag(name: .customLong("noop-modules"), help: .hidden)
     var noopModules = false
 
@@ -141,6 +144,7 @@ struct Run: ParsableCommand {
         options.progress = ProgressMode(rawValue: progress) ?? .auto
         options.progressInterval = progressInterval
         options.noopModules = noopModules
+        options.noWatch = noWatch
         let level = Logger.Level(rawValue: logLevel) ?? .warning
         let logger = Logger(label: "cohort") { _ in LineLogHandler(logLevel: level) }
         throw ExitCode(ClusterRun.main(options, logger: logger))

@@ -36,7 +36,7 @@ import Testing
             .started(attempt("convert:sub-02:ses-1", 2, logs: false)),
             .finished(attempt("convert:sub-02:ses-1", 2), .init(outcome: .signaled(9), wallSeconds: 3, peakMemoryKiB: 30)),
             .itemsListed(instance: "import:sub-01", attempt: 1, items: ["raw/m 1.tif", "m,2%.tif"], time: 6.7),
-            .itemsListed(instance: "import:sub-02", attempt: 3, items: [], time: 6.8),
+            .itemsListed(instance: "import:sub-02", attempt: 3, items: [], time: 6.8, watching: true),
             .started(attempt("old:stage:with:colons", 1)),
             .finished(attempt("old:stage:with:colons", 1), .init(outcome: .succeeded, wallSeconds: 4, peakMemoryKiB: 1)),
             .started(attempt("model:sub-01", 2)),
@@ -50,7 +50,7 @@ import Testing
         #expect(a.entries == b.entries, comment)
         #expect(a.runs == b.runs && a.lastRunEnded == b.lastRunEnded && a.lastRun == b.lastRun && a.lastRecordTime == b.lastRecordTime)
         #expect(a.forcesByID == b.forcesByID && a.recordCount == b.recordCount && a.lineCount == b.lineCount)
-        #expect(a.studyTree == b.studyTree && a.itemLists == b.itemLists)
+        #expect(a.studyTree == b.studyTree && a.itemLists == b.itemLists && a.watching == b.watching)
         #expect(a.damaged.map { "\($0.line) \($0.reason)" } == b.damaged.map { "\($0.line) \($0.reason)" })
     }
 
@@ -72,6 +72,7 @@ import Testing
         #expect(decoded["old:stage:with:colons"]?.success != nil, "a name with more colons than levels keeps them")
         #expect(decoded["convert:sub-09:ses-1"] == nil)
         #expect(decoded.itemLists == ["import:sub-01": ["raw/m 1.tif", "m,2%.tif"], "import:sub-02": []])
+        #expect(decoded.watching == ["import:sub-02"], "its watch went on after that success")
         #expect(decoded.studyTree == RecordedTree(source: "bids:data", sessions: ["sub-01": ["ses-1"], "sub-02": ["ses-2"], "sub-04": []]))
     }
 

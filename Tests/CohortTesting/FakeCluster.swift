@@ -131,6 +131,8 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
     public private(set) var drains: [String] = []
     public private(set) var stopSignals: [String] = []
     public private(set) var held: [String] = []
+    /// Watched generators' lines: name, new items, seconds to the next look (nil: the watch ended).
+    public private(set) var watched: [(name: String, newItems: Int, nextLookIn: Double?)] = []
 
     public init() {}
 
@@ -146,6 +148,7 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
     public func instanceRetrying(_ name: String, retry: Int, of retries: Int, attempt: Int) { self.retries.append("\(name)#\(attempt)") }
     public func stopping(signal: String) { stopSignals.append(signal) }
     public func holding(stage: String, typicalSeconds: Double, secondsLeft: Double) { held.append(stage) }
+    public func watching(_ name: String, newItems: Int, nextLookIn: Double?) { watched.append((name, newItems, nextLookIn)) }
     public func runFinished(_ summary: RunSummary) { self.summary = summary }
     public private(set) var problems: [String] = []
     public func problem(_ text: String) { problems.append(text) }
