@@ -92,7 +92,8 @@ extension Scheduler {
                 unmet[dependent] -= 1
                 if unmet[dependent] == 0, states[dependent] == .waiting { makeReady(InstanceID(dependent), stage: graph.stage(of: InstanceID(dependent))) }
             }
-            actions.append(.watchEnded(instance))
+            // Said only of a watch that looked again (not of a session found complete).
+            if watch.looksTaken > 0 { actions.append(.watchEnded(instance)) }
         } else {
             watch.nextLook = watches.now + watch.interval
             watches.watches[instance] = watch

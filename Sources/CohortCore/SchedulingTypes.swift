@@ -76,7 +76,7 @@ public enum SchedulerAction: Hashable, Sendable {
     /// many seconds (DESIGN §8).
     case lookAgain(InstanceID, inSeconds: Double)
     /// The watched generator's last look succeeded: what waited for its
-    /// watch's end can start.
+    /// watch's end can start. (Not said when its first run was its last.)
     case watchEnded(InstanceID)
     /// Nothing is running and nothing more will start.
     case finish

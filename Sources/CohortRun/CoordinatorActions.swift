@@ -57,7 +57,10 @@ extension Coordinator {
         for (instance, outcome, report, _, _) in results where outcome.succeeded {
             guard let items = report.items, graph.job.stages[graph.stage(of: instance)].listsItems else { continue }
             let listing = scheduler.list(items, by: instance)
-            if graph.job.stages[graph.stage(of: instance)].watch != nil { newlyListed[instance] = listing.added.count }
+            if graph.job.stages[graph.stage(of: instance)].watch != nil {
+                // Items, not instances: each item has an instance per foreach stage.
+                newlyListed[instance] = Set(listing.added.compactMap { scheduler.graph.item(of: $0) }).count
+            }
             for item in listing.added where plan.recorded.read(item, { $0.attempts }) == nil {
                 if let earlier = history[scheduler.graph.name(of: item)]?.attempts, earlier > 0 { earlierAttempts[item] = earlier }
             }
