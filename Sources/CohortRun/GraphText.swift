@@ -2,17 +2,30 @@ public import CohortCore
 
 /// `cohort graph`: Graphviz dot of the stage graph (each stage with its
 /// domain and instance count) or of the instance graph, optionally of some
-/// subjects only. Names are identifiers, so quoting them is enough.
+/// subjects only. Stage, subject and session names are identifiers; items
+/// (DESIGN §8) may hold any printable character, so names are escaped.
 public enum GraphText {
     /// Fill colours by domain: the study tree's levels at a glance.
     static let colours: [Domain: String] = [.study: "#f4cccc", .subject: "#fff2cc", .session: "#d9ead3"]
+    /// Item stages' fill: one level below their generator's.
+    static let itemColour = "#cfe2f3"
+
+    static func colour(of stage: Stage) -> String { stage.foreach == nil ? colours[stage.domain]! : itemColour }
+
+    /// `text` inside a dot string: backslashes and quotes escaped.
+    static func escaped(_ text: String) -> String {
+        guard text.contains(where: { $0 == "\\" || $0 == "\"" }) else { return text }
+        return text.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"")
+    }
 
     public static func stages(_ graph: InstanceGraph) -> String {
         let job = graph.job
         var lines = header(job.study)
         for (index, stage) in job.stages.enumerated() {
-            let count = graph.instances(ofStage: index).count
-            lines.append("  \"\(stage.name)\" [label=\"\(stage.name)\\n\(stage.domain.rawValue) × \(count)\", fillcolor=\"\(colours[stage.domain]!)\"];")
+            // Items as the journal last listed them.
+            let count = graph.members(ofStage: index).count
+            let level = stage.foreach.map { "item of \(job.stages[$0].name)" } ?? stage.domain.rawValue
+            lines.append("  \"\(stage.name)\" [label=\"\(stage.name)\\n\(level) × \(count)\", fillcolor=\"\(colour(of: stage))\"];")
         }
         for stage in job.stages {
             for dependency in stage.dependencies {
@@ -30,7 +43,7 @@ public enum GraphText {
     public static func instances(_ graph: InstanceGraph, subjects: Set<String>? = nil) -> String {
         let job = graph.job
         var shown: [InstanceID] = []
-        for index in 0..<graph.instanceCount {
+        for index in 0..<graph.instanceCount where graph.isLive(InstanceID(index)) {
             let subject = graph.labels(of: InstanceID(index)).subject
             if let subjects, !subject.isEmpty, !subjects.contains(subject) { continue }
             shown.append(InstanceID(index))
@@ -53,15 +66,16 @@ public enum GraphText {
             for instance in bySubject[subject]! {
                 let stage = job.stages[graph.stage(of: instance)]
                 let session = graph.labels(of: instance).session
-                let label = session.isEmpty ? stage.name : "\(stage.name)\\n\(session)"
-                lines.append("\(indent)\"\(graph.name(of: instance))\" [label=\"\(label)\", fillcolor=\"\(colours[stage.domain]!)\"];")
+                let label = ([stage.name] + [session, graph.item(of: instance).map(escaped) ?? ""].filter { !$0.isEmpty })
+                    .joined(separator: "\\n")
+                lines.append("\(indent)\"\(escaped(graph.name(of: instance)))\" [label=\"\(label)\", fillcolor=\"\(colour(of: stage))\"];")
             }
             if !subject.isEmpty { lines.append("  }") }
         }
         for instance in shown {
             for range in graph.dependencies(of: instance) {
                 for dependency in range where isShown.contains(InstanceID(dependency)) {
-                    lines.append("  \"\(graph.name(of: InstanceID(dependency)))\" -> \"\(graph.name(of: instance))\";")
+                    lines.append("  \"\(escaped(graph.name(of: InstanceID(dependency))))\" -> \"\(escaped(graph.name(of: instance)))\";")
                 }
             }
         }
@@ -81,6 +95,6 @@ public enum GraphText {
         ["  subgraph \"cluster_legend\" {",
          "    label=\"domains\"; style=\"dashed\"; color=\"#bbbbbb\";"]
             + Domain.allCases.map { "    \"domain: \($0.rawValue)\" [label=\"\($0.rawValue)\", fillcolor=\"\(colours[$0]!)\"];" }
-            + ["  }"]
+            + ["    \"domain: item\" [label=\"item\", fillcolor=\"\(itemColour)\"];", "  }"]
     }
 }

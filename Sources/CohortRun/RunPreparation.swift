@@ -57,6 +57,7 @@ extension Study {
     /// `--force-id` the journal holds already completes that request instead
     /// of forcing again; the same id for a different request is refused.
     public func intent(of preparation: RunPreparation, _ options: RunOptions, history: JournalHistory) throws(RunRefused) -> RunIntent {
+        if let unlisted = preparation.selection.unlistedItem(in: graph) { throw RunRefused(description: "cohort: \(unlisted)") }
         var history = history
         var notes: [String] = []
         var force = preparation.forcedStages.isEmpty ? nil

@@ -59,10 +59,12 @@ public enum StatusJSON {
             let cell = cells[index]
             let instance = InstanceID(index)
             let labels = graph.labels(of: instance)
-            return .object([
+            var fields: JSONObject = [
                 "name": .string(graph.name(of: instance)), "stage": .string(graph.job.stages[graph.stage(of: instance)].name),
                 "subject": .string(labels.subject), "session": .string(labels.session), "state": .string(cell.word),
-            ])
+            ]
+            if let item = graph.item(of: instance) { fields["item"] = .string(item) }
+            return .object(fields)
         })
         object["running"] = .array(report.status.running.map { running in
             .object(["name": .string(graph.name(of: running.instance)), "rank": .number(Double(running.rank)),

@@ -58,6 +58,12 @@ public enum StatusMatrix {
                 : [(entry.name, sessionRange)]
             for (name, range) in groups {
                 let cells = columns.map { stage -> StudyStatus.Cell? in
+                    if let generator = job.stages[stage].foreach {
+                        let base = graph.instances(ofStage: generator).lowerBound
+                        let generators = job.stages[stage].domain == .subject ? base + subject..<base + subject + 1
+                            : base + range.lowerBound..<base + range.upperBound
+                        return itemCell(status, graph: graph, stage: stage, generators: generators)
+                    }
                     let base = graph.instances(ofStage: stage).lowerBound
                     switch job.stages[stage].domain {
                     case .subject: return status.cells[base + subject]
@@ -83,8 +89,31 @@ public enum StatusMatrix {
         let studyStages = graph.job.stages.indices.filter { !columns.contains($0) }
         guard !studyStages.isEmpty else { return [] }
         let cells = studyStages.map { stage in
-            "\(graph.job.stages[stage].name) \(status.cells[graph.instances(ofStage: stage).lowerBound].character)"
+            let cell = graph.job.stages[stage].foreach.flatMap { generator in
+                let base = graph.instances(ofStage: generator).lowerBound
+                return itemCell(status, graph: graph, stage: stage, generators: base..<base + 1)
+            } ?? status.cells[graph.instances(ofStage: stage).lowerBound]
+            return "\(graph.job.stages[stage].name) \(cell.character)"
         }
         return ["  study: " + cells.joined(separator: ", ")]
+    }
+
+    /// A foreach stage's cell (DESIGN §8): the items of `generators` at the
+    /// row's coordinates, folded. A generator not done yet shows as itself
+    /// (its items are not known); one that listed nothing leaves nothing
+    /// to do (done).
+    static func itemCell(_ status: StudyStatus, graph: InstanceGraph, stage: Int, generators: Range<Int>) -> StudyStatus.Cell? {
+        guard !generators.isEmpty else { return nil }
+        var shown: StudyStatus.Cell?
+        func consider(_ cell: StudyStatus.Cell) {
+            if shown.map({ cell.urgency > $0.urgency }) ?? true { shown = cell }
+        }
+        for generator in generators {
+            if status.cells[generator] != .done { consider(status.cells[generator]) }
+            for range in graph.itemInstances(ofStage: stage, generator: InstanceID(generator)) {
+                for index in range { consider(status.cells[index]) }
+            }
+        }
+        return shown ?? .done
     }
 }

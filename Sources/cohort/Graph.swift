@@ -24,7 +24,9 @@ struct Graph: ParsableCommand {
     }
 
     func run() throws {
-        let study = try Study.opened(jobFile, recordedTreeIfUnreadable: true)
+        var study = try Study.opened(jobFile, recordedTreeIfUnreadable: true)
+        // Item stages' instances as their generators last listed them.
+        if let history = study.history(refreshingSnapshot: false) { study.listItems(from: history) }
         let names = Set(subjects.flatMap { $0.split(separator: ",").map(String.init) })
         let known = Set(study.job.subjects.map(\.name))
         if let unknown = names.subtracting(known).sorted().first {

@@ -21,7 +21,7 @@ struct Plan: ParsableCommand {
     @Option(name: .customLong("force"), help: ArgumentHelp("As for run: rerun this stage and everything downstream (repeatable).", valueName: "stage"))
     var forcedStages: [String] = []
 
-    @Option(name: .customLong("only"), help: ArgumentHelp("As for run (repeatable).", valueName: "stage[:subject[:session]]"))
+    @Option(name: .customLong("only"), help: ArgumentHelp("As for run (repeatable).", valueName: "stage[:subject[:session[:item]]]"))
     var only: [String] = []
 
     @Option(name: .customLong("subjects"), help: ArgumentHelp("As for run (comma-separated).", valueName: "sub-01,sub-02"))

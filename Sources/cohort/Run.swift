@@ -34,7 +34,7 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("force-id"), help: ArgumentHelp("Name this --force request (default: $COHORT_FORCE_ID); a run given an id the journal already holds completes that request instead of forcing again. The Slurm wrappers set it, so requeued and resubmitted jobs force once.", valueName: "id"))
     var forceID: String?
 
-    @Option(name: .customLong("only"), help: ArgumentHelp("Run only this stage, or one subject's or session's instance of it (repeatable; rerun a failure with the name the summary prints).", valueName: "stage[:subject[:session]]"))
+    @Option(name: .customLong("only"), help: ArgumentHelp("Run only this stage, or one subject's, session's or item's instance of it (repeatable; rerun a failure with the name the summary prints).", valueName: "stage[:subject[:session[:item]]]"))
     var only: [String] = []
 
     @Option(name: .customLong("subjects"), help: ArgumentHelp("Run only these subjects' instances (comma-separated).", valueName: "sub-01,sub-02"))

@@ -47,6 +47,47 @@ import Testing
         #expect(all.filter { $0.hasPrefix("  sub-") }.count == 1000)
     }
 
+    /// Item stages (DESIGN §8): a session's items fold into its cell; a
+    /// session whose generator has not listed yet shows the generator's state,
+    /// one that listed nothing has nothing left to do.
+    @Test func itemsFoldIntoTheirSessionsCell() throws {
+        let job = try JobLoader.load(text: """
+            study: s
+            subjects: [g1, g2]
+            sessions: [s1, s2]
+            stages:
+              - {name: import, domain: session, items: true, run: x}
+              - {name: mc, foreach: import, run: x}
+              - {name: all, domain: study, items: true, after: [], run: x}
+              - {name: each, foreach: all, run: x}
+            """, file: "job.yml")
+        var graph = try InstanceGraph(job: job)
+        func instance(_ name: String) -> InstanceID {
+            (0..<graph.instanceCount).map(InstanceID.init).first { graph.name(of: $0) == name }!
+        }
+        for (name, items) in [("import:g1:s1", ["a", "b"]), ("import:g1:s2", []), ("all", ["x"])] { graph.list(items, by: instance(name)) }
+        let definitions = Definitions(graph: graph)
+        var lineage = RunLineage(plan: ResumePlan(graph: graph, history: JournalHistory(), definitions: definitions),
+                                 definitions: definitions, runID: "r1")
+        var history = JournalHistory()
+        func attempt(_ name: String, _ outcome: AttemptOutcome) {
+            let record = JournalRecord.Attempt(instance: name, attempt: 1, rank: 1, host: "n1", time: 1)
+            history.apply(.started(record))
+            history.apply(.finished(record, .init(outcome: outcome, wallSeconds: 1, peakMemoryKiB: 1,
+                                                  lineage: outcome.succeeded ? lineage.succeeded(instance(name), attempt: 1) : nil)))
+        }
+        for name in ["import:g1:s1", "import:g1:s2", "mc:g1:s1:a", "all"] { attempt(name, .succeeded) }
+        attempt("mc:g1:s1:b", .exited(1))
+        let plan = ResumePlan(graph: graph, history: history, definitions: Definitions(graph: graph))
+        let status = StudyStatus(graph: graph, history: history, plan: plan, runIsLive: false)
+        let unfolded = StatusMatrix.lines(status, graph: graph, options: .init(sessions: true))
+        #expect(unfolded.contains("  g1/s1  #X"), "b failed: \(unfolded)")
+        #expect(unfolded.contains("  g1/s2  ##"), "listed nothing: nothing to do")
+        #expect(unfolded.contains("  g2/s1  .."), "not listed yet: as its generator")
+        #expect(StatusMatrix.lines(status, graph: graph, options: .init()).contains("  g1  #X"))
+        #expect(unfolded.contains("  study: all #, each ."), "a study generator's item is pending: \(unfolded)")
+    }
+
     @Test func aSubjectWithoutSessionsKeepsItsRowWithBlankSessionCells() throws {
         let job = JobFixtures.job([("prep", .session, []), ("model", .subject, [])],
                                   subjects: [Subject(name: "s1", sessions: ["a"]), Subject(name: "s2", sessions: [])])
