@@ -84,6 +84,9 @@ public struct Stage: Sendable, Hashable {
     public var cpus: Int
     /// Memory one instance reserves on its worker, in bytes.
     public var memory: Int64
+    /// GPUs one instance holds, each a device of its worker's given to it
+    /// alone (`CUDA_VISIBLE_DEVICES`; DESIGN §7).
+    public var gpus: Int
     /// Extra attempts after a failure.
     public var retries: Int
     /// Seconds an attempt may run before it is stopped and counted as failed.
@@ -118,7 +121,7 @@ public struct Stage: Sendable, Hashable {
 
     public init(
         name: String, domain: Domain, command: String, dependencies: [Int],
-        cpus: Int = 1, memory: Int64 = 0, retries: Int = 0, timeout: Double? = nil,
+        cpus: Int = 1, memory: Int64 = 0, gpus: Int = 0, retries: Int = 0, timeout: Double? = nil,
         on: String? = nil, priority: Int = 0, locks: [StageLock] = [], setup: String? = nil,
         listsItems: Bool = false, foreach: Int? = nil, watch: Double? = nil, until: String? = nil, line: Int = 0, runLine: Int? = nil
     ) {
@@ -139,6 +142,7 @@ public struct Stage: Sendable, Hashable {
         self.dependencies = dependencies
         self.cpus = cpus
         self.memory = memory
+        self.gpus = gpus
         self.line = line
     }
 }

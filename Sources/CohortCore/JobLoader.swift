@@ -8,7 +8,7 @@ public enum JobLoader {
     /// Job files larger than this are refused before parsing (NOTES-YAML).
     public static let maximumBytes = 1 << 20
     static let topLevelKeys = ["study", "workdir", "subjects", "sessions", "dataset", "env", "setup", "stages"]
-    static let stageKeys = ["name", "domain", "run", "after", "cpus", "memory", "retries", "timeout", "on", "priority", "locks", "setup",
+    static let stageKeys = ["name", "domain", "run", "after", "cpus", "gpus", "memory", "retries", "timeout", "on", "priority", "locks", "setup",
                             "items", "foreach", "watch", "until"]
 
     public static func load(text: String, file: String) throws(JobFileError) -> Job {
@@ -195,6 +195,7 @@ public enum JobLoader {
                 stage.after = (tree.textList(value, path) ?? []).map { ($0.text, YAMLTree.line(of: $0.node)) }
                 stage.afterLine = line
             case "cpus": stage.cpus = tree.text(value, path).map { ($0, line) }
+            case "gpus": stage.gpus = tree.text(value, path).map { ($0, line) }
             case "memory": stage.memory = tree.text(value, path).map { ($0, line) }
             case "retries": stage.retries = tree.text(value, path).map { ($0, line) }
             case "timeout": stage.timeout = tree.text(value, path).map { ($0, line) }
@@ -247,6 +248,7 @@ struct DraftStage {
     var after: [(String, Int?)]?
     var afterLine: Int?
     var cpus: (String, Int?)?
+    var gpus: (String, Int?)?
     var memory: (String, Int?)?
     var retries: (String, Int?)?
     var timeout: (String, Int?)?

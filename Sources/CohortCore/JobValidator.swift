@@ -190,6 +190,8 @@ enum JobValidator {
         convert(draftStage.cpus, "cpus", { Quantity.integer($0, in: 1...100_000) },
                 expected: "a whole number of cpus from 1 to 100000") { stage.cpus = $0 }
         convert(draftStage.memory, "memory", Quantity.bytes, expected: "a memory size like 512M or 4G") { stage.memory = $0 }
+        convert(draftStage.gpus, "gpus", { Quantity.integer($0, in: 0...64) },
+                expected: "a whole number of GPUs from 0 to 64") { stage.gpus = $0 }
         convert(draftStage.retries, "retries", { Quantity.integer($0, in: 0...100) },
                 expected: "a whole number of retries from 0 to 100") { stage.retries = $0 }
         convert(draftStage.timeout, "timeout", Quantity.seconds,
@@ -353,47 +355,5 @@ enum JobValidator {
             let known = CommandTemplate.Placeholder.allCases.map { "{\($0.rawValue)}" }.joined(separator: ", ")
             tree.report(line: line, field, "unknown placeholder {\(word)} (did you mean {\(meant.rawValue)}?); placeholders are \(known)")
         }
-    }
-}
-
-/// Finding a cycle in the stage graph, to print it.
-enum StageCycle {
-    /// The stage indices of one cycle, in dependency order, or nil.
-    static func find(in stages: [Stage]) -> [Int]? {
-        enum Mark { case unvisited, onPath, finished }
-        var marks = Array(repeating: Mark.unvisited, count: stages.count)
-        var path: [Int] = []
-        // Iterative DFS: a stage list can be long, recursion depth must not depend on it.
-        for start in stages.indices where marks[start] == .unvisited {
-            var stack: [(node: Int, next: Int)] = [(start, 0)]
-            marks[start] = .onPath
-            path.append(start)
-            while let top = stack.last {
-                let dependencies = stages[top.node].dependencies
-                if top.next < dependencies.count {
-                    stack[stack.count - 1].next += 1
-                    let target = dependencies[top.next]
-                    switch marks[target] {
-                    case .onPath:
-                        let begin = path.firstIndex(of: target) ?? 0
-                        // Dependency order (each stage runs before the next), starting at the first stage.
-                        let cycle = Array(path[begin...].reversed())
-                        let first = cycle.indices.min { cycle[$0] < cycle[$1] } ?? 0
-                        return Array(cycle[first...] + cycle[..<first])
-                    case .unvisited:
-                        marks[target] = .onPath
-                        path.append(target)
-                        stack.append((target, 0))
-                    case .finished:
-                        break
-                    }
-                } else {
-                    marks[top.node] = .finished
-                    path.removeLast()
-                    stack.removeLast()
-                }
-            }
-        }
-        return nil
     }
 }

@@ -48,6 +48,8 @@ public struct Scheduler: Sendable {
     /// (`successBeingRecorded`), and the worker each ran on.
     var freedBeforeRecord: [InstanceID: WorkerID] = [:]
     var locks = LockTable()
+    /// Positions (in its worker's `devices`) of the GPUs each running instance holds.
+    var heldDevices: [InstanceID: [Int]] = [:]
     /// Stage indices, best first (critical-path policy).
     let stageOrder: [Int]
     /// Whether any stage holds a lock alone (else no dispatch round reserves one).
@@ -98,6 +100,8 @@ public struct Scheduler: Sendable {
         var suspect = false
         /// Instances running here without a follow-on (candidates for one).
         var withoutFollowOn: [InstanceID] = []
+        /// Per GPU device of its profile: the instance holding it.
+        var deviceHolders: [InstanceID?]
     }
     /// Instances waiting for another attempt, per stage: started before the
     /// stage's other ready instances, and away from workers they failed on.
@@ -178,7 +182,8 @@ public struct Scheduler: Sendable {
     public mutating func workerJoined(_ worker: WorkerID, profile: WorkerProfile) -> [SchedulerAction] {
         precondition(workerIndex[worker] == nil, "\(worker) joined twice")
         workerIndex[worker] = workers.count
-        workers.append(WorkerSlot(id: worker, profile: profile, free: profile.capacity))
+        workers.append(WorkerSlot(id: worker, profile: profile, free: profile.capacity,
+                                  deviceHolders: Array(repeating: nil, count: profile.devices.count)))
         // Joining a run with nothing left to do (all done earlier): it stops at once.
         if finished { return [.stopWorker(worker)] }
         var actions: [SchedulerAction] = []
@@ -337,6 +342,7 @@ public struct Scheduler: Sendable {
     private mutating func freeRoom(of instance: InstanceID, stage: Int) {
         locks.release(graph.job.stages[stage].locks)
         guard let worker = runningOn.removeValue(forKey: instance), let index = workerIndex[worker] else { return }
+        releaseDevices(of: instance, onWorker: index)
         workers[index].running -= 1
         if !recalled.isEmpty { recalled.remove(instance) }
         if let ahead = queuedBehind.isEmpty ? nil : queuedBehind.removeValue(forKey: instance) {

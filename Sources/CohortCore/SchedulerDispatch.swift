@@ -28,6 +28,7 @@ extension Scheduler {
                 setState(instance, stage: stage, to: .running)
                 locks.acquire(definition.locks)
                 workers[index].free = workers[index].free - definition.demand
+                if definition.gpus > 0 { takeDevices(definition.gpus, for: instance, onWorker: index) }
                 workers[index].running += 1
                 runningOn[instance] = workers[index].id
                 workers[index].withoutFollowOn.append(instance)
@@ -40,7 +41,8 @@ extension Scheduler {
     }
 
     /// The stage whose next ready instance this worker should run, if any.
-    /// `unlockedOnly`: only stages that take no lock (a follow-on's).
+    /// `unlockedOnly`: only stages that take no lock and no GPU (a follow-on's:
+    /// its devices would have to be chosen before the room is free).
     func bestStage(for worker: WorkerSlot, reserved: Set<String>, bySubject: Bool, unlockedOnly: Bool = false) -> Int? {
         func eligible(_ stage: Int) -> Bool {
             let definition = graph.job.stages[stage]
@@ -48,7 +50,7 @@ extension Scheduler {
                 && !held.contains(stage)
                 && worker.profile.takes(definition)
                 && worker.free.fits(definition.demand)
-                && (unlockedOnly ? definition.locks.isEmpty : locks.canAcquire(definition.locks, reserved: reserved))
+                && (unlockedOnly ? definition.locks.isEmpty && definition.gpus == 0 : locks.canAcquire(definition.locks, reserved: reserved))
         }
         switch policy {
         case .criticalPath:
@@ -142,7 +144,8 @@ extension Scheduler {
             let candidates = workers.filter { $0.takes(stage) }
             if candidates.contains(where: { $0.capacity.fits(stage.demand) }) { return nil }
             let capacities = candidates.map(\.capacity)
-            let largest = Capacity(cpus: capacities.map(\.cpus).max() ?? 0, memory: capacities.map(\.memory).max() ?? 0)
+            let largest = Capacity(cpus: capacities.map(\.cpus).max() ?? 0, memory: capacities.map(\.memory).max() ?? 0,
+                                   gpus: capacities.map(\.gpus).max() ?? 0)
             return UnplaceableStage(stage: stage.name, needs: stage.demand, largest: largest, label: stage.on,
                                     labelMissing: candidates.isEmpty)
         }

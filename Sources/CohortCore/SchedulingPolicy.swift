@@ -80,12 +80,19 @@ public struct WorkerProfile: Hashable, Sendable {
     /// It can hold follow-ons (see `Scheduler.followOnsBelow`): a worker
     /// rank, not rank 0 running instances itself.
     public var queuesFollowOns: Bool
+    /// Its GPUs, as `CUDA_VISIBLE_DEVICES` names them (`capacity.gpus` of them).
+    public var devices: [String]
 
-    public init(capacity: Capacity, labels: Set<String> = [], exclusive: Bool = false, queuesFollowOns: Bool = false) {
+    /// `devices` empty with `capacity.gpus` above 0: devices `0` … `gpus - 1`;
+    /// given, they set `capacity.gpus`.
+    public init(capacity: Capacity, labels: Set<String> = [], exclusive: Bool = false, queuesFollowOns: Bool = false,
+                devices: [String] = []) {
         self.capacity = capacity
         self.labels = labels
         self.exclusive = exclusive
         self.queuesFollowOns = queuesFollowOns
+        self.devices = devices.isEmpty ? (0..<max(0, capacity.gpus)).map(String.init) : devices
+        self.capacity.gpus = self.devices.count
     }
 
     /// Whether this worker may run instances of `stage` (room aside).

@@ -12,23 +12,33 @@ public struct Capacity: Hashable, Sendable, CustomStringConvertible {
     public var cpus: Int
     /// Bytes.
     public var memory: Int64
+    /// GPUs, counted here; which devices an instance holds is the
+    /// scheduler's to choose (`Scheduler.devices(of:)`): they are not fungible.
+    public var gpus: Int
 
-    public init(cpus: Int, memory: Int64) {
+    public init(cpus: Int, memory: Int64, gpus: Int = 0) {
         self.cpus = cpus
         self.memory = memory
+        self.gpus = gpus
     }
 
-    public func fits(_ demand: Capacity) -> Bool { demand.cpus <= cpus && demand.memory <= memory }
+    public func fits(_ demand: Capacity) -> Bool { demand.cpus <= cpus && demand.memory <= memory && demand.gpus <= gpus }
 
-    public static func - (a: Capacity, b: Capacity) -> Capacity { Capacity(cpus: a.cpus - b.cpus, memory: a.memory - b.memory) }
-    public static func + (a: Capacity, b: Capacity) -> Capacity { Capacity(cpus: a.cpus + b.cpus, memory: a.memory + b.memory) }
+    public static func - (a: Capacity, b: Capacity) -> Capacity {
+        Capacity(cpus: a.cpus - b.cpus, memory: a.memory - b.memory, gpus: a.gpus - b.gpus)
+    }
+    public static func + (a: Capacity, b: Capacity) -> Capacity {
+        Capacity(cpus: a.cpus + b.cpus, memory: a.memory + b.memory, gpus: a.gpus + b.gpus)
+    }
 
-    public var description: String { "\(cpus) cpu\(cpus == 1 ? "" : "s"), \(Quantity.describe(bytes: memory)) memory" }
+    public var description: String {
+        "\(cpus) cpu\(cpus == 1 ? "" : "s"), \(Quantity.describe(bytes: memory)) memory" + (gpus == 0 ? "" : ", \(gpus) GPU\(gpus == 1 ? "" : "s")")
+    }
 }
 
 extension Stage {
     /// What one instance of this stage occupies on its worker.
-    public var demand: Capacity { Capacity(cpus: cpus, memory: memory) }
+    public var demand: Capacity { Capacity(cpus: cpus, memory: memory, gpus: gpus) }
 }
 
 /// Where an instance is in its life.
@@ -107,6 +117,10 @@ public struct UnplaceableStage: Error, Hashable, Sendable, CustomStringConvertib
             return "stage \"\(stage)\" runs on workers labelled \"\(label)\", but no worker has that label (give one with --label-rank N=\(label) or --label-host HOST=\(label))"
         }
         let which = label.map { "worker labelled \"\($0)\"" } ?? "worker"
+        if needs.gpus > largest.gpus {
+            let has = largest.gpus == 0 ? "no GPU" : "\(largest.gpus) GPU\(largest.gpus == 1 ? "" : "s")"
+            return "stage \"\(stage)\" needs \(needs.gpus) GPU\(needs.gpus == 1 ? "" : "s") per instance, but the largest \(which) has \(has); give workers GPUs (--gpus, or run where Slurm or nvidia-smi finds them) or lower its gpus"
+        }
         return "stage \"\(stage)\" needs \(needs) per instance, but the largest \(which) has \(largest); lower its cpus/memory or give workers more (--slots, --memory)"
     }
 }

@@ -1,0 +1,85 @@
+import CohortCore
+import CohortTesting
+import Testing
+
+/// GPUs as named devices (DESIGN §7): an instance holds its own, never one
+/// another running instance holds, and a stage no worker can serve is refused.
+@Suite struct GPUSchedulingTests {
+    static let job = """
+        study: s
+        subjects: [a, b, c, d, e, f]
+        stages:
+          - {name: align, domain: subject, gpus: 1, run: x}
+          - {name: refine, domain: subject, gpus: 2, cpus: 2, run: x}
+          - {name: stats, domain: subject, after: [], run: x}
+        """
+
+    func started(_ actions: [SchedulerAction]) -> [(InstanceID, WorkerID)] {
+        actions.compactMap { if case .start(let id, let worker) = $0 { (id, worker) } else { nil } }
+    }
+
+    @Test func gpusAreReadAndCountedInTheDemand() throws {
+        let job = try JobLoader.load(text: Self.job, file: "job.yml")
+        #expect(job.stages.map(\.gpus) == [1, 2, 0])
+        #expect(job.stages[1].demand == Capacity(cpus: 2, memory: 0, gpus: 2))
+        #expect(loadingProblems(Self.job.replacingOccurrences(of: "gpus: 2", with: "gpus: two"))
+            == ["job.yml:5: stages[1].gpus: \"two\" is not a whole number of GPUs from 0 to 64"])
+    }
+
+    /// Random ends over two workers with two GPUs each: at every moment the
+    /// running instances hold disjoint devices of their own worker, as many as
+    /// their stage asks.
+    @Test(arguments: [1, 2, 3, 4, 5])
+    func runningInstancesNeverShareADevice(seed: UInt64) throws {
+        var random = SplitMix(seed: seed)
+        let graph = try InstanceGraph(job: try JobLoader.load(text: Self.job, file: "job.yml"))
+        var scheduler = Scheduler(graph: graph)
+        let profiles = [WorkerProfile(capacity: Capacity(cpus: 4, memory: 0), devices: ["0", "1"]),
+                        WorkerProfile(capacity: Capacity(cpus: 4, memory: 0), devices: ["GPU-a", "GPU-b"])]
+        var running: [(InstanceID, WorkerID)] = []
+        for (number, profile) in profiles.enumerated() {
+            running += started(scheduler.workerJoined(WorkerID(number + 1), profile: profile))
+        }
+        var ended = 0
+        while !running.isEmpty {
+            var held: [String: InstanceID] = [:]
+            for (instance, worker) in running {
+                let devices = scheduler.devices(of: instance)
+                #expect(devices.count == graph.job.stages[graph.stage(of: instance)].gpus)
+                for device in devices {
+                    #expect(profiles[Int(worker.rawValue) - 1].devices.contains(device), "a device of its own worker")
+                    #expect(held.updateValue(instance, forKey: device) == nil, "\(device) held twice")
+                }
+            }
+            let (instance, _) = running.remove(at: Int(random.next() % UInt64(running.count)))
+            running += started(scheduler.instanceFinished(instance, succeeded: true))
+            ended += 1
+        }
+        #expect(scheduler.isFinished && ended == graph.instanceCount)
+    }
+
+    @Test func aStageNeedingMoreGPUsThanAnyWorkerHasIsUnplaceable() throws {
+        let job = try JobLoader.load(text: Self.job, file: "job.yml")
+        let problems = Scheduler.unplaceableStages(of: job, on: [WorkerProfile(capacity: Capacity(cpus: 8, memory: 0, gpus: 1))])
+        #expect(problems.map(\.description) == [
+            "stage \"refine\" needs 2 GPUs per instance, but the largest worker has 1 GPU; give workers GPUs (--gpus, or run where Slurm or nvidia-smi finds them) or lower its gpus",
+        ])
+        let none = Scheduler.unplaceableStages(of: job, on: [WorkerProfile(capacity: Capacity(cpus: 8, memory: 0))])
+        #expect(none.map(\.stage) == ["align", "refine"])
+        #expect(none[0].description.contains("has no GPU"))
+    }
+
+    @Test func gpuStagesAreNeverFollowOns() throws {
+        let job = try JobLoader.load(text: """
+            study: s
+            subjects: [a, b, c]
+            stages:
+              - {name: align, domain: subject, gpus: 1, run: x}
+            """, file: "job.yml")
+        var scheduler = Scheduler(graph: try InstanceGraph(job: job), followOnsBelow: 10)
+        let actions = scheduler.workerJoined(WorkerID(1), profile: WorkerProfile(capacity: Capacity(cpus: 4, memory: 0, gpus: 1),
+                                                                                   queuesFollowOns: true))
+        #expect(started(actions).count == 1)
+        #expect(!actions.contains { if case .startAfter = $0 { true } else { false } }, "its device would be chosen too early")
+    }
+}
