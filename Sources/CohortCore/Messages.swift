@@ -9,6 +9,8 @@ public struct WorkerHello: Equatable, Sendable {
     public var machineCores: Int
     /// Physical memory of the worker's machine in bytes.
     public var machineMemory: Int64
+    /// GPUs the worker's node offers (`GPUDiscovery`; not divided among ranks).
+    public var gpus: [String] = []
 
     public init(host: String, pid: Int, machineCores: Int, machineMemory: Int64) {
         self.host = host

@@ -131,6 +131,12 @@ public struct StageRecipe: Equatable, Sendable {
         ]
         let attemptFolder = attempts + String(assignment.attempt)
         if perItem { instanceEnvironment.append(.init(name: "COHORT_ITEM", value: item)) }
+        if let gpus = assignment.gpus {
+            // Exactly its own devices; none for a stage without gpus (not another instance's).
+            let devices = gpus.joined(separator: ",")
+            instanceEnvironment.append(.init(name: "CUDA_VISIBLE_DEVICES", value: devices))
+            instanceEnvironment.append(.init(name: "COHORT_GPUS", value: devices))
+        }
         if listsItems { instanceEnvironment.append(.init(name: "COHORT_ITEMS", value: attemptFolder + "/" + Self.itemsFileName)) }
         var order = TaskOrder(
             instance: assignment.instance, name: name, command: (setup + [command]).joined(separator: "\n"),

@@ -13,6 +13,7 @@ public struct StageResources: Sendable, Equatable {
     }
 
     public var attempts: Int { wallSeconds.count }
+    public var totalWallSeconds: Double { wallSeconds.reduce(0, +) }
     public var medianWallSeconds: Double? { Self.median(wallSeconds) }
     public var maxWallSeconds: Double? { wallSeconds.max() }
     public var medianPeakMemoryKiB: Int64? { Self.median(peakMemoryKiB.map(Double.init)).map { Int64($0) } }

@@ -17,6 +17,9 @@ public struct TaskAssignment: Equatable, Sendable {
     /// A follow-on: start only once this instance, running on the same
     /// worker, has ended (at once if it has already).
     public var after: InstanceID? = nil
+    /// The GPU devices it holds, for `CUDA_VISIBLE_DEVICES` (empty: none of
+    /// its worker's); nil on a worker without GPUs (the variable is left alone).
+    public var gpus: [String]? = nil
 
     public init(instance: InstanceID, stage: Int, subject: String, session: String, attempt: Int, after: InstanceID? = nil) {
         self.instance = instance

@@ -99,6 +99,8 @@ extension WorkerMessage {
             writer.write(Int64(hello.pid))
             writer.write(Int64(hello.machineCores))
             writer.write(hello.machineMemory)
+            writer.writeCount(hello.gpus.count)
+            for device in hello.gpus { writer.write(device) }
             return writer.bytes
         case .finished(let reports):
             var writer = header(.finished)
@@ -125,11 +127,13 @@ extension WorkerMessage {
         var reader = WireReader(bytes)
         switch try readHeader(&reader) {
         case .hello:
-            self = .hello(WorkerHello(
+            var hello = WorkerHello(
                 host: try reader.readString(),
                 pid: try read(Int.self, "pid", &reader),
                 machineCores: try read(Int.self, "cores", &reader),
-                machineMemory: try reader.readInt64()))
+                machineMemory: try reader.readInt64())
+            for _ in 0..<(try reader.readCount()) { hello.gpus.append(try reader.readString()) }
+            self = .hello(hello)
         case .finished:
             var reports: [TaskReport] = []
             for _ in 0..<(try reader.readCount()) {
@@ -190,6 +194,9 @@ extension SchedulerMessage {
                 writer.write(assignment.item)
                 writer.write(Int64(assignment.attempt))
                 writer.write(Int64(assignment.after?.rawValue ?? -1))
+                // -1: leave the module's CUDA_VISIBLE_DEVICES alone (a worker without GPUs).
+                writer.write(Int64(assignment.gpus?.count ?? -1))
+                for device in assignment.gpus ?? [] { writer.write(device) }
             }
             return writer.bytes
         case .stop:
@@ -237,6 +244,13 @@ extension SchedulerMessage {
                 let after = try read(Int32.self, "after", &reader)
                 guard after >= -1 else { throw WireFormatError(reason: "instance ahead \(after) out of range") }
                 if after >= 0 { assignment.after = InstanceID(rawValue: after) }
+                let gpus = try reader.readInt64()
+                guard (-1...64).contains(gpus) else { throw WireFormatError(reason: "GPU count \(gpus) out of range") }
+                if gpus >= 0 {
+                    var devices: [String] = []
+                    for _ in 0..<gpus { devices.append(try reader.readString()) }
+                    assignment.gpus = devices
+                }
                 assignments.append(assignment)
             }
             self = .run(assignments)

@@ -110,7 +110,9 @@ extension Coordinator {
         for (place, action) in actions.enumerated() {
             switch action {
             case .start(let instance, let worker), .startAfter(let instance, let worker, _):
-                let assignment = factory.assignment(for: instance, attempt: attemptNumber(of: instance))
+                var assignment = factory.assignment(for: instance, attempt: attemptNumber(of: instance))
+                // Its own GPUs, or none of its worker's (nil: a worker without GPUs).
+                if workers[worker]?.profile.devices.isEmpty == false { assignment.gpus = scheduler.devices(of: instance) }
                 let name = graph.name(of: instance)
                 starts[place] = (assignment, name)
                 records.append(.started(attempt(instance, name: name, on: worker, number: assignment.attempt)))

@@ -10,10 +10,12 @@ extension Coordinator {
     func gatherWorkers() throws -> [WorkerInfo] {
         let host = Machine.hostName
         let offer = Machine.offer
-        let here = WorkerHello(host: host, pid: 0, machineCores: offer.cores, machineMemory: offer.memory)
+        var here = WorkerHello(host: host, pid: 0, machineCores: offer.cores, machineMemory: offer.memory)
         guard let transport, !transport.workerRanks.isEmpty else {
+            here.gpus = Machine.gpus
             let capacity = policy.capacities(for: [(0, here)])[0]!
-            let profile = WorkerProfile(capacity: capacity, labels: policy.labels(rank: 0, host: host))
+            let profile = WorkerProfile(capacity: capacity, labels: policy.labels(rank: 0, host: host),
+                                        devices: policy.devices(for: [(0, here)])[0]!)
             return [WorkerInfo(id: Self.localWorker, host: host, profile: profile)]
         }
         var hellos: [Int: WorkerHello] = [:]
@@ -33,10 +35,12 @@ extension Coordinator {
         let rankZeroStages = graph.job.stages.contains { $0.on == WorkerPolicy.rankZeroLabel }
         if rankZeroStages && localRunner != nil { all.append((0, here)) }
         let capacities = policy.capacities(for: all)
+        // Rank 0 beside workers runs only `on: rank0` stages: no GPU of theirs.
+        let devices = policy.devices(for: all.filter { $0.0 != 0 })
         return all.map(\.0).sorted().map { rank in
             let host = rank == 0 ? host : hellos[rank]!.host
             let profile = WorkerProfile(capacity: capacities[rank]!, labels: policy.labels(rank: rank, host: host),
-                                        exclusive: rank == 0, queuesFollowOns: rank != 0)
+                                        exclusive: rank == 0, queuesFollowOns: rank != 0, devices: devices[rank] ?? [])
             return WorkerInfo(id: WorkerID(rank), host: host, profile: profile, pid: rank == 0 ? 0 : hellos[rank]!.pid)
         }
     }

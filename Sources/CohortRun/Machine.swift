@@ -29,6 +29,28 @@ public enum Machine {
     /// have bound the rank to one core, and modules must not inherit that view).
     public static var cores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
+    /// The node's GPUs (see `GPUDiscovery`): from Slurm or CUDA_VISIBLE_DEVICES,
+    /// else `nvidia-smi -L` when it is installed.
+    public static var gpus: [String] {
+        let environment = currentEnvironment()
+        if environment["CUDA_VISIBLE_DEVICES"] != nil || environment["SLURM_JOB_ID"] != nil {
+            return GPUDiscovery.devices(environment: environment, nvidiaSMI: nil)
+        }
+        return GPUDiscovery.devices(environment: environment, nvidiaSMI: commandOutput("nvidia-smi -L 2>/dev/null"))
+    }
+
+    /// What `command` printed, or nil when it could not run or printed nothing.
+    private static func commandOutput(_ command: String) -> String? {
+        guard let pipe = popen(command, "r") else { return nil }
+        var output = ""
+        var buffer = [CChar](repeating: 0, count: 4096)
+        while fgets(&buffer, Int32(buffer.count), pipe) != nil {
+            output += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        pclose(pipe)
+        return output.isEmpty ? nil : output
+    }
+
     /// Physical memory in bytes.
     public static var memory: Int64 {
         Int64(sysconf(Int32(_SC_PHYS_PAGES))) * Int64(sysconf(Int32(_SC_PAGESIZE)))

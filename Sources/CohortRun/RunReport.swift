@@ -68,6 +68,8 @@ public struct RunSummary: Sendable {
     public var drained: [DrainedWorker] = []
     /// Per stage, what its attempts in this run used.
     public var resources: [StageResources] = []
+    /// Per stage, the GPUs each instance holds (empty: no stage asks for any).
+    public var stageGPUs: [Int] = []
     public var elapsedSeconds: Double
     public var workers: [WorkerInfo]
     /// The job file as the user gave it, for rerun commands.

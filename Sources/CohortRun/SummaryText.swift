@@ -31,6 +31,12 @@ public enum SummaryText {
                     + pad(Quantity.describe(bytes: (used.maxPeakMemoryKiB ?? 0) * 1024), 10)
                     + pad(String(used.attempts), 11))
             }
+            // GPU use: what the devices were held for (DESIGN §7).
+            for (stage, (name, used)) in zip(summary.stageNames, summary.resources).enumerated()
+            where stage < summary.stageGPUs.count && summary.stageGPUs[stage] > 0 && used.attempts > 0 {
+                let gpus = summary.stageGPUs[stage]
+                lines.append("  GPUs: \(name) held \(gpus) per instance, \(duration(used.totalWallSeconds * Double(gpus), precise: true)) of GPU time")
+            }
         }
         if !summary.failures.isEmpty {
             lines.append("")

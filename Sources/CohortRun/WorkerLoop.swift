@@ -23,8 +23,9 @@ public struct WorkerLoop {
 
     public func run() throws {
         let offer = Machine.offer
-        let hello = WorkerHello(host: Machine.hostName, pid: Int(getpid()),
+        var hello = WorkerHello(host: Machine.hostName, pid: Int(getpid()),
                                 machineCores: offer.cores, machineMemory: offer.memory)
+        hello.gpus = Machine.gpus
         try outbox.send(WorkerMessage.hello(hello).encoded(), to: .scheduler)
         /// Reports of this loop pass, sent together at its end (rank 0 takes
         /// a batch of reports as one journal write and one fsync).

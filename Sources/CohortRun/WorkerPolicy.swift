@@ -6,6 +6,8 @@ public import CohortCore
 public struct WorkerPolicy: Sendable {
     public var slots: Int?
     public var memory: Int64?
+    /// `--gpus`: each host's GPUs (else what each worker found on its node).
+    public var gpus: [String]?
     /// Labels every worker gets.
     public var labels: Set<String>
     public var labelsByRank: [Int: Set<String>]
@@ -34,6 +36,22 @@ public struct WorkerPolicy: Sendable {
             result[rank] = Capacity(
                 cpus: slots ?? max(1, hello.machineCores / sharing),
                 memory: memory ?? hello.machineMemory / Int64(sharing))
+        }
+        return result
+    }
+
+    /// The GPU devices of each worker: its host's (`--gpus`, else what the
+    /// worker found) shared out among the worker ranks on that host, in rank
+    /// order and in contiguous runs, so that no two workers hold one device.
+    public func devices(for hellos: [(rank: Int, hello: WorkerHello)]) -> [Int: [String]] {
+        var ranksByHost: [String: [Int]] = [:]
+        for (rank, hello) in hellos { ranksByHost[hello.host, default: []].append(rank) }
+        var result: [Int: [String]] = [:]
+        for (rank, hello) in hellos {
+            let sharing = ranksByHost[hello.host]!.sorted()
+            let devices = gpus ?? hello.gpus
+            let place = sharing.firstIndex(of: rank)!
+            result[rank] = Array(devices[devices.count * place / sharing.count..<devices.count * (place + 1) / sharing.count])
         }
         return result
     }

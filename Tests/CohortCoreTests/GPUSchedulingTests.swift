@@ -83,3 +83,28 @@ import Testing
         #expect(!actions.contains { if case .startAfter = $0 { true } else { false } }, "its device would be chosen too early")
     }
 }
+
+/// Which GPUs a node offers: --gpus, Slurm, CUDA_VISIBLE_DEVICES, nvidia-smi.
+@Suite struct GPUDiscoveryTests {
+    @Test func theOptionTakesACountOrNames() {
+        #expect(GPUDiscovery.option("3") == ["0", "1", "2"])
+        #expect(GPUDiscovery.option("0,2,3") == ["0", "2", "3"])
+        #expect(GPUDiscovery.option("GPU-1a2b,MIG-3c") == ["GPU-1a2b", "MIG-3c"])
+        #expect(GPUDiscovery.option("0,0") == nil && GPUDiscovery.option("1,,2") == nil && GPUDiscovery.option("a b") == nil)
+        #expect(GPUDiscovery.option("65") == nil)
+    }
+
+    @Test func theNodeSaysWhichGPUsItHas() {
+        let smi = "GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-aaa)\nGPU 1: NVIDIA A100-SXM4-40GB (UUID: GPU-bbb)\n"
+        #expect(GPUDiscovery.devices(environment: [:], nvidiaSMI: smi) == ["0", "1"])
+        #expect(GPUDiscovery.devices(environment: [:], nvidiaSMI: nil) == [])
+        #expect(GPUDiscovery.devices(environment: ["CUDA_VISIBLE_DEVICES": "1"], nvidiaSMI: smi) == ["1"], "the user narrowed them")
+        #expect(GPUDiscovery.devices(environment: ["CUDA_VISIBLE_DEVICES": ""], nvidiaSMI: smi) == [])
+        let slurm = ["SLURM_JOB_ID": "7", "SLURM_JOB_GPUS": "2,3", "SLURM_STEP_GPUS": "3"]
+        #expect(GPUDiscovery.devices(environment: slurm, nvidiaSMI: smi) == ["3"], "the step's, not the whole node's")
+        #expect(GPUDiscovery.devices(environment: slurm.merging(["CUDA_VISIBLE_DEVICES": "0"]) { $1 }, nvidiaSMI: nil) == ["0"],
+                "inside the job's device cgroup CUDA numbers from 0")
+        #expect(GPUDiscovery.devices(environment: ["SLURM_JOB_ID": "7", "CUDA_VISIBLE_DEVICES": "NoDevFiles"], nvidiaSMI: smi) == [])
+        #expect(GPUDiscovery.devices(environment: ["SLURM_JOB_ID": "7"], nvidiaSMI: smi) == [], "a job without GPUs")
+    }
+}

@@ -35,3 +35,19 @@ import Testing
         #expect(!dropped.contains("say"), "an item no longer listed is not drawn")
     }
 }
+
+/// Sharing a host's GPUs among its worker ranks.
+@Suite struct WorkerDevicesTests {
+    @Test func aHostsGPUsAreSharedOutInContiguousRuns() {
+        func hello(_ host: String, gpus: [String]) -> WorkerHello {
+            var hello = WorkerHello(host: host, pid: 1, machineCores: 4, machineMemory: 1 << 30)
+            hello.gpus = gpus
+            return hello
+        }
+        let hellos = [(1, hello("a", gpus: ["0", "1", "2"])), (2, hello("a", gpus: ["0", "1", "2"])), (3, hello("b", gpus: ["0"]))]
+        #expect(WorkerPolicy().devices(for: hellos) == [1: ["0"], 2: ["1", "2"], 3: ["0"]])
+        var policy = WorkerPolicy()
+        policy.gpus = ["0", "1", "2", "3"]
+        #expect(policy.devices(for: hellos) == [1: ["0", "1"], 2: ["2", "3"], 3: ["0", "1", "2", "3"]], "--gpus names each host's")
+    }
+}
