@@ -65,8 +65,8 @@ public struct JournalHistory: Sendable {
     public internal(set) var studyTree: RecordedTree?
     /// Each generator instance's last list of items, by its name.
     public internal(set) var itemLists: [String: [String]] = [:]
-    /// Watched generator instances whose last success was a look after
-    /// which the watch went on (DESIGN §8): not done until it ends.
+    /// Watched generator instances whose last success (a first run or a
+    /// look) left the watch going on (DESIGN §8): not done until it ends.
     public internal(set) var watching: Set<String> = []
     /// The `--force` requests journaled so far under an id (see `ForceRequest.id`).
     public internal(set) var forcesByID: [String: ForceRequest] = [:]

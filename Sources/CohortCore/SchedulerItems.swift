@@ -41,7 +41,7 @@ extension Scheduler {
         for instance in added where states[instance.index] == .waiting {
             var count: Int32 = 0
             for range in graph.dependencies(of: instance) {
-                for index in range where states[index] != .succeeded && states[index] != .doneEarlier && !isLook(InstanceID(index)) {
+                for index in range where states[index] != .succeeded && states[index] != .doneEarlier && !itemsListed(by: InstanceID(index)) {
                     count += 1
                 }
             }

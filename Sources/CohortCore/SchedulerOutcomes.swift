@@ -20,8 +20,8 @@ extension Scheduler {
     }
 
     /// Retries spent by the attempt now ending: attempts lost with their
-    /// worker and a watch's earlier looks use up none.
+    /// worker use up none, and a watch's look spends only its own.
     func retriesUsed(by instance: InstanceID) -> Int {
-        attempt(of: instance) - 1 - (lostAttempts[instance] ?? 0) - (watches.watches[instance]?.looksTaken ?? 0)
+        attempt(of: instance) - 1 - (lostAttempts[instance] ?? 0) - (watches.watches[instance]?.retriesBeforeLook ?? 0)
     }
 }

@@ -11,14 +11,21 @@
 struct WatchTable: Sendable {
     struct Watch: Sendable {
         var interval: Double
-        /// When the next look is due; nil while one is ready or running.
+        /// When the next look is due; nil before the first run ends and
+        /// while a look is ready or running.
         var nextLook: Double?
         /// The look starting or running now is the last.
         var lastLook = false
-        /// Its first success counted: its items no longer wait for it.
+        /// Its items no longer wait for it: its first success counted, or the
+        /// journal listed them (a resumed watch).
         var listed = false
+        /// It succeeded in this run: a run of it now is a look.
+        var succeededHere = false
         /// Looks started so far (attempts that are not retries).
         var looksTaken = 0
+        /// Retries spent before the current look: each look has the stage's
+        /// retries anew (see `Scheduler.retriesUsed(by:)`).
+        var retriesBeforeLook = 0
     }
 
     var watches: [InstanceID: Watch] = [:]
@@ -41,13 +48,18 @@ struct WatchTable: Sendable {
 
 extension Scheduler {
     /// Watched generator instances this run will start: what depends on
-    /// them, tree instances only, waits for their watch's end as well.
+    /// them, tree instances only, waits for their watch's end as well. A
+    /// watch resumed from the journal (or left out by `--only`) has its
+    /// items listed already: they wait for no look.
     mutating func startWatches() {
         for (stage, definition) in graph.job.stages.enumerated() {
             guard let interval = definition.watch else { continue }
-            for index in graph.instances(ofStage: stage) where states[index] == .waiting {
+            for index in graph.instances(ofStage: stage) where states[index] == .waiting || states[index] == .unselected {
                 let instance = InstanceID(index)
-                watches.watches[instance] = WatchTable.Watch(interval: interval)
+                let items = graph.dependents(of: instance).flatMap { range in range.filter { $0 >= graph.treeInstanceCount } }
+                for item in items { unmet[item] -= 1 }
+                guard states[index] == .waiting else { continue }
+                watches.watches[instance] = WatchTable.Watch(interval: interval, listed: !items.isEmpty)
                 for dependent in heldByWatch(instance) { unmet[dependent] += 1 }
             }
         }
@@ -59,9 +71,14 @@ extension Scheduler {
         graph.dependents(of: generator).flatMap { range in range.filter { $0 < graph.treeInstanceCount } }
     }
 
-    /// Whether `instance` is a watched generator taking a look (a run after
-    /// its first success): its end is not one more instance done.
+    /// Whether `instance` is a watched generator that succeeded in this run:
+    /// a run of it now is a look, whose end is not one more instance done.
     public func isLook(_ instance: InstanceID) -> Bool {
+        watches.watches[instance]?.succeededHere ?? false
+    }
+
+    /// Whether a watched generator's items no longer wait for it (see `Watch.listed`).
+    func itemsListed(by instance: InstanceID) -> Bool {
         watches.watches[instance]?.listed ?? false
     }
 
@@ -80,11 +97,20 @@ extension Scheduler {
     /// A watched generator's success (see `WatchTable`): its first makes its
     /// items ready; each schedules the next look, or ends the watch.
     mutating func watchedSucceeded(_ instance: InstanceID, stage: Int, into actions: inout [SchedulerAction]) {
-        guard var watch = watches.watches[instance] else { return }
+        guard var watch = watches.watches[instance] else { preconditionFailure("\(instance) is not watched") }
         setState(instance, stage: stage, to: .succeeded)
-        if !watch.listed {
-            watch.listed = true
-            satisfyDependents(of: instance, makingReady: true)
+        if !watch.succeededHere {
+            watch.succeededHere = true
+            if watch.listed {
+                // Its journaled items stopped waiting for it at the start: the rest does now.
+                for dependent in heldByWatch(instance) {
+                    unmet[dependent] -= 1
+                    if unmet[dependent] == 0, states[dependent] == .waiting { makeReady(InstanceID(dependent), stage: graph.stage(of: InstanceID(dependent))) }
+                }
+            } else {
+                watch.listed = true
+                satisfyDependents(of: instance, makingReady: true)
+            }
         }
         if watch.lastLook {
             watches.watches[instance] = nil
@@ -95,9 +121,10 @@ extension Scheduler {
             // Said only of a watch that looked again (not of a session found complete).
             if watch.looksTaken > 0 { actions.append(.watchEnded(instance)) }
         } else {
-            watch.nextLook = watches.now + watch.interval
+            let due = watches.now + watch.interval
+            watch.nextLook = due
             watches.watches[instance] = watch
-            watches.earliestLook = min(watches.earliestLook, watch.nextLook!)
+            watches.earliestLook = min(watches.earliestLook, due)
             actions.append(.lookAgain(instance, inSeconds: watch.interval))
         }
     }
@@ -121,12 +148,15 @@ extension Scheduler {
     /// Looks whose time has come go in line, like any ready instance.
     mutating func looksDue(into actions: inout [SchedulerAction]) {
         guard watches.earliestLook <= watches.now, !stopping else { return }
-        for (instance, watch) in watches.watches {
+        // In instance order: the same looks start in the same order every time.
+        for (instance, watch) in watches.watches.sorted(by: { $0.key < $1.key }) {
             guard let due = watch.nextLook, due <= watches.now else { continue }
             takeLook(instance, last: false)
         }
         watches.recomputeEarliest()
         dispatch(into: &actions)
+        // A look that cannot start (its stage held for walltime, no worker left for it) ends the run.
+        finishIfDone(into: &actions)
     }
 
     /// Nothing but watches is left (nothing runs, nothing can start). With
@@ -135,7 +165,9 @@ extension Scheduler {
     mutating func waitForWatches(into actions: inout [SchedulerAction]) -> Bool {
         guard !stopping, watches.waitingForLooks else { return false }
         guard watches.endWhenIdle else { return true }
-        for (instance, watch) in watches.watches where watch.nextLook != nil { takeLook(instance, last: true) }
+        for (instance, watch) in watches.watches.sorted(by: { $0.key < $1.key }) where watch.nextLook != nil {
+            takeLook(instance, last: true)
+        }
         watches.recomputeEarliest()
         dispatch(into: &actions)
         return true
@@ -147,6 +179,8 @@ extension Scheduler {
         if last { watches.watches[instance]?.lastLook = true }
         watches.watches[instance]?.looksTaken += 1
         extraAttempts[instance, default: 0] += 1
+        let spent = attempt(of: instance) - 1 - (lostAttempts[instance] ?? 0)
+        watches.watches[instance]?.retriesBeforeLook = spent
         makeReady(instance, stage: graph.stage(of: instance))
     }
 }

@@ -51,7 +51,7 @@ public struct Selection: Sendable {
             }
             return index
         }
-        for spec in only.flatMap({ $0.split(separator: ",").map(String.init) }) {
+        for spec in only.flatMap({ Self.words($0, job: job) }) {
             patterns.append(try Self.pattern(spec, graph: graph, subjectIndex: subjectIndex))
         }
         let wanted = names.flatMap { $0.split(separator: ",").map(String.init) }
@@ -83,6 +83,22 @@ public struct Selection: Sendable {
 }
 
 extension Selection {
+    /// `--only a,b`: the words, split at commas, except that a piece which
+    /// names no stage goes on the item before it (an item may hold a comma:
+    /// `mc:g1:s1:m,2.tif`).
+    static func words(_ text: String, job: Job) -> [String] {
+        func stage(_ word: String) -> Stage? { job.stageIndex(named: String(word.prefix { $0 != ":" })).map { job.stages[$0] } }
+        var words: [String] = []
+        for piece in text.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+            if let last = words.last, stage(piece) == nil, stage(last)?.foreach != nil, last.contains(":") {
+                words[words.count - 1] += "," + piece
+            } else {
+                words.append(piece)
+            }
+        }
+        return words
+    }
+
     /// One `--only` word. An item may hold `:` (a path may): it is all that
     /// follows its instance's levels. A subject whose one session is the
     /// implicit one (a BIDS subject without ses-*) has no session part.
@@ -91,7 +107,7 @@ extension Selection {
         let job = graph.job
         let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard let stage = job.stageIndex(named: parts[0]) else {
-            throw SelectionError(description: "--only \(spec): expected STAGE[:SUBJECT[:SESSION]] with a stage of this job\(suggestion(for: parts[0], among: job.stages.map(\.name)))")
+            throw SelectionError(description: "--only \(spec): expected STAGE[:SUBJECT[:SESSION[:ITEM]]] with a stage of this job\(suggestion(for: parts[0], among: job.stages.map(\.name)))")
         }
         let domain = job.stages[stage].domain
         let perItem = job.stages[stage].foreach != nil

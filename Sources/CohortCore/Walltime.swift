@@ -47,13 +47,19 @@ extension Scheduler {
     /// The wall clock reads `now` (seconds since the epoch): stages whose
     /// typical duration no longer fits before the allocation ends are held,
     /// each announced once (`holdStarted`) while it has work left.
+    /// Watches whose next look is due then look again (after the holds:
+    /// a look of a held stage waits).
     public mutating func timePassed(now: Double) -> [SchedulerAction] {
-        var looks: [SchedulerAction] = []
+        var actions = holdsFor(now: now)
         if !watches.isEmpty {
             watches.now = now
-            looksDue(into: &looks)
+            looksDue(into: &actions)
         }
-        guard let walltime, !stopping else { return looks }
+        return actions
+    }
+
+    private mutating func holdsFor(now: Double) -> [SchedulerAction] {
+        guard let walltime, !stopping else { return [] }
         let left = walltime.usableEnd - now
         var stages: Set<Int> = []
         for (stage, duration) in walltime.stageDurations.enumerated() {
@@ -65,7 +71,7 @@ extension Scheduler {
             announcedHolds.insert(stage)
             actions.append(.holdStarted(stage: stage, typicalSeconds: walltime.stageDurations[stage] ?? 0, secondsLeft: max(0, left)))
         }
-        return looks + actions + hold(stages: stages)
+        return actions + hold(stages: stages)
     }
 
     /// Stages to leave unstarted for now (their expected duration does not

@@ -261,3 +261,100 @@ import Testing
         #expect(throws: SelectionError.self) { try selected("import:g1:s1:a.tif", graph) }
     }
 }
+
+/// Found by review: watches inside an allocation, looks that cannot start,
+/// retries per look, resumed watches.
+@Suite struct WatchEdgeTests {
+    let importer = InstanceID(0), pick = InstanceID(1)
+
+    func started(_ actions: [SchedulerAction]) -> [InstanceID] {
+        actions.compactMap { if case .start(let id, _) = $0 { id } else { nil } }
+    }
+
+    func graph(_ job: String = WatchSchedulingTests.job) throws -> InstanceGraph {
+        try InstanceGraph(job: try JobLoader.load(text: job, file: "job.yml"))
+    }
+
+    @Test func insideAnAllocationALookIsStartedAndSaidSo() throws {
+        var scheduler = Scheduler(graph: try graph(), walltime: Walltime(end: 1e6, stageDurations: [nil, nil, nil]))
+        _ = scheduler.timePassed(now: 0)
+        _ = scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0))
+        scheduler.list([], by: importer)
+        _ = scheduler.instanceFinished(importer, succeeded: true)
+        #expect(started(scheduler.timePassed(now: 60)) == [importer], "the look's start reaches the loop")
+    }
+
+    @Test func aDueLookThatCannotStartEndsTheRunHeld() throws {
+        var scheduler = Scheduler(graph: try graph(), walltime: Walltime(end: 1000, stageDurations: [100, nil, nil]))
+        _ = scheduler.timePassed(now: 800)
+        _ = scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0))
+        _ = scheduler.allWorkersJoined()
+        scheduler.list([], by: importer)
+        _ = scheduler.instanceFinished(importer, succeeded: true)
+        _ = scheduler.timePassed(now: 845)
+        let due = scheduler.timePassed(now: 920)  // the look is due, but import (100 s) no longer fits: held
+        #expect(due.contains(.finish), "the look is held: the run ends for the next allocation to go on")
+        #expect(scheduler.isHoldingWork)
+    }
+
+    @Test func eachLookHasItsOwnRetries() throws {
+        var scheduler = Scheduler(graph: try graph())  // retries: 1
+        _ = scheduler.timePassed(now: 0)
+        _ = scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0))
+        scheduler.list([], by: importer)
+        _ = scheduler.instanceFinished(importer, succeeded: true)
+        _ = scheduler.timePassed(now: 60)
+        #expect(scheduler.instanceFinished(importer, succeeded: false).contains(.retry(importer, attempt: 2)))
+        scheduler.list([], by: importer)
+        _ = scheduler.instanceFinished(importer, succeeded: true)
+        #expect(started(scheduler.timePassed(now: 200)) == [importer])
+        #expect(scheduler.instanceFinished(importer, succeeded: false).contains(.retry(importer, attempt: 2)),
+                "the next look's first failure has its retry too")
+    }
+
+    /// A watch resumed from the journal: the items it listed run at once and
+    /// a failed first look of this run keeps them.
+    @Test func aResumedWatchKeepsTheItemsTheJournalListed() throws {
+        var graph = try graph()
+        graph.list(["m1", "m2"], by: importer)
+        let m1 = InstanceID(2), m2 = InstanceID(3)
+        var scheduler = Scheduler(graph: graph, doneEarlier: { $0 == m1 })
+        let first = started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 2, memory: 0)))
+        #expect(Set(first) == [importer, m2], "m2 does not wait for the look")
+        _ = scheduler.instanceFinished(importer, succeeded: false)
+        let failed = scheduler.instanceFinished(importer, succeeded: false)
+        #expect(failed.contains(.skip(pick, because: importer)))
+        #expect(scheduler.state(of: m2) == .running, "not skipped")
+    }
+
+    @Test func aResumedWatchsLastLookReleasesTheSession() throws {
+        var graph = try graph()
+        graph.list(["m1"], by: importer)
+        let m1 = InstanceID(2)
+        var scheduler = Scheduler(graph: graph, doneEarlier: { $0 == m1 }, endWatchesWhenIdle: true)
+        _ = scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0))
+        _ = scheduler.allWorkersJoined()
+        scheduler.list(["m1"], by: importer)
+        #expect(started(scheduler.instanceFinished(importer, succeeded: true)) == [importer], "nothing else to do: the last look")
+        scheduler.list(["m1"], by: importer)
+        #expect(started(scheduler.instanceFinished(importer, succeeded: true)) == [pick])
+    }
+
+    @Test func itemsOfAWatchOutsideTheSelectionRunFromTheJournaledList() throws {
+        var graph = try graph()
+        graph.list(["m1"], by: importer)
+        let selection = try Selection(only: ["mc:a:s1:m1"], subjects: [], graph: graph)
+        var scheduler = Scheduler(graph: graph, selection: selection)
+        #expect(started(scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0))) == [InstanceID(2)])
+    }
+}
+
+@Suite struct ItemSelectionCommaTests {
+    @Test func anItemMayHoldACommaAndTheOptionStillSplitsOnStages() throws {
+        var graph = try InstanceGraph(job: try JobLoader.load(text: ItemSelectionTests.job, file: "job.yml"))
+        graph.list(["m,2.tif", "a.tif"], by: try #require(graph.instance(ofStage: 0, subject: 0, session: 0)))
+        let selection = try Selection(only: ["mc:g1:s1:m,2.tif,import"], subjects: [], graph: graph)
+        let names = (0..<graph.instanceCount).map(InstanceID.init).filter { selection.contains($0, in: graph) }.map(graph.name(of:))
+        #expect(names.sorted() == ["import:g1:s1", "import:g1:s2", "import:g2:s1", "import:g2:s2", "mc:g1:s1:m,2.tif"])
+    }
+}
