@@ -67,6 +67,7 @@ extension Coordinator {
             factory.graph = scheduler.graph
             lineage.grow(to: scheduler.graph)
             toRunCount += listing.added.count
+            for instance in listing.added { reporter.added(1, toStage: graph.job.stages[scheduler.graph.stage(of: instance)].name) }
             actions += listing.actions
         }
         for (instance, outcome, report, worker, name) in results {
@@ -170,6 +171,7 @@ extension Coordinator {
                 drained.append(DrainedWorker(worker: info, reason: reason))
                 reporter.workerDrained(info, reason: reason)
             case .lookAgain(let instance, let seconds):
+                reporter.added(1, toStage: graph.job.stages[graph.stage(of: instance)].name)
                 reporter.watching(graph.name(of: instance), newItems: newlyListed[instance] ?? 0, nextLookIn: seconds)
             case .watchEnded(let instance):
                 reporter.watching(graph.name(of: instance), newItems: newlyListed.removeValue(forKey: instance) ?? 0, nextLookIn: nil)

@@ -111,6 +111,10 @@ public final class PlainReporter: RunReporter {
         emit("\(stamp()) holding \(stage): it typically takes \(duration(typicalSeconds)), only \(duration(secondsLeft)) left in this allocation; not starting it")
     }
 
+    public func added(_ count: Int, toStage stage: String) {
+        board.added(count, toStage: stage)
+    }
+
     public func watching(_ name: String, newItems: Int, nextLookIn: Double?) {
         let found = newItems == 0 ? "no new items" : newItems == 1 ? "1 new item" : "\(newItems) new items"
         if let nextLookIn {

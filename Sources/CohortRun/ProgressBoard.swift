@@ -81,6 +81,11 @@ struct ProgressBoard {
         if let row = row(of: instance) { rows[row].failed = max(0, rows[row].failed - 1) }
     }
 
+    /// Work found during the run: items listed, a watch's next look.
+    mutating func added(_ count: Int, toStage name: String) {
+        if let row = index[name] { rows[row].total += count }
+    }
+
     mutating func skipped(_ instance: String) {
         if let row = row(of: instance) { rows[row].skipped += 1 }
     }
@@ -149,8 +154,9 @@ struct ProgressBoard {
     private func bar(_ row: Row, width: Int = 20) -> String {
         guard row.total > 0 else { return "[" + String(repeating: " ", count: width) + "]" }
         // Rounded as a whole, so a stage with nothing left fills its bar.
-        let done = row.done * width / row.total
-        let bad = min(width, (row.done + row.failed + row.skipped) * width / row.total) - done
+        // Clamped: a total that grew late (items, looks) never makes a negative count.
+        let done = min(width, row.done * width / row.total)
+        let bad = max(0, min(width, (row.done + row.failed + row.skipped) * width / row.total) - done)
         return "[" + String(repeating: "#", count: done) + String(repeating: "x", count: bad)
             + String(repeating: "-", count: width - done - bad) + "]"
     }

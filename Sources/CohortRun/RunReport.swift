@@ -111,6 +111,9 @@ public protocol RunReporter: AnyObject {
     func workerDrained(_ worker: WorkerInfo, reason: String)
     /// A stage is not started for now: its typical duration exceeds the time left.
     func holding(stage: String, typicalSeconds: Double, secondsLeft: Double)
+    /// Instances this run will try beyond those planned: items just listed,
+    /// a watch's next look.
+    func added(_ count: Int, toStage stage: String)
     /// A watched generator listed `newItems` items it had not listed
     /// before; it looks again in `nextLookIn` seconds, or (nil) its watch ended.
     func watching(_ name: String, newItems: Int, nextLookIn: Double?)

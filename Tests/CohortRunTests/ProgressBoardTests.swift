@@ -34,6 +34,22 @@ import Testing
 
     /// What is left, at each stage's typical duration, spread over the cpus;
     /// never less than the longest single instance left.
+    /// Items and looks found during the run grow the totals; the block never
+    /// draws a negative count (it crashed rank 0 when done outgrew the total).
+    @Test func workFoundDuringTheRunGrowsTheTotals() throws {
+        var board = try board()
+        let planned = board.total.total
+        for number in 1...5 {
+            board.started("prep:x\(number)")
+            board.finished("prep:x\(number)", outcome: .succeeded, wallSeconds: 1)
+        }
+        _ = board.block(elapsed: 1, columns: 80, lines: 20)  // more done than planned: drawn, clamped
+        board.added(3, toStage: "prep")
+        #expect(board.total.total == planned + 3)
+        board.added(1, toStage: "nothing")
+        #expect(board.total.total == planned + 3, "an unknown stage adds nothing")
+    }
+
     @Test func theETAComesFromMeasuredAndEarlierDurations() throws {
         var board = try board()
         // prep's duration is unknown: it takes the median of what is known (group's 100 s): (3 + 1) × 100 s / 2 cpus.

@@ -133,6 +133,8 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
     public private(set) var held: [String] = []
     /// Watched generators' lines: name, new items, seconds to the next look (nil: the watch ended).
     public private(set) var watched: [(name: String, newItems: Int, nextLookIn: Double?)] = []
+    /// Instances added during the run, per stage.
+    public private(set) var added: [String: Int] = [:]
 
     public init() {}
 
@@ -149,6 +151,7 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
     public func stopping(signal: String) { stopSignals.append(signal) }
     public func holding(stage: String, typicalSeconds: Double, secondsLeft: Double) { held.append(stage) }
     public func watching(_ name: String, newItems: Int, nextLookIn: Double?) { watched.append((name, newItems, nextLookIn)) }
+    public func added(_ count: Int, toStage stage: String) { added[stage, default: 0] += count }
     public func runFinished(_ summary: RunSummary) { self.summary = summary }
     public private(set) var problems: [String] = []
     public func problem(_ text: String) { problems.append(text) }

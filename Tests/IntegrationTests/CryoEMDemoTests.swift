@@ -10,9 +10,11 @@ struct CryoEMDemoTests {
 
     @Test func theDemoRunsEveryMovieAndPicksEverySession() throws {
         let job = try MPIHarness.copyJob("cryoem", repository: repository)
-        let result = try MPIHarness.run(ranks: 4, ["run", job])
+        // As on a terminal: the progress block counts items found during the run.
+        let result = try MPIHarness.run(ranks: 4, ["run", "--progress", "block", job])
         #expect(result.code == 0, "\(result.output)")
         #expect(result.stdout.contains("All 21 instances done."), "4 imports, 6 movies twice, 4 picks, classes: \(result.stdout)")
+        #expect(result.stdout.contains("21/21 done"), "the block's total grew with the items: \(result.stdout)")
         #expect(!result.stdout.contains("watching"), "every committed session is complete (DONE): nothing to watch")
         #expect(Files.read(folder(of: job) + "/out/classes/classes")
                 == "grid1/s1 300\ngrid1/s2 100\ngrid2/s1 0\ngrid2/s2 200\ntotal 600\n")
