@@ -117,6 +117,18 @@ public struct InstanceGraph: Sendable {
         items.ranges(ofStage: stage, generator: generator)
     }
 
+    /// The items `generator` lists now (live ones), in listing order.
+    public func listedItems(of generator: InstanceID) -> [String] {
+        guard let stage = foreachStages[self.stage(of: generator)].first else { return [] }
+        return itemInstances(ofStage: stage, generator: generator).joined().compactMap { item(of: InstanceID($0)) }
+    }
+
+    /// Whether `generator` has listed its items (an empty list counts), so
+    /// that foreach stage `stage` knows its instances there.
+    public func hasListed(_ generator: InstanceID, forStage stage: Int) -> Bool {
+        items.listed[ItemInstances.ListKey(stage: stage, generator: generator)] != nil
+    }
+
     /// The instance of foreach stage `stage` for `item` of `generator`, if it was ever listed.
     public func itemInstance(ofStage stage: Int, generator: InstanceID, item: String) -> InstanceID? {
         items.byItem[ItemInstances.ItemKey(stage: stage, generator: generator, item: item)]

@@ -3,7 +3,9 @@
 /// folder (`raw/sub-01/movie_0001.tif`). An item names instances and
 /// their folders, so it may not leave the job folder (`/…`, `..`) nor hold
 /// control characters; a list with such a line fails its generator, with
-/// the line. Blank lines are skipped; `./a` and `a//b` are spelled `a` and
+/// the line, and so does an item whose folder name (`/` and `%` escaped,
+/// see `StageRecipe.folderName(ofItem:)`) would exceed 255 bytes. Blank
+/// lines (spaces only, too) are skipped; `./a` and `a//b` are spelled `a` and
 /// `a/b`; a repeated item counts once.
 public enum ItemList {
     /// More items than this from one generator instance fail it: a runaway
@@ -28,7 +30,7 @@ public enum ItemList {
         var items: [String] = []
         var seen: Set<String> = []
         for (index, line) in textLines(text).enumerated() {
-            if line.isEmpty { continue }
+            if line.allSatisfy({ $0 == " " }) { continue }
             switch item(line) {
             case .failure(let problem):
                 return .failure(Problem(line: index + 1, message: problem.message))
@@ -54,6 +56,11 @@ public enum ItemList {
         if parts.contains("..") { return failure("\(quoted(String(line))) leaves the job folder ('..')") }
         guard !parts.isEmpty else { return failure("\(quoted(String(line))) names no file") }
         if line.utf8.count > 4096 { return failure("longer than 4096 bytes") }
-        return .success(parts.joined(separator: "/"))
+        let item = parts.joined(separator: "/")
+        let folder = StageRecipe.folderName(ofItem: item).utf8.count
+        if folder > 255 {
+            return failure("\(quoted(String(item.prefix(40))))… makes a folder name of \(folder) bytes (`/` and `%` take 3 each); at most 255")
+        }
+        return .success(item)
     }
 }

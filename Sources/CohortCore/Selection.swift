@@ -16,12 +16,34 @@ public struct Selection: Sendable {
         public var spec: String
     }
 
+    /// `--only` naming a foreach stage (or its items) whose generator there
+    /// has not listed yet and is not selected: nothing could run, so the
+    /// user is told to run the generator too.
+    public func itemsNotListedYet(in graph: InstanceGraph) -> SelectionError? {
+        for pattern in patterns {
+            guard let generatorStage = graph.job.stages[pattern.stage].foreach else { continue }
+            for index in graph.instances(ofStage: generatorStage) {
+                let generator = InstanceID(index)
+                let place = graph.coordinates(of: generator)
+                if let subject = pattern.subject, subject != place.subject { continue }
+                if let session = pattern.session, session != place.session.map(graph.sessionName) { continue }
+                if !graph.hasListed(generator, forStage: pattern.stage) && !contains(generator, in: graph) {
+                    let generatorName = graph.job.stages[generatorStage].name
+                    return SelectionError(description: "--only \(pattern.spec): \(graph.name(of: generator)) has not listed its items yet; select it too (--only \(generatorName),\(pattern.spec))")
+                }
+            }
+        }
+        return nil
+    }
+
     /// An item named in `--only` that its generator's list, known from the
     /// journal, lacks: a typo. (An item not listed yet may appear during
     /// the run.) Checked once `graph` holds the journaled lists.
     public func unlistedItem(in graph: InstanceGraph) -> SelectionError? {
         for pattern in patterns {
-            guard let item = pattern.item, let generatorStage = graph.job.stages[pattern.stage].foreach else { continue }
+            // A watched generator may list it later: not a typo.
+            guard let item = pattern.item, let generatorStage = graph.job.stages[pattern.stage].foreach,
+                  graph.job.stages[generatorStage].watch == nil else { continue }
             let session = pattern.subject.flatMap { subject in
                 pattern.session.flatMap { graph.job.subjects[subject].sessions.firstIndex(of: $0) }.map { graph.sessionStarts[subject] + $0 }
             }

@@ -32,7 +32,11 @@ extension Coordinator {
             let attempt = attempt(instance, name: name, on: worker, number: number,
                                   logs: outcome.isFailure ? factory.attemptFolder(of: instance, attempt: number) : nil)
             let made = outcome.succeeded ? lineage.succeeded(instance, name: name, attempt: attempt.attempt) : nil
-            if outcome.succeeded, let items = report.items, graph.job.stages[graph.stage(of: instance)].listsItems {
+            // A look that found nothing new while its watch goes on writes no list
+            // again (the journal would grow by the whole list every look).
+            let sameLook = outcome.succeeded && scheduler.isLook(instance) && scheduler.watchGoesOn(after: instance)
+                && report.items.map { Set($0) == Set(graph.listedItems(of: instance)) } == true
+            if outcome.succeeded, !sameLook, let items = report.items, graph.job.stages[graph.stage(of: instance)].listsItems {
                 // In the same write as the success: a resumed run knows the items without running it again.
                 records.append(.itemsListed(instance: name, attempt: attempt.attempt, items: items, time: epochSeconds(),
                                             watching: scheduler.watchGoesOn(after: instance)))

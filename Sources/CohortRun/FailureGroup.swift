@@ -75,7 +75,7 @@ public struct FailureGroup: Sendable {
         if let cause = detail.cause { lines.append("    cause: \(cause)") }
         if !detail.lastLine.isEmpty { lines.append("    last line: \(detail.lastLine)") }
         lines.append("    logs: \(LogPaths.described(detail.logFolder))")
-        lines.append("    rerun just it: cohort run \(CommandTemplate.shellQuoted(jobFile)) --only \(detail.name)")
+        lines.append("    rerun just it: cohort run \(CommandTemplate.shellQuoted(jobFile)) --only \(CommandTemplate.shellQuoted(detail.name))")
         if let script = detail.rerunScript { lines.append("    by hand, as the worker ran it: sh \(CommandTemplate.shellQuoted(script))") }
         return lines
     }

@@ -57,7 +57,9 @@ extension Study {
     /// `--force-id` the journal holds already completes that request instead
     /// of forcing again; the same id for a different request is refused.
     public func intent(of preparation: RunPreparation, _ options: RunOptions, history: JournalHistory) throws(RunRefused) -> RunIntent {
-        if let unlisted = preparation.selection.unlistedItem(in: graph) { throw RunRefused(description: "cohort: \(unlisted)") }
+        if let unlisted = preparation.selection.unlistedItem(in: graph) ?? preparation.selection.itemsNotListedYet(in: graph) {
+            throw RunRefused(description: "cohort: \(unlisted)")
+        }
         var history = history
         var notes: [String] = []
         var force = preparation.forcedStages.isEmpty ? nil
@@ -90,7 +92,10 @@ extension Study {
                 throw RunRefused(description: "cohort: --force \(name): no such stage; stages are \(job.stages.map(\.name).joined(separator: ", "))")
             }
             forced.insert(index)
-            let selected = graph.instances(ofStage: index).contains { selection.contains(InstanceID($0), in: graph) }
+            // A foreach stage's instances are not known yet (its items are listed later): its generators stand for them.
+            let standing = job.stages[index].foreach.map { graph.instances(ofStage: $0) } ?? graph.instances(ofStage: index)
+            let selected = selection.patterns.contains { $0.stage == index }
+                || standing.contains { selection.contains(InstanceID($0), in: graph) }
             if !selected {
                 throw RunRefused(description: "cohort: --force \(name): no instance of it is selected (--only/--subjects); nothing would be forced")
             }

@@ -78,7 +78,7 @@ public enum StatusJSON {
                 "rank": .number(Double(failure.rank)), "host": .string(failure.host),
                 "wallSeconds": .number(failure.wallSeconds), "peakMemoryKiB": .number(Double(failure.peakMemoryKiB)),
                 "logs": .string(detail.logFolder), "lastLine": .string(detail.lastLine),
-                "rerun": .string("cohort run \(CommandTemplate.shellQuoted(report.jobFile)) --only \(detail.name)"),
+                "rerun": .string("cohort run \(CommandTemplate.shellQuoted(report.jobFile)) --only \(CommandTemplate.shellQuoted(detail.name))"),
                 "rerunByHand": detail.rerunScript.map { .string("sh " + $0) } ?? .null,
             ]
             switch failure.outcome {

@@ -99,9 +99,9 @@ public enum StatusMatrix {
     }
 
     /// A foreach stage's cell (DESIGN §8): the items of `generators` at the
-    /// row's coordinates, folded. A generator not done yet shows as itself
-    /// (its items are not known); one that listed nothing leaves nothing
-    /// to do (done).
+    /// row's coordinates, folded. A generator that has not listed yet shows
+    /// as itself (its items are not known; a watching one with items
+    /// shows its items); one that listed nothing leaves nothing to do (done).
     static func itemCell(_ status: StudyStatus, graph: InstanceGraph, stage: Int, generators: Range<Int>) -> StudyStatus.Cell? {
         guard !generators.isEmpty else { return nil }
         var shown: StudyStatus.Cell?
@@ -109,7 +109,9 @@ public enum StatusMatrix {
             if shown.map({ cell.urgency > $0.urgency }) ?? true { shown = cell }
         }
         for generator in generators {
-            if status.cells[generator] != .done { consider(status.cells[generator]) }
+            if status.cells[generator] != .done && !graph.hasListed(InstanceID(generator), forStage: stage) {
+                consider(status.cells[generator])
+            }
             for range in graph.itemInstances(ofStage: stage, generator: InstanceID(generator)) {
                 for index in range { consider(status.cells[index]) }
             }

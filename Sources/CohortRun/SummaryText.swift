@@ -113,7 +113,7 @@ func failureLines(_ failure: FailureRecord, jobFile: String) -> [String] {
         lines.append("    attempt \(earlier.attempt) (\(earlier.outcome.text)): logs \(LogPaths.described(earlier.logFolder))")
     }
     // Commands to paste: paths quoted where they need it (spaces in a job's path).
-    lines.append("    rerun just it: cohort run \(CommandTemplate.shellQuoted(jobFile)) --only \(failure.name)")
+    lines.append("    rerun just it: cohort run \(CommandTemplate.shellQuoted(jobFile)) --only \(CommandTemplate.shellQuoted(failure.name))")
     if case .couldNotStart = failure.outcome {} else {
         lines.append("    by hand, as the worker ran it: sh \(CommandTemplate.shellQuoted(failure.logFolder + "/rerun.sh"))")
     }

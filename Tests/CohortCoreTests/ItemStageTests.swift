@@ -79,6 +79,9 @@ import Testing
         #expect(problem("ok\nbad\u{1b}[2J\n") == "line 2: \"bad\\u{1b}[2J\" holds a control character")
         #expect(problem("./\n") == "line 1: \"./\" names no file")
         #expect(try ItemList.items(in: "").get() == [], "a generator may find nothing")
+        #expect(try ItemList.items(in: "a\n   \nb\n").get() == ["a", "b"], "a line of spaces is blank")
+        #expect(problem(String(repeating: "%", count: 100) + "\n")?.hasSuffix("makes a folder name of 300 bytes (`/` and `%` take 3 each); at most 255") == true)
+        #expect(try ItemList.items(in: String(repeating: "x", count: 255)).get().count == 1)
     }
 }
 

@@ -10,6 +10,9 @@ struct CryoEMDemoTests {
 
     @Test func theDemoRunsEveryMovieAndPicksEverySession() throws {
         let job = try MPIHarness.copyJob("cryoem", repository: repository)
+        let early = try ChildProcess.run([MPIHarness.cohort, "plan", job, "--only", "motioncorr:grid1:s1"])
+        #expect(early.code == 2 && early.stderr.contains("import:grid1:s1 has not listed its items yet; select it too (--only import,motioncorr:grid1:s1)"),
+                "nothing could run: said, not a silent success: \(early.output)")
         // As on a terminal: the progress block counts items found during the run.
         let result = try MPIHarness.run(ranks: 4, ["run", "--progress", "block", job])
         #expect(result.code == 0, "\(result.output)")
@@ -18,6 +21,8 @@ struct CryoEMDemoTests {
         #expect(!result.stdout.contains("watching"), "every committed session is complete (DONE): nothing to watch")
         #expect(Files.read(folder(of: job) + "/out/classes/classes")
                 == "grid1/s1 300\ngrid1/s2 100\ngrid2/s1 0\ngrid2/s2 200\ntotal 600\n")
+        let forced = try ChildProcess.run([MPIHarness.cohort, "plan", job, "--force", "motioncorr"])
+        #expect(forced.code == 0 && forced.stdout.contains("motioncorr: 0 done earlier, 6 to run (6 forced)"), "\(forced.output)")
     }
 
     @Test func aMovieArrivingWhileTheRunGoesOnIsAlignedAndPicked() throws {

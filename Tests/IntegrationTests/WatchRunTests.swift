@@ -77,6 +77,8 @@ struct WatchRunTests {
             ProcessTable.processes(matching: ["/cohort", "run", job]).allSatisfy { !ProcessTable.isAlive($0) }
         }
         #expect(watched, "it kept looking: \(ledger(folder))")
+        let lists = Files.read(folder + "/.cohort/stream/journal").split(separator: "\n").filter { $0.contains("\titems\t") }
+        #expect(lists.count == 2, "a list is journaled when it changed ([a], [a, b]), not every look: \(lists.count)")
         #expect(ledger(folder).filter { $0.hasPrefix("mc ") } == ["mc a.tif", "mc b.tif"])
 
         let plan = try ChildProcess.run([MPIHarness.cohort, "plan", job])
