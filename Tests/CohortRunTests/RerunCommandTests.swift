@@ -14,5 +14,9 @@ import Testing
         #expect(quoted.contains("    by hand, as the worker ran it: sh '/lab/my study/out/.attempts/fit/sub-01/1/rerun.sh'"))
         let plain = failureLines(failure, jobFile: "jobs/demo/job.yml")
         #expect(plain.contains("    rerun just it: cohort run jobs/demo/job.yml --only fit:sub-01"), "a plain path stays as typed")
+        var item = failure
+        item.name = "mc:g1:s1:bad movie:2.tif"
+        #expect(failureLines(item, jobFile: "job.yml").contains("    rerun just it: cohort run job.yml --only 'mc:g1:s1:bad movie:2.tif'"),
+                "an item may hold a space")
     }
 }
