@@ -87,6 +87,9 @@ public struct Stage: Sendable, Hashable {
     /// GPUs one instance holds, each a device of its worker's given to it
     /// alone (`CUDA_VISIBLE_DEVICES`; DESIGN §7).
     public var gpus: Int
+    /// Workers on distinct hosts one instance takes at once (an MPI program
+    /// spanning nodes; DESIGN §7); `cpus`, `memory` and `gpus` are per node.
+    public var nodes: Int
     /// Extra attempts after a failure.
     public var retries: Int
     /// Seconds an attempt may run before it is stopped and counted as failed.
@@ -121,7 +124,7 @@ public struct Stage: Sendable, Hashable {
 
     public init(
         name: String, domain: Domain, command: String, dependencies: [Int],
-        cpus: Int = 1, memory: Int64 = 0, gpus: Int = 0, retries: Int = 0, timeout: Double? = nil,
+        cpus: Int = 1, memory: Int64 = 0, gpus: Int = 0, nodes: Int = 1, retries: Int = 0, timeout: Double? = nil,
         on: String? = nil, priority: Int = 0, locks: [StageLock] = [], setup: String? = nil,
         listsItems: Bool = false, foreach: Int? = nil, watch: Double? = nil, until: String? = nil, line: Int = 0, runLine: Int? = nil
     ) {
@@ -143,6 +146,7 @@ public struct Stage: Sendable, Hashable {
         self.cpus = cpus
         self.memory = memory
         self.gpus = gpus
+        self.nodes = nodes
         self.line = line
     }
 }

@@ -8,7 +8,7 @@ public enum JobLoader {
     /// Job files larger than this are refused before parsing (NOTES-YAML).
     public static let maximumBytes = 1 << 20
     static let topLevelKeys = ["study", "workdir", "subjects", "sessions", "dataset", "env", "setup", "stages"]
-    static let stageKeys = ["name", "domain", "run", "after", "cpus", "gpus", "memory", "retries", "timeout", "on", "priority", "locks", "setup",
+    static let stageKeys = ["name", "domain", "run", "after", "cpus", "gpus", "nodes", "memory", "retries", "timeout", "on", "priority", "locks", "setup",
                             "items", "foreach", "watch", "until"]
 
     public static func load(text: String, file: String) throws(JobFileError) -> Job {
@@ -196,6 +196,7 @@ public enum JobLoader {
                 stage.afterLine = line
             case "cpus": stage.cpus = tree.text(value, path).map { ($0, line) }
             case "gpus": stage.gpus = tree.text(value, path).map { ($0, line) }
+            case "nodes": stage.nodes = tree.text(value, path).map { ($0, line) }
             case "memory": stage.memory = tree.text(value, path).map { ($0, line) }
             case "retries": stage.retries = tree.text(value, path).map { ($0, line) }
             case "timeout": stage.timeout = tree.text(value, path).map { ($0, line) }
@@ -249,6 +250,7 @@ struct DraftStage {
     var afterLine: Int?
     var cpus: (String, Int?)?
     var gpus: (String, Int?)?
+    var nodes: (String, Int?)?
     var memory: (String, Int?)?
     var retries: (String, Int?)?
     var timeout: (String, Int?)?

@@ -192,6 +192,8 @@ enum JobValidator {
         convert(draftStage.memory, "memory", Quantity.bytes, expected: "a memory size like 512M or 4G") { stage.memory = $0 }
         convert(draftStage.gpus, "gpus", { Quantity.integer($0, in: 0...64) },
                 expected: "a whole number of GPUs from 0 to 64") { stage.gpus = $0 }
+        convert(draftStage.nodes, "nodes", { Quantity.integer($0, in: 1...1024) },
+                expected: "a whole number of nodes from 1 to 1024") { stage.nodes = $0 }
         convert(draftStage.retries, "retries", { Quantity.integer($0, in: 0...100) },
                 expected: "a whole number of retries from 0 to 100") { stage.retries = $0 }
         convert(draftStage.timeout, "timeout", Quantity.seconds,

@@ -48,6 +48,10 @@ public struct Scheduler: Sendable {
     /// (`successBeingRecorded`), and the worker each ran on.
     var freedBeforeRecord: [InstanceID: WorkerID] = [:]
     var locks = LockTable()
+    /// Multi-node instances' workers and the workers held for the next (SchedulerGangs.swift).
+    var gangs = GangTable()
+    /// Whether any stage spans workers (else no dispatch round looks for gangs).
+    let usesMultiNodeStages: Bool
     /// Positions (in its worker's `devices`) of the GPUs each running instance holds.
     var heldDevices: [InstanceID: [Int]] = [:]
     /// Stage indices, best first (critical-path policy).
@@ -102,6 +106,8 @@ public struct Scheduler: Sendable {
         var withoutFollowOn: [InstanceID] = []
         /// Per GPU device of its profile: the instance holding it.
         var deviceHolders: [InstanceID?]
+        /// Held for a multi-node instance that waits for room: no new work.
+        var reserved = false
     }
     /// Instances waiting for another attempt, per stage: started before the
     /// stage's other ready instances, and away from workers they failed on.
@@ -125,6 +131,7 @@ public struct Scheduler: Sendable {
         self.graph = graph
         self.selection = selection
         usesExclusiveLocks = graph.job.stages.contains { $0.locks.contains { !$0.shared } }
+        usesMultiNodeStages = graph.job.stages.contains { $0.nodes > 1 }
         self.followOnsBelow = followOnsBelow
         typicalSeconds = Array(repeating: nil, count: graph.job.stages.count)
         self.walltime = walltime
@@ -341,6 +348,7 @@ public struct Scheduler: Sendable {
     /// follow-on was queued for passes to it (its worker started it).
     private mutating func freeRoom(of instance: InstanceID, stage: Int) {
         locks.release(graph.job.stages[stage].locks)
+        if usesMultiNodeStages { releaseGang(of: instance, stage: stage) }
         guard let worker = runningOn.removeValue(forKey: instance), let index = workerIndex[worker] else { return }
         releaseDevices(of: instance, onWorker: index)
         workers[index].running -= 1

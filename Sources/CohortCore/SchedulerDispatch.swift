@@ -8,6 +8,7 @@ extension Scheduler {
             touchedWorkers.removeAll()
             return
         }
+        if usesMultiNodeStages { startGangs(into: &actions) }
         dispatchToHealthyWorkers(into: &actions)
         if readyCount > 0 && clearSuspectsIfIdle() { dispatchToHealthyWorkers(into: &actions) }
         if followOnsBelow > 0 { queueFollowOns(into: &actions) }
@@ -19,7 +20,8 @@ extension Scheduler {
             progress = false
             let reserved = reservedLocks()
             let bySubject: Bool = if case .subjectsFirst = policy { throughputBound } else { false }
-            for index in workers.indices where workers[index].free.cpus > 0 && !workers[index].drained && !workers[index].suspect {
+            for index in workers.indices
+            where workers[index].free.cpus > 0 && !workers[index].drained && !workers[index].suspect && !workers[index].reserved {
                 guard let stage = bestStage(for: workers[index], reserved: reserved, bySubject: bySubject) else { continue }
                 let instance = nextInstance(of: stage, for: workers[index])
                 let definition = graph.job.stages[stage]
@@ -48,6 +50,7 @@ extension Scheduler {
             let definition = graph.job.stages[stage]
             return (!readyQueues[stage].isEmpty || retryFor(stage, on: worker) != nil)
                 && !held.contains(stage)
+                && definition.nodes == 1  // multi-node stages start as gangs (`startGangs`)
                 && worker.profile.takes(definition)
                 && worker.free.fits(definition.demand)
                 && (unlockedOnly ? definition.locks.isEmpty && definition.gpus == 0 : locks.canAcquire(definition.locks, reserved: reserved))
@@ -142,7 +145,19 @@ extension Scheduler {
     public static func unplaceableStages(of job: Job, on workers: [WorkerProfile]) -> [UnplaceableStage] {
         job.stages.compactMap { stage in
             let candidates = workers.filter { $0.takes(stage) }
-            if candidates.contains(where: { $0.capacity.fits(stage.demand) }) { return nil }
+            if stage.nodes > 1 {
+                let fitting = candidates.enumerated().filter { $0.element.capacity.fits(stage.demand) }
+                let hosts = Set(fitting.map { $0.element.host.isEmpty ? "#\($0.offset)" : $0.element.host })
+                if hosts.count >= stage.nodes { return nil }
+                // Some host fits but too few: say so (none fits at all: said below as for any stage).
+                if !fitting.isEmpty {
+                    var problem = UnplaceableStage(stage: stage.name, needs: stage.demand, largest: stage.demand, label: stage.on)
+                    problem.nodes = (needed: stage.nodes, hosts: hosts.count)
+                    return problem
+                }
+            } else if candidates.contains(where: { $0.capacity.fits(stage.demand) }) {
+                return nil
+            }
             let capacities = candidates.map(\.capacity)
             let largest = Capacity(cpus: capacities.map(\.cpus).max() ?? 0, memory: capacities.map(\.memory).max() ?? 0,
                                    gpus: capacities.map(\.gpus).max() ?? 0)

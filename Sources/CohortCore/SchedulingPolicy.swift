@@ -82,11 +82,15 @@ public struct WorkerProfile: Hashable, Sendable {
     public var queuesFollowOns: Bool
     /// Its GPUs, as `CUDA_VISIBLE_DEVICES` names them (`capacity.gpus` of them).
     public var devices: [String]
+    /// Its host: a multi-node instance takes workers on distinct hosts
+    /// ("": a host of its own).
+    public var host: String
 
     /// `devices` empty with `capacity.gpus` above 0: devices `0` … `gpus - 1`;
     /// given, they set `capacity.gpus`.
     public init(capacity: Capacity, labels: Set<String> = [], exclusive: Bool = false, queuesFollowOns: Bool = false,
-                devices: [String] = []) {
+                devices: [String] = [], host: String = "") {
+        self.host = host
         self.capacity = capacity
         self.labels = labels
         self.exclusive = exclusive

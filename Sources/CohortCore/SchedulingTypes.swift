@@ -105,6 +105,11 @@ public struct UnplaceableStage: Error, Hashable, Sendable, CustomStringConvertib
     public var unexplained = false
     /// Only drained workers could run it.
     public var drainedOnly = false
+    /// A multi-node stage: the hosts it needs, and how many have a worker that fits.
+    public var nodes: (needed: Int, hosts: Int)?
+
+    public static func == (a: UnplaceableStage, b: UnplaceableStage) -> Bool { a.description == b.description }
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
     public var description: String {
         if drainedOnly {
@@ -117,6 +122,9 @@ public struct UnplaceableStage: Error, Hashable, Sendable, CustomStringConvertib
             return "stage \"\(stage)\" runs on workers labelled \"\(label)\", but no worker has that label (give one with --label-rank N=\(label) or --label-host HOST=\(label))"
         }
         let which = label.map { "worker labelled \"\($0)\"" } ?? "worker"
+        if let nodes {
+            return "stage \"\(stage)\" needs \(nodes.needed) nodes (a \(which) with \(needs) on each of \(nodes.needed) hosts), but \(nodes.hosts == 1 ? "1 host has one" : "\(nodes.hosts) hosts have one"); run on more hosts or lower its nodes"
+        }
         if needs.gpus > largest.gpus {
             let has = largest.gpus == 0 ? "no GPU" : "\(largest.gpus) GPU\(largest.gpus == 1 ? "" : "s")"
             return "stage \"\(stage)\" needs \(needs.gpus) GPU\(needs.gpus == 1 ? "" : "s") per instance, but the largest \(which) has \(has); give workers GPUs (--gpus, or run where Slurm or nvidia-smi finds them) or lower its gpus"

@@ -1,0 +1,103 @@
+/// Stages that span workers (`nodes: N`, DESIGN §7): an instance takes N
+/// workers on distinct hosts at once, each with the stage's cpus, memory
+/// and GPUs, and runs its module once, on the first (an MPI program given
+/// the others in a hostfile); the others hold their room until it ends.
+///
+/// Such an instance rarely finds N workers free at once while smaller work
+/// keeps them busy. So the best-ranked one that cannot start reserves N
+/// workers on distinct hosts (Slurm's reservation for the job at the head
+/// of its queue): they take no new work, and it starts the moment they are
+/// free. Other workers go on with smaller work meanwhile.
+struct GangTable: Sendable {
+    /// Per running multi-node instance: the indices of its workers, first
+    /// (where its module runs) first.
+    var members: [InstanceID: [Int]] = [:]
+    /// The workers held for the multi-node stage first in line, if any.
+    var reservation: (stage: Int, workers: [Int])?
+}
+
+extension Scheduler {
+    /// The workers of a running instance, first (where its module runs)
+    /// first: one for a single-node stage.
+    public func gang(of instance: InstanceID) -> [WorkerID] {
+        if let members = gangs.members[instance] { return members.map { workers[$0].id } }
+        return runningOn[instance].map { [$0] } ?? []
+    }
+
+    /// The host a worker stands for: its profile's, else its own.
+    func host(ofWorker index: Int) -> String {
+        workers[index].profile.host.isEmpty ? "worker \(workers[index].id.rawValue)" : workers[index].profile.host
+    }
+
+    /// Starts the multi-node instances that can start now, best stage first;
+    /// the first that cannot reserves workers for itself.
+    mutating func startGangs(into actions: inout [SchedulerAction]) {
+        guard usesMultiNodeStages else { return }
+        if let reservation = gangs.reservation, !hasReady(reservation.stage) || held.contains(reservation.stage) {
+            // Nothing left to reserve for (or held for walltime): the workers go back to work.
+            for index in reservation.workers { workers[index].reserved = false }
+            gangs.reservation = nil
+        }
+        for stage in stageOrder where graph.job.stages[stage].nodes > 1 {
+            while hasReady(stage) && !held.contains(stage) {
+                let definition = graph.job.stages[stage]
+                guard locks.canAcquire(definition.locks, reserved: []),
+                      let members = gangMembers(for: stage, freeNow: true) else {
+                    if gangs.reservation == nil, let held = gangMembers(for: stage, freeNow: false) {
+                        gangs.reservation = (stage, held)
+                        for index in held { workers[index].reserved = true }
+                    }
+                    return
+                }
+                if let reservation = gangs.reservation, reservation.stage == stage {
+                    for index in reservation.workers { workers[index].reserved = false }
+                    gangs.reservation = nil
+                }
+                let instance = nextInstance(of: stage, for: workers[members[0]])
+                readyCount -= 1
+                runningCount += 1
+                setState(instance, stage: stage, to: .running)
+                locks.acquire(definition.locks)
+                for index in members {
+                    workers[index].free = workers[index].free - definition.demand
+                    workers[index].running += 1
+                }
+                runningOn[instance] = workers[members[0]].id
+                gangs.members[instance] = members
+                actions.append(.start(instance, on: workers[members[0]].id))
+            }
+        }
+    }
+
+    /// N workers on distinct hosts that take `stage` and fit its demand:
+    /// with that room free now (`freeNow`), else in all (to reserve, those
+    /// with the most free room first). Nil if there are not N such hosts.
+    private func gangMembers(for stage: Int, freeNow: Bool) -> [Int]? {
+        let definition = graph.job.stages[stage]
+        var chosen: [Int] = []
+        var hosts: Set<String> = []
+        let candidates = workers.indices.filter { index in
+            let worker = workers[index]
+            guard !worker.drained, !worker.suspect, worker.profile.takes(definition),
+                  worker.profile.capacity.fits(definition.demand) else { return false }
+            if freeNow { return worker.free.fits(definition.demand) && (!worker.reserved || gangs.reservation?.stage == stage) }
+            return true
+        }.sorted { workers[$0].free.cpus > workers[$1].free.cpus }
+        for index in candidates where hosts.insert(host(ofWorker: index)).inserted {
+            chosen.append(index)
+            if chosen.count == definition.nodes { return chosen }
+        }
+        return nil
+    }
+
+    /// The other workers of a multi-node instance that ended get their room back.
+    mutating func releaseGang(of instance: InstanceID, stage: Int) {
+        guard let members = gangs.members.removeValue(forKey: instance) else { return }
+        let demand = graph.job.stages[stage].demand
+        for index in members.dropFirst() {
+            workers[index].free = workers[index].free + demand
+            workers[index].running -= 1
+            if followOnsBelow > 0 { touchedWorkers.append(index) }
+        }
+    }
+}

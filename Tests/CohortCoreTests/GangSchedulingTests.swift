@@ -1,0 +1,93 @@
+import CohortCore
+import CohortTesting
+import Testing
+
+/// Stages that span workers (DESIGN §7): N workers on distinct hosts at
+/// once, a reservation so that smaller work cannot starve them.
+@Suite struct GangSchedulingTests {
+    static let job = """
+        study: s
+        subjects: [a, b, c, d, e, f]
+        stages:
+          - {name: refine, domain: study, nodes: 2, cpus: 2, after: [], run: x}
+          - {name: small, domain: subject, after: [], run: x}
+        """
+    let refine = InstanceID(0)
+
+    func started(_ actions: [SchedulerAction]) -> [(InstanceID, WorkerID)] {
+        actions.compactMap { if case .start(let id, let worker) = $0 { (id, worker) } else { nil } }
+    }
+
+    func profile(_ host: String, cpus: Int = 2) -> WorkerProfile {
+        WorkerProfile(capacity: Capacity(cpus: cpus, memory: 0), host: host)
+    }
+
+    @Test func nodesAreRead() throws {
+        let job = try JobLoader.load(text: Self.job, file: "job.yml")
+        #expect(job.stages.map(\.nodes) == [2, 1])
+        #expect(loadingProblems(Self.job.replacingOccurrences(of: "nodes: 2", with: "nodes: 0"))
+            == ["job.yml:4: stages[0].nodes: \"0\" is not a whole number of nodes from 1 to 1024"])
+    }
+
+    @Test func aMultiNodeInstanceTakesWorkersOnDistinctHostsAndReleasesThemAll() throws {
+        var scheduler = Scheduler(graph: try InstanceGraph(job: try JobLoader.load(text: Self.job, file: "job.yml")))
+        var starts: [(InstanceID, WorkerID)] = []
+        starts += started(scheduler.workerJoined(WorkerID(1), profile: profile("n1")))
+        starts += started(scheduler.workerJoined(WorkerID(2), profile: profile("n1")))
+        #expect(!starts.contains { $0.0 == refine }, "two workers, one host: not yet")
+        starts += started(scheduler.workerJoined(WorkerID(3), profile: profile("n2")))
+        let gang = scheduler.gang(of: refine)
+        #expect(gang.count == 2 || !starts.contains { $0.0 == refine })
+        // Run everything to the end, one end at a time.
+        var running = starts
+        var seenGang: [WorkerID] = []
+        while let (instance, _) = running.first {
+            running.removeFirst()
+            if instance == refine {
+                seenGang = scheduler.gang(of: refine)
+                let hosts = Set(seenGang.map { $0 == WorkerID(3) ? "n2" : "n1" })
+                #expect(seenGang.count == 2 && hosts.count == 2, "two workers on two hosts: \(seenGang)")
+            }
+            running += started(scheduler.instanceFinished(instance, succeeded: true))
+        }
+        #expect(scheduler.isFinished)
+        #expect(seenGang.count == 2, "it ran")
+    }
+
+    /// Small work keeps coming; the multi-node instance reserves two
+    /// workers, which take no new work, and starts once both are free.
+    @Test func smallWorkCannotStarveAMultiNodeInstance() throws {
+        let job = try JobLoader.load(text: """
+            study: s
+            subjects: [\((1...40).map { "s\($0)" }.joined(separator: ", "))]
+            stages:
+              - {name: small, domain: subject, after: [], priority: 10, run: x}
+              - {name: refine, domain: study, nodes: 2, after: [], run: x}
+            """, file: "job.yml")
+        let graph = try InstanceGraph(job: job)
+        var scheduler = Scheduler(graph: graph)
+        var running: [(InstanceID, WorkerID)] = []
+        for (number, host) in ["n1", "n2", "n3"].enumerated() {
+            running += started(scheduler.workerJoined(WorkerID(number + 1), profile: profile(host, cpus: 1)))
+        }
+        let refine = InstanceID(graph.instances(ofStage: 1).lowerBound)
+        var smallBeforeRefine = 0
+        while !running.isEmpty, !running.contains(where: { $0.0 == refine }) {
+            let (instance, _) = running.removeFirst()
+            smallBeforeRefine += 1
+            running += started(scheduler.instanceFinished(instance, succeeded: true))
+        }
+        #expect(running.contains { $0.0 == refine }, "it started while small work was left")
+        #expect(smallBeforeRefine < 10, "within a few ends, not after all 40: \(smallBeforeRefine)")
+        #expect(scheduler.tallies[0].succeeded < 40)
+    }
+
+    @Test func tooFewHostsIsUnplaceable() throws {
+        let job = try JobLoader.load(text: Self.job, file: "job.yml")
+        let problems = Scheduler.unplaceableStages(of: job, on: [profile("n1"), profile("n1")])
+        #expect(problems.map(\.description) == [
+            "stage \"refine\" needs 2 nodes (a worker with 2 cpus, 0B memory on each of 2 hosts), but 1 host has one; run on more hosts or lower its nodes",
+        ])
+        #expect(Scheduler.unplaceableStages(of: job, on: [profile("n1"), profile("n2")]).isEmpty)
+    }
+}
