@@ -25,7 +25,7 @@ extension Scheduler {
         guard readyCount > 0, typicalSeconds.contains(where: { $0.map { $0 < followOnsBelow } ?? false }) else { return }
         let bySubject: Bool = if case .subjectsFirst = policy { throughputBound } else { false }
         for index in touched.sorted()
-        where workers[index].profile.queuesFollowOns && !workers[index].drained && !workers[index].suspect {
+        where workers[index].profile.queuesFollowOns && !workers[index].drained && !workers[index].suspect && !workers[index].reserved {
             var position = 0
             while readyCount > 0 && position < workers[index].withoutFollowOn.count {
                 let ahead = workers[index].withoutFollowOn[position]

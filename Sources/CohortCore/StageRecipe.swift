@@ -42,6 +42,8 @@ public struct StageRecipe: Equatable, Sendable {
     public static let implicitSessionFolder = "no-session"
     /// A generator's list, in its attempt's folder (beside its logs).
     public static let itemsFileName = "items"
+    /// A multi-node instance's hostfile, in its attempt's folder.
+    public static let hostfileName = "hostfile"
 
     public init(stage: Int, stageName: String, study: String, command: String, setup: [String], directory: String,
                 workdir: String, environment: [EnvironmentVariable], cpus: Int, timeoutSeconds: Double, perSession: Bool = false,
@@ -131,6 +133,16 @@ public struct StageRecipe: Equatable, Sendable {
         ]
         let attemptFolder = attempts + String(assignment.attempt)
         if perItem { instanceEnvironment.append(.init(name: "COHORT_ITEM", value: item)) }
+        var hostfile: FileToWrite?
+        if let hosts = assignment.hosts {
+            // One line per host with the cpus reserved there: `mpirun --hostfile "$COHORT_HOSTFILE"`.
+            hostfile = FileToWrite(path: attemptFolder + "/" + Self.hostfileName, text: hosts.map { "\($0) slots=\(cpus)\n" }.joined())
+            instanceEnvironment.append(.init(name: "COHORT_NODES", value: hosts.joined(separator: ",")))
+            instanceEnvironment.append(.init(name: "COHORT_HOSTFILE", value: attemptFolder + "/" + Self.hostfileName))
+            // Inside Slurm its mpirun starts daemons on the other nodes with srun,
+            // whose step must share the resources Cohort's own step holds (else it waits for ever).
+            instanceEnvironment.append(.init(name: "SLURM_OVERLAP", value: "1"))
+        }
         if let gpus = assignment.gpus {
             // Exactly its own devices; none for a stage without gpus (not another instance's).
             let devices = gpus.joined(separator: ",")
@@ -147,6 +159,7 @@ public struct StageRecipe: Equatable, Sendable {
             stageEnvironment: environment, instanceEnvironment: instanceEnvironment, cpus: cpus, timeoutSeconds: timeoutSeconds)
         order.after = assignment.after
         if listsItems { order.itemsFile = attemptFolder + "/" + Self.itemsFileName }
+        order.hostfile = hostfile
         return order
     }
 }

@@ -20,6 +20,8 @@ public struct TaskAssignment: Equatable, Sendable {
     /// The GPU devices it holds, for `CUDA_VISIBLE_DEVICES` (empty: none of
     /// its worker's); nil on a worker without GPUs (the variable is left alone).
     public var gpus: [String]? = nil
+    /// A multi-node instance's hosts, its own first (nil: one worker).
+    public var hosts: [String]? = nil
 
     public init(instance: InstanceID, stage: Int, subject: String, session: String, attempt: Int, after: InstanceID? = nil) {
         self.instance = instance

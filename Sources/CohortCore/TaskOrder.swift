@@ -31,6 +31,8 @@ public struct TaskOrder: Equatable, Sendable {
     public var after: InstanceID? = nil
     /// A generator's `$COHORT_ITEMS`: read by its worker when it succeeds.
     public var itemsFile: String? = nil
+    /// A multi-node instance's OpenMPI hostfile (`COHORT_HOSTFILE`).
+    public var hostfile: FileToWrite? = nil
 
     public init(
         instance: InstanceID, name: String, command: String, directory: String,
@@ -49,5 +51,16 @@ public struct TaskOrder: Equatable, Sendable {
         self.stageEnvironment = stageEnvironment
         self.instanceEnvironment = instanceEnvironment
         self.cpus = cpus
+    }
+}
+
+/// A small file a worker writes into an attempt's folder before the module starts.
+public struct FileToWrite: Equatable, Sendable {
+    public var path: String
+    public var text: String
+
+    public init(path: String, text: String) {
+        self.path = path
+        self.text = text
     }
 }

@@ -197,6 +197,9 @@ extension SchedulerMessage {
                 // -1: leave the module's CUDA_VISIBLE_DEVICES alone (a worker without GPUs).
                 writer.write(Int64(assignment.gpus?.count ?? -1))
                 for device in assignment.gpus ?? [] { writer.write(device) }
+                // -1: one worker; else the hosts of a multi-node instance.
+                writer.write(Int64(assignment.hosts?.count ?? -1))
+                for host in assignment.hosts ?? [] { writer.write(host) }
             }
             return writer.bytes
         case .stop:
@@ -250,6 +253,13 @@ extension SchedulerMessage {
                     var devices: [String] = []
                     for _ in 0..<gpus { devices.append(try reader.readString()) }
                     assignment.gpus = devices
+                }
+                let hosts = try reader.readInt64()
+                guard (-1...1024).contains(hosts) else { throw WireFormatError(reason: "host count \(hosts) out of range") }
+                if hosts >= 0 {
+                    var names: [String] = []
+                    for _ in 0..<hosts { names.append(try reader.readString()) }
+                    assignment.hosts = names
                 }
                 assignments.append(assignment)
             }

@@ -36,7 +36,8 @@ public enum AttemptFolders {
     public static func prepare(_ order: TaskOrder) -> Preparation {
         if let problem = clearAttemptFolder(order.attemptFolder) { return .failed(problem) }
         // A generator writes its list into its attempt's folder: made first.
-        if order.itemsFile != nil, let problem = makeFolder(order.attemptFolder) { return .failed(problem) }
+        if order.itemsFile != nil || order.hostfile != nil, let problem = makeFolder(order.attemptFolder) { return .failed(problem) }
+        if let hostfile = order.hostfile, let problem = writeFile(hostfile.path, hostfile.text) { return .failed(problem) }
         var existing = stat()
         if lstat(order.instanceFolder, &existing) != 0 && errno == ENOENT { return .folderToMake }
         // An empty folder is removed and made again; rmdir fails with
@@ -106,6 +107,16 @@ public enum AttemptFolders {
 
 /// Creates `path` and any missing parents (one mkdir when only the last is
 /// missing); the reason when it cannot.
+/// Writes `text` to a new file at `path`; nil, or why not.
+func writeFile(_ path: String, _ text: String) -> String? {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else { return "cannot write \(path): \(errnoText())" }
+    defer { close(descriptor) }
+    let bytes = Array(text.utf8)
+    let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    return written == bytes.count ? nil : "cannot write \(path): \(errnoText())"
+}
+
 func makeFolder(_ path: String) -> String? {
     if mkdir(path, 0o755) == 0 { return nil }
     switch errno {

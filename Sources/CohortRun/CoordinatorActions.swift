@@ -118,6 +118,10 @@ extension Coordinator {
                 var assignment = factory.assignment(for: instance, attempt: attemptNumber(of: instance))
                 // Its own GPUs, or none of its worker's (nil: a worker without GPUs).
                 if workers[worker]?.profile.devices.isEmpty == false { assignment.gpus = scheduler.devices(of: instance) }
+                // A multi-node instance's hosts, for its hostfile (its own first).
+                if graph.job.stages[graph.stage(of: instance)].nodes > 1 {
+                    assignment.hosts = scheduler.gang(of: instance).map { workers[$0]?.host ?? "?" }
+                }
                 let name = graph.name(of: instance)
                 starts[place] = (assignment, name)
                 records.append(.started(attempt(instance, name: name, on: worker, number: assignment.attempt)))

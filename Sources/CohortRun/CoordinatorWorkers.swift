@@ -40,7 +40,7 @@ extension Coordinator {
         return all.map(\.0).sorted().map { rank in
             let host = rank == 0 ? host : hellos[rank]!.host
             let profile = WorkerProfile(capacity: capacities[rank]!, labels: policy.labels(rank: rank, host: host),
-                                        exclusive: rank == 0, queuesFollowOns: rank != 0, devices: devices[rank] ?? [])
+                                        exclusive: rank == 0, queuesFollowOns: rank != 0, devices: devices[rank] ?? [], host: host)
             return WorkerInfo(id: WorkerID(rank), host: host, profile: profile, pid: rank == 0 ? 0 : hellos[rank]!.pid)
         }
     }

@@ -30,6 +30,30 @@ struct SlurmTests {
         print("Slurm one-node and many-nodes tests took \(Int(Clock.now - started)) s")
     }
 
+    /// A stage spanning both nodes of the allocation: its module's own
+    /// `mpirun --hostfile "$COHORT_HOSTFILE"` starts ranks on the nodes
+    /// Cohort reserved for it (DESIGN §7).
+    @Test func aMultiNodeStagesMPIProgramRunsOnTheNodesOfTheAllocation() throws {
+        let slurm = try SlurmHarness.up()
+        defer { slurm.down() }
+        var folder = ""
+        let run = try slurm.submitDemo(script: "many-nodes.sbatch", options: ["--nodes=2", "--cpus-per-task=2", "--mem=1G", "--time=5"],
+                                       jobText: """
+            study: demo
+            stages:
+              - name: refine
+                domain: study
+                nodes: 2
+                run: |
+                  echo "$COHORT_NODES" > {workdir}/nodes
+                  mpirun --hostfile "$COHORT_HOSTFILE" -np 2 --bind-to none sh -c 'echo "$SLURMD_NODENAME"' > {workdir}/ranks
+            """, prepare: { folder = String($0.dropLast("/job.yml".count)) })
+        #expect(run.output.contains("All 1 instances done."), "\(run.output)")
+        #expect(Files.read(folder + "/out/refine/nodes") == "n1,n2\n" || Files.read(folder + "/out/refine/nodes") == "n2,n1\n")
+        let ranks = Files.read(folder + "/out/refine/ranks").split(separator: "\n").map(String.init).sorted()
+        #expect(ranks == ["n1", "n2"], "a rank on each node: \(ranks)")
+    }
+
     /// A time limit too short for the whole study: the wrapper resubmits
     /// itself, each job resumes from the journal, and no instance is done twice.
     /// The study's critical path (6 levels of 16 s) outlasts a one-minute job
