@@ -125,7 +125,8 @@ public struct Scheduler: Sendable {
     public init(
         graph: InstanceGraph, doneEarlier: (InstanceID) -> Bool = { _ in false },
         selection: Selection = .everything, policy: SchedulingPolicy = .criticalPath(), health: WorkerHealth = WorkerHealth(),
-        walltime: Walltime? = nil, followOnsBelow: Double = 0, endWatchesWhenIdle: Bool = false
+        walltime: Walltime? = nil, followOnsBelow: Double = 0, endWatchesWhenIdle: Bool = false,
+        stillWatching: (InstanceID) -> Bool = { _ in true }
     ) {
         watches = WatchTable(endWhenIdle: endWatchesWhenIdle)
         self.graph = graph
@@ -165,7 +166,7 @@ public struct Scheduler: Sendable {
                 setState(InstanceID(index), stage: graph.stage(of: InstanceID(index)), to: .unselected)
             }
         }
-        startWatches()
+        startWatches(stillWatching: stillWatching)
         for index in 0..<count where unmet[index] == 0 && states[index] == .waiting {
             makeReady(InstanceID(index), stage: graph.stage(of: InstanceID(index)))
         }

@@ -49,13 +49,22 @@ struct WatchTable: Sendable {
 extension Scheduler {
     /// Watched generator instances this run will start: what depends on
     /// them, tree instances only, waits for their watch's end as well. A
-    /// watch resumed from the journal (or left out by `--only`) has its
-    /// items listed already: they wait for no look.
-    mutating func startWatches() {
+    /// watch resumed from the journal (`stillWatching`: its last run left the
+    /// watch going, not changed or forced since; or left out by `--only`)
+    /// has its items listed already: they wait for no look.
+    mutating func startWatches(stillWatching: (InstanceID) -> Bool) {
         for (stage, definition) in graph.job.stages.enumerated() {
             guard let interval = definition.watch else { continue }
             for index in graph.instances(ofStage: stage) where states[index] == .waiting || states[index] == .unselected {
                 let instance = InstanceID(index)
+                guard stillWatching(instance) else {
+                    // Changed or forced: its items wait for its new list, as any generator's do.
+                    if states[index] == .waiting {
+                        watches.watches[instance] = WatchTable.Watch(interval: interval)
+                        for dependent in heldByWatch(instance) { unmet[dependent] += 1 }
+                    }
+                    continue
+                }
                 let items = graph.dependents(of: instance).flatMap { range in range.filter { $0 >= graph.treeInstanceCount } }
                 for item in items { unmet[item] -= 1 }
                 guard states[index] == .waiting else { continue }

@@ -27,6 +27,8 @@ public struct Selection: Sendable {
                 let place = graph.coordinates(of: generator)
                 if let subject = pattern.subject, subject != place.subject { continue }
                 if let session = pattern.session, session != place.session.map(graph.sessionName) { continue }
+                // A subject left out by --subjects: nothing of it runs anyway.
+                if let subjects, let subject = place.subject, !subjects.contains(subject) { continue }
                 if !graph.hasListed(generator, forStage: pattern.stage) && !contains(generator, in: graph) {
                     let generatorName = graph.job.stages[generatorStage].name
                     return SelectionError(description: "--only \(pattern.spec): \(graph.name(of: generator)) has not listed its items yet; select it too (--only \(generatorName),\(pattern.spec))")
@@ -38,18 +40,21 @@ public struct Selection: Sendable {
 
     /// An item named in `--only` that its generator's list, known from the
     /// journal, lacks: a typo. (An item not listed yet may appear during
-    /// the run.) Checked once `graph` holds the journaled lists.
-    public func unlistedItem(in graph: InstanceGraph) -> SelectionError? {
+    /// the run: a generator still watching, named in `watching`, that this
+    /// selection runs.) Checked once `graph` holds the journaled lists.
+    public func unlistedItem(in graph: InstanceGraph, watching: Set<String> = []) -> SelectionError? {
         for pattern in patterns {
-            // A watched generator may list it later: not a typo.
-            guard let item = pattern.item, let generatorStage = graph.job.stages[pattern.stage].foreach,
-                  graph.job.stages[generatorStage].watch == nil else { continue }
+            guard let item = pattern.item, let generatorStage = graph.job.stages[pattern.stage].foreach else { continue }
             let session = pattern.subject.flatMap { subject in
                 pattern.session.flatMap { graph.job.subjects[subject].sessions.firstIndex(of: $0) }.map { graph.sessionStarts[subject] + $0 }
             }
             let domain = graph.job.stages[generatorStage].domain
             guard let generator = graph.instance(ofStage: generatorStage, subject: pattern.subject,
                                                  session: domain == .session ? session : nil) else { continue }
+            // Still watching, and looking in this run: it may list the item later.
+            if graph.job.stages[generatorStage].watch != nil, watching.contains(graph.name(of: generator)), contains(generator, in: graph) {
+                continue
+            }
             let listed = graph.itemInstances(ofStage: pattern.stage, generator: generator).joined().compactMap { graph.item(of: InstanceID($0)) }
             if !listed.isEmpty, !listed.contains(item) {
                 return SelectionError(description: "--only \(pattern.spec): \(graph.name(of: generator)) lists no item \(quoted(item))\(suggestion(for: item, among: listed))")

@@ -111,7 +111,8 @@ public final class Coordinator {
         self.resources = Array(repeating: StageResources(), count: factory.graph.job.stages.count)
         self.scheduler = Scheduler(graph: factory.graph, doneEarlier: plan.isDone, selection: selection, policy: scheduling,
                                    walltime: walltime, followOnsBelow: transport == nil ? 0 : Self.followOnsBelow,
-                                   endWatchesWhenIdle: endWatchesWhenIdle)
+                                   endWatchesWhenIdle: endWatchesWhenIdle,
+                                   stillWatching: { plan.reasons[$0.index] == .watching || plan.reasons[$0.index] == nil })
     }
 
     /// Runs the job to the end (or to a stop signal) and returns its summary.

@@ -57,7 +57,8 @@ extension Study {
     /// `--force-id` the journal holds already completes that request instead
     /// of forcing again; the same id for a different request is refused.
     public func intent(of preparation: RunPreparation, _ options: RunOptions, history: JournalHistory) throws(RunRefused) -> RunIntent {
-        if let unlisted = preparation.selection.unlistedItem(in: graph) ?? preparation.selection.itemsNotListedYet(in: graph) {
+        if let unlisted = preparation.selection.unlistedItem(in: graph, watching: history.watching)
+            ?? preparation.selection.itemsNotListedYet(in: graph) {
             throw RunRefused(description: "cohort: \(unlisted)")
         }
         var history = history

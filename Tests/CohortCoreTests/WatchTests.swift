@@ -358,3 +358,34 @@ import Testing
         #expect(names.sorted() == ["import:g1:s1", "import:g1:s2", "import:g2:s1", "import:g2:s2", "mc:g1:s1:m,2.tif"])
     }
 }
+
+/// Found by the second review round.
+@Suite struct WatchResumeAndSelectionTests {
+    @Test func aWatchedGeneratorChangedSinceItsListMakesItsItemsWaitForTheNewOne() throws {
+        var graph = try InstanceGraph(job: try JobLoader.load(text: WatchSchedulingTests.job, file: "job.yml"))
+        graph.list(["m1", "m2"], by: InstanceID(0))
+        var scheduler = Scheduler(graph: graph, stillWatching: { _ in false })
+        let first = scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 4, memory: 0))
+            .compactMap { if case .start(let id, _) = $0 { id } else { nil } }
+        #expect(first == [InstanceID(0)], "forced or changed: its old items wait for its new list")
+    }
+
+    @Test func subjectsLeftOutAreNotAskedToListAndAFinishedWatchsTyposAreRefused() throws {
+        var graph = try InstanceGraph(job: try JobLoader.load(text: """
+            study: s
+            subjects: [g1, g2]
+            sessions: [s1]
+            stages:
+              - {name: import, domain: session, items: true, watch: 1m, run: x}
+              - {name: mc, foreach: import, run: x}
+            """, file: "job.yml"))
+        graph.list(["a.tif"], by: InstanceID(0))
+        let onlyG1 = try Selection(only: ["mc"], subjects: ["g1"], graph: graph)
+        #expect(onlyG1.itemsNotListedYet(in: graph) == nil, "g2 is outside --subjects")
+        let typo = try Selection(only: ["import,mc:g1:s1:b.tif"], subjects: [], graph: graph)
+        #expect(typo.unlistedItem(in: graph, watching: ["import:g1:s1"]) == nil, "still watching, and looking in this run: it may come")
+        #expect(typo.unlistedItem(in: graph)?.description.contains("lists no item \"b.tif\"") == true, "its watch ended: a typo")
+        let withoutImport = try Selection(only: ["mc:g1:s1:b.tif"], subjects: [], graph: graph)
+        #expect(withoutImport.unlistedItem(in: graph, watching: ["import:g1:s1"]) != nil, "nothing would look for it in this run")
+    }
+}
