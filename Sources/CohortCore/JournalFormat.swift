@@ -87,6 +87,14 @@ public enum JournalFormat {
             line.field("items", items.joined(separator: "\n"))
             if watching { line.field("watching", "yes") }
             line.time("time", time)
+        case .itemsChanged(let instance, let attempt, let added, let removed, let time, let watching):
+            line.kind("itemschange")
+            line.field("instance", instance)
+            line.field("attempt", attempt)
+            line.field("added", added.joined(separator: "\n"))
+            line.field("removed", removed.joined(separator: "\n"))
+            if watching { line.field("watching", "yes") }
+            line.time("time", time)
         case .runEnded(let reason, let time):
             line.kind("stop")
             line.field("reason", reason)

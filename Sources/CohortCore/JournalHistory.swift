@@ -171,6 +171,11 @@ public struct JournalHistory: Sendable {
             lastRecordTime = time
             itemLists[instance] = items
             if goesOn { watching.insert(instance) } else if !watching.isEmpty { watching.remove(instance) }
+        case .itemsChanged(let instance, _, let added, let removed, let time, let goesOn):
+            lastRecordTime = time
+            let gone = Set(removed)
+            itemLists[instance] = (itemLists[instance] ?? []).filter { !gone.contains($0) } + added
+            if goesOn { watching.insert(instance) } else if !watching.isEmpty { watching.remove(instance) }
         case .studyTree(let change):
             lastRecordTime = change.time
             var tree = studyTree ?? RecordedTree(source: change.source)

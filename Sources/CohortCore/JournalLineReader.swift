@@ -14,7 +14,7 @@ struct JournalLineReader {
     private enum Key: Int, CaseIterable {
         case id, job, host, pid, ranks, time, only, subjects, instance, attempt, rank, logs
         case outcome, wall, peakKiB, def, stamp, inputs, stages, cause, reason, cpus, memory
-        case source, new, changed, gone, items, watching
+        case source, new, changed, gone, items, watching, added, removed
 
         /// The key spelled by `bytes`, if it is one this version reads.
         init?(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -105,6 +105,13 @@ struct JournalLineReader {
             return .itemsListed(instance: try text(.instance), attempt: try int(.attempt),
                                 items: listed.isEmpty ? [] : listed.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
                                 time: try double(.time), watching: optionalText(.watching) == "yes")
+        case "itemschange":
+            func list(_ key: Key) throws(Damage) -> [String] {
+                let text = try text(key)
+                return text.isEmpty ? [] : text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            }
+            return .itemsChanged(instance: try text(.instance), attempt: try int(.attempt), added: try list(.added),
+                                 removed: try list(.removed), time: try double(.time), watching: optionalText(.watching) == "yes")
         case "tree":
             func subjects(_ key: Key) throws(Damage) -> [Subject] {
                 try text(key).split(separator: ",").map(StudyTreeChange.subject)

@@ -29,6 +29,10 @@ public enum JournalRecord: Equatable, Sendable {
     /// `watching`: the generator watches on (DESIGN §8): a resumed run runs
     /// it again, and what waits for its watch's end is not yet current.
     case itemsListed(instance: String, attempt: Int, items: [String], time: Double, watching: Bool = false)
+    /// A watch's look that changed the list: only what it added and what
+    /// left (a streaming session's journal would otherwise grow by its
+    /// whole list every look). Applied to the last list of the instance.
+    case itemsChanged(instance: String, attempt: Int, added: [String], removed: [String], time: Double, watching: Bool)
 
     public struct RunStart: Equatable, Sendable {
         /// Random, unique to the run: part of each success's stamp ("" in journals of older versions).

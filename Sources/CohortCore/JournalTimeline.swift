@@ -75,7 +75,7 @@ public struct JournalTimeline: Sendable {
                 if !runs.isEmpty { runs[runs.count - 1].end = max(runs[runs.count - 1].end, time) }
             case .studyTree(let change):
                 if !runs.isEmpty { runs[runs.count - 1].end = max(runs[runs.count - 1].end, change.time) }
-            case .itemsListed(_, _, _, let time, _):
+            case .itemsListed(_, _, _, let time, _), .itemsChanged(_, _, _, _, let time, _):
                 if !runs.isEmpty { runs[runs.count - 1].end = max(runs[runs.count - 1].end, time) }
             }
         }

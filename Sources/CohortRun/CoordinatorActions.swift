@@ -32,14 +32,9 @@ extension Coordinator {
             let attempt = attempt(instance, name: name, on: worker, number: number,
                                   logs: outcome.isFailure ? factory.attemptFolder(of: instance, attempt: number) : nil)
             let made = outcome.succeeded ? lineage.succeeded(instance, name: name, attempt: attempt.attempt) : nil
-            // A look that found nothing new while its watch goes on writes no list
-            // again (the journal would grow by the whole list every look).
-            let sameLook = outcome.succeeded && scheduler.isLook(instance) && scheduler.watchGoesOn(after: instance)
-                && report.items.map { Set($0) == Set(graph.listedItems(of: instance)) } == true
-            if outcome.succeeded, !sameLook, let items = report.items, graph.job.stages[graph.stage(of: instance)].listsItems {
+            if outcome.succeeded, let items = report.items, graph.job.stages[graph.stage(of: instance)].listsItems {
                 // In the same write as the success: a resumed run knows the items without running it again.
-                records.append(.itemsListed(instance: name, attempt: attempt.attempt, items: items, time: epochSeconds(),
-                                            watching: scheduler.watchGoesOn(after: instance)))
+                records += itemRecords(items, of: instance, name: name, attempt: attempt.attempt)
             }
             records.append(.finished(attempt, JournalRecord.Ending(
                 outcome: outcome, wallSeconds: report.wallSeconds, peakMemoryKiB: report.peakMemoryKiB, lineage: made)))
@@ -192,6 +187,22 @@ extension Coordinator {
         try outgoing.sendAll(over: transport)
         if !immediate.isEmpty { finished = try perform(try handle(immediate)) || finished }
         return finished
+    }
+
+    /// What a generator's success journals of its list: the whole list, or,
+    /// for a watch's look, what it added and removed (nothing when the list
+    /// stayed the same and the watch goes on): a streaming session's journal
+    /// must not grow by its whole list every look.
+    func itemRecords(_ items: [String], of instance: InstanceID, name: String, attempt: Int) -> [JournalRecord] {
+        let goesOn = scheduler.watchGoesOn(after: instance)
+        guard scheduler.isLook(instance) else {
+            return [.itemsListed(instance: name, attempt: attempt, items: items, time: epochSeconds(), watching: goesOn)]
+        }
+        let before = graph.listedItems(of: instance)
+        let known = Set(before), now = Set(items)
+        let added = items.filter { !known.contains($0) }, removed = before.filter { !now.contains($0) }
+        if added.isEmpty && removed.isEmpty && goesOn { return [] }
+        return [.itemsChanged(instance: name, attempt: attempt, added: added, removed: removed, time: epochSeconds(), watching: goesOn)]
     }
 
     /// The instance's attempt number over every run: earlier runs' attempts, then this run's.

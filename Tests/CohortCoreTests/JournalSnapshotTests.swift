@@ -37,6 +37,7 @@ import Testing
             .finished(attempt("convert:sub-02:ses-1", 2), .init(outcome: .signaled(9), wallSeconds: 3, peakMemoryKiB: 30)),
             .itemsListed(instance: "import:sub-01", attempt: 1, items: ["raw/m 1.tif", "m,2%.tif"], time: 6.7),
             .itemsListed(instance: "import:sub-02", attempt: 3, items: [], time: 6.8, watching: true),
+            .itemsChanged(instance: "import:sub-01", attempt: 2, added: ["m3.tif"], removed: ["raw/m 1.tif"], time: 6.85, watching: true),
             .started(attempt("old:stage:with:colons", 1)),
             .finished(attempt("old:stage:with:colons", 1), .init(outcome: .succeeded, wallSeconds: 4, peakMemoryKiB: 1)),
             .started(attempt("model:sub-01", 2)),
@@ -71,8 +72,8 @@ import Testing
         #expect(decoded["convert:sub-01:ses-1"]?.forcePending == true, "its success was forced out of date")
         #expect(decoded["old:stage:with:colons"]?.success != nil, "a name with more colons than levels keeps them")
         #expect(decoded["convert:sub-09:ses-1"] == nil)
-        #expect(decoded.itemLists == ["import:sub-01": ["raw/m 1.tif", "m,2%.tif"], "import:sub-02": []])
-        #expect(decoded.watching == ["import:sub-02"], "its watch went on after that success")
+        #expect(decoded.itemLists == ["import:sub-01": ["m,2%.tif", "m3.tif"], "import:sub-02": []], "a look's change applied to the list")
+        #expect(decoded.watching == ["import:sub-01", "import:sub-02"], "their watches went on after those successes")
         #expect(decoded.studyTree == RecordedTree(source: "bids:data", sessions: ["sub-01": ["ses-1"], "sub-02": ["ses-2"], "sub-04": []]))
     }
 

@@ -77,8 +77,10 @@ struct WatchRunTests {
             ProcessTable.processes(matching: ["/cohort", "run", job]).allSatisfy { !ProcessTable.isAlive($0) }
         }
         #expect(watched, "it kept looking: \(ledger(folder))")
-        let lists = Files.read(folder + "/.cohort/stream/journal").split(separator: "\n").filter { $0.contains("\titems\t") }
-        #expect(lists.count == 2, "a list is journaled when it changed ([a], [a, b]), not every look: \(lists.count)")
+        let journal = Files.read(folder + "/.cohort/stream/journal").split(separator: "\n")
+        let lists = journal.filter { $0.contains("\titems\t") }, changes = journal.filter { $0.contains("\titemschange\t") }
+        #expect(lists.count == 1 && changes.count == 1, "the list once ([a]), then what a look added (b), not every look: \(lists.count) \(changes.count)")
+        #expect(changes.first?.contains("added=b.tif\t") == true, "\(changes)")
         #expect(ledger(folder).filter { $0.hasPrefix("mc ") } == ["mc a.tif", "mc b.tif"])
 
         let plan = try ChildProcess.run([MPIHarness.cohort, "plan", job])
