@@ -194,9 +194,6 @@ enum JobValidator {
                 expected: "a whole number of GPUs from 0 to 64") { stage.gpus = $0 }
         convert(draftStage.nodes, "nodes", { Quantity.integer($0, in: 1...1024) },
                 expected: "a whole number of nodes from 1 to 1024") { stage.nodes = $0 }
-        if stage.nodes > 1 && stage.gpus > 0 {
-            tree.report(line: draftStage.gpus?.1, "\(field).gpus", "GPUs on each node of a multi-node stage are not supported yet; give gpus to single-node stages")
-        }
         convert(draftStage.retries, "retries", { Quantity.integer($0, in: 0...100) },
                 expected: "a whole number of retries from 0 to 100") { stage.retries = $0 }
         convert(draftStage.timeout, "timeout", Quantity.seconds,

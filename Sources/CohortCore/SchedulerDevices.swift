@@ -13,6 +13,11 @@ extension Scheduler {
 
     /// Gives `instance`, just placed on worker `index`, `count` devices no one holds.
     mutating func takeDevices(_ count: Int, for instance: InstanceID, onWorker index: Int) {
+        heldDevices[instance] = claimDevices(count, by: instance, onWorker: index)
+    }
+
+    /// Marks `count` free devices of worker `index` as held by `instance`; their positions.
+    mutating func claimDevices(_ count: Int, by instance: InstanceID, onWorker index: Int) -> [Int] {
         var taken: [Int] = []
         for position in workers[index].deviceHolders.indices where workers[index].deviceHolders[position] == nil {
             workers[index].deviceHolders[position] = instance
@@ -21,7 +26,7 @@ extension Scheduler {
         }
         // Capacity counted the devices free: there are always enough.
         precondition(taken.count == count, "worker \(workers[index].id) had \(taken.count) free GPUs for \(count)")
-        heldDevices[instance] = taken
+        return taken
     }
 
     /// Its devices go back to worker `index` (the instance ended or was given back).

@@ -14,6 +14,10 @@ struct GangTable: Sendable {
     var members: [InstanceID: [Int]] = [:]
     /// The workers held for the multi-node stage first in line, if any.
     var reservation: (stage: Int, workers: [Int])?
+    /// Per running multi-node instance of a stage with `gpus`: the devices
+    /// (positions) it holds on each of its workers after the first (the
+    /// first's are `Scheduler.heldDevices`).
+    var devices: [InstanceID: [(worker: Int, positions: [Int])]] = [:]
 }
 
 extension Scheduler {
@@ -22,6 +26,14 @@ extension Scheduler {
     public func gang(of instance: InstanceID) -> [WorkerID] {
         if let members = gangs.members[instance] { return members.map { workers[$0].id } }
         return runningOn[instance].map { [$0] } ?? []
+    }
+
+    /// The GPU devices a running instance holds on each of its workers, in
+    /// the order of `gang(of:)`.
+    public func devicesByWorker(of instance: InstanceID) -> [[String]] {
+        var result = [devices(of: instance)]
+        for (index, positions) in gangs.devices[instance] ?? [] { result.append(positions.map { workers[index].profile.devices[$0] }) }
+        return result
     }
 
     /// The host a worker stands for: its profile's, else its own.
@@ -58,9 +70,15 @@ extension Scheduler {
                 runningCount += 1
                 setState(instance, stage: stage, to: .running)
                 locks.acquire(definition.locks)
-                for index in members {
+                for (place, index) in members.enumerated() {
                     workers[index].free = workers[index].free - definition.demand
                     workers[index].running += 1
+                    guard definition.gpus > 0 else { continue }
+                    if place == 0 {
+                        takeDevices(definition.gpus, for: instance, onWorker: index)
+                    } else {
+                        gangs.devices[instance, default: []].append((index, claimDevices(definition.gpus, by: instance, onWorker: index)))
+                    }
                 }
                 runningOn[instance] = workers[members[0]].id
                 gangs.members[instance] = members
@@ -93,6 +111,9 @@ extension Scheduler {
     /// The other workers of a multi-node instance that ended get their room back.
     mutating func releaseGang(of instance: InstanceID, stage: Int) {
         guard let members = gangs.members.removeValue(forKey: instance) else { return }
+        for (index, positions) in gangs.devices.removeValue(forKey: instance) ?? [] {
+            for position in positions { workers[index].deviceHolders[position] = nil }
+        }
         let demand = graph.job.stages[stage].demand
         for index in members.dropFirst() {
             workers[index].free = workers[index].free + demand

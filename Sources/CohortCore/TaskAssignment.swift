@@ -22,6 +22,8 @@ public struct TaskAssignment: Equatable, Sendable {
     public var gpus: [String]? = nil
     /// A multi-node instance's hosts, its own first (nil: one worker).
     public var hosts: [String]? = nil
+    /// With `hosts`, of a stage with `gpus`: each host's devices (`0,1`), in the same order.
+    public var hostGPUs: [String]? = nil
 
     public init(instance: InstanceID, stage: Int, subject: String, session: String, attempt: Int, after: InstanceID? = nil) {
         self.instance = instance

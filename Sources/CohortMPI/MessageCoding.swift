@@ -200,6 +200,8 @@ extension SchedulerMessage {
                 // -1: one worker; else the hosts of a multi-node instance.
                 writer.write(Int64(assignment.hosts?.count ?? -1))
                 for host in assignment.hosts ?? [] { writer.write(host) }
+                writer.write(Int64(assignment.hostGPUs?.count ?? -1))
+                for devices in assignment.hostGPUs ?? [] { writer.write(devices) }
             }
             return writer.bytes
         case .stop:
@@ -260,6 +262,13 @@ extension SchedulerMessage {
                     var names: [String] = []
                     for _ in 0..<hosts { names.append(try reader.readString()) }
                     assignment.hosts = names
+                }
+                let hostGPUs = try reader.readInt64()
+                guard (-1...1024).contains(hostGPUs) else { throw WireFormatError(reason: "host GPU count \(hostGPUs) out of range") }
+                if hostGPUs >= 0 {
+                    var devices: [String] = []
+                    for _ in 0..<hostGPUs { devices.append(try reader.readString()) }
+                    assignment.hostGPUs = devices
                 }
                 assignments.append(assignment)
             }

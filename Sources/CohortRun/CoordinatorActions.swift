@@ -116,6 +116,9 @@ extension Coordinator {
                 // A multi-node instance's hosts, for its hostfile (its own first).
                 if graph.job.stages[graph.stage(of: instance)].nodes > 1 {
                     assignment.hosts = scheduler.gang(of: instance).map { workers[$0]?.host ?? "?" }
+                    if graph.job.stages[graph.stage(of: instance)].gpus > 0 {
+                        assignment.hostGPUs = scheduler.devicesByWorker(of: instance).map { $0.joined(separator: ",") }
+                    }
                 }
                 let name = graph.name(of: instance)
                 starts[place] = (assignment, name)

@@ -82,6 +82,42 @@ import Testing
         #expect(scheduler.tallies[0].succeeded < 40)
     }
 
+    /// GPUs per node: every worker of a multi-node instance holds its own
+    /// devices, never one another running instance holds there.
+    @Test(arguments: [1, 2, 3])
+    func multiNodeInstancesHoldTheirOwnDevicesOnEveryNode(seed: UInt64) throws {
+        var random = SplitMix(seed: seed)
+        let graph = try InstanceGraph(job: try JobLoader.load(text: """
+            study: s
+            subjects: [a, b, c, d, e, f]
+            stages:
+              - {name: refine, domain: subject, nodes: 2, gpus: 1, after: [], run: x}
+              - {name: align, domain: subject, gpus: 1, after: [], run: x}
+            """, file: "job.yml"))
+        var scheduler = Scheduler(graph: graph)
+        var running: [(InstanceID, WorkerID)] = []
+        for (number, host) in ["n1", "n2", "n3"].enumerated() {
+            let profile = WorkerProfile(capacity: Capacity(cpus: 4, memory: 0), devices: ["0", "1"], host: host)
+            running += started(scheduler.workerJoined(WorkerID(number + 1), profile: profile))
+        }
+        var ended = 0
+        while !running.isEmpty {
+            var held: Set<String> = []
+            for (instance, _) in running {
+                let workers = scheduler.gang(of: instance)
+                let devices = scheduler.devicesByWorker(of: instance)
+                #expect(devices.count == workers.count && devices.allSatisfy { $0.count == 1 }, "one GPU on each of its workers")
+                for (worker, names) in zip(workers, devices) {
+                    for name in names { #expect(held.insert("\(worker.rawValue)/\(name)").inserted, "GPU \(name) of \(worker) held twice") }
+                }
+            }
+            let (instance, _) = running.remove(at: Int(random.next() % UInt64(running.count)))
+            running += started(scheduler.instanceFinished(instance, succeeded: true))
+            ended += 1
+        }
+        #expect(scheduler.isFinished && ended == graph.instanceCount)
+    }
+
     @Test func tooFewHostsIsUnplaceable() throws {
         let job = try JobLoader.load(text: Self.job, file: "job.yml")
         let problems = Scheduler.unplaceableStages(of: job, on: [profile("n1"), profile("n1")])

@@ -57,8 +57,10 @@ struct ManyHostsTests {
               - name: refine
                 domain: study
                 nodes: 2
+                gpus: 1
                 run: |
                   echo "$COHORT_NODES" > {workdir}/nodes
+                  echo "$COHORT_NODE_GPUS" > {workdir}/gpus
                   cp "$COHORT_HOSTFILE" {workdir}/hostfile
                   mpirun --mca plm_rsh_agent "\(script) agent" --mca oob_tcp_if_include 10.77.0.0/24 \\
                     --mca btl_tcp_if_include 10.77.0.0/24 --mca btl self,tcp --bind-to none \\
@@ -69,7 +71,7 @@ struct ManyHostsTests {
             "mpirun", "--mca", "plm_rsh_agent", "\(script) agent",
             "--mca", "oob_tcp_if_include", "10.77.0.0/24", "--mca", "btl_tcp_if_include", "10.77.0.0/24",
             "--mca", "btl", "self,tcp", "--host", "10.77.0.11:2,10.77.0.12:1,10.77.0.13:1",
-            "-np", "4", "--bind-to", "none", "--stdin", "none", "-q", MPIHarness.cohort, "run", job,
+            "-np", "4", "--bind-to", "none", "--stdin", "none", "-q", MPIHarness.cohort, "run", job, "--gpus", "1",
         ].map { "'\($0)'" }.joined(separator: " ")
         let result = try ChildProcess.run([script, "exec", "h1", mpirun], environment: MPIHarness.environment(), timeout: 180)
         #expect(result.code == 0, "\(result.output)")
@@ -78,5 +80,6 @@ struct ManyHostsTests {
         #expect(Files.read(folder + "/out/refine/hostfile") == nodes.map { "\($0) slots=1\n" }.joined())
         let ranks = Files.read(folder + "/out/refine/ranks").split(separator: "\n").map(String.init).sorted()
         #expect(ranks == nodes.sorted(), "its MPI program's ranks ran on the hosts it was given: \(ranks)")
+        #expect(Files.read(folder + "/out/refine/gpus") == nodes.map { "\($0)=0" }.joined(separator: " ") + "\n", "each node's own GPU")
     }
 }
