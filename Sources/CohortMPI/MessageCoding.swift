@@ -194,14 +194,11 @@ extension SchedulerMessage {
                 writer.write(assignment.item)
                 writer.write(Int64(assignment.attempt))
                 writer.write(Int64(assignment.after?.rawValue ?? -1))
-                // -1: leave the module's CUDA_VISIBLE_DEVICES alone (a worker without GPUs).
-                writer.write(Int64(assignment.gpus?.count ?? -1))
-                for device in assignment.gpus ?? [] { writer.write(device) }
-                // -1: one worker; else the hosts of a multi-node instance.
-                writer.write(Int64(assignment.hosts?.count ?? -1))
-                for host in assignment.hosts ?? [] { writer.write(host) }
-                writer.write(Int64(assignment.hostGPUs?.count ?? -1))
-                for devices in assignment.hostGPUs ?? [] { writer.write(devices) }
+                // Absent: leave the module's CUDA_VISIBLE_DEVICES alone (a worker without GPUs).
+                writeOptional(assignment.gpus, to: &writer)
+                // Absent: one worker; else the hosts of a multi-node instance (and each one's GPUs).
+                writeOptional(assignment.hosts, to: &writer)
+                writeOptional(assignment.hostGPUs, to: &writer)
             }
             return writer.bytes
         case .stop:
@@ -249,27 +246,9 @@ extension SchedulerMessage {
                 let after = try read(Int32.self, "after", &reader)
                 guard after >= -1 else { throw WireFormatError(reason: "instance ahead \(after) out of range") }
                 if after >= 0 { assignment.after = InstanceID(rawValue: after) }
-                let gpus = try reader.readInt64()
-                guard (-1...64).contains(gpus) else { throw WireFormatError(reason: "GPU count \(gpus) out of range") }
-                if gpus >= 0 {
-                    var devices: [String] = []
-                    for _ in 0..<gpus { devices.append(try reader.readString()) }
-                    assignment.gpus = devices
-                }
-                let hosts = try reader.readInt64()
-                guard (-1...1024).contains(hosts) else { throw WireFormatError(reason: "host count \(hosts) out of range") }
-                if hosts >= 0 {
-                    var names: [String] = []
-                    for _ in 0..<hosts { names.append(try reader.readString()) }
-                    assignment.hosts = names
-                }
-                let hostGPUs = try reader.readInt64()
-                guard (-1...1024).contains(hostGPUs) else { throw WireFormatError(reason: "host GPU count \(hostGPUs) out of range") }
-                if hostGPUs >= 0 {
-                    var devices: [String] = []
-                    for _ in 0..<hostGPUs { devices.append(try reader.readString()) }
-                    assignment.hostGPUs = devices
-                }
+                assignment.gpus = try readOptional("GPU", upTo: 64, &reader)
+                assignment.hosts = try readOptional("host", upTo: 1024, &reader)
+                assignment.hostGPUs = try readOptional("host GPU", upTo: 1024, &reader)
                 assignments.append(assignment)
             }
             self = .run(assignments)
@@ -284,4 +263,19 @@ extension SchedulerMessage {
         }
         try expectEnd(reader)
     }
+}
+
+/// An optional list of strings: its count (-1 for none), then each.
+private func writeOptional(_ list: [String]?, to writer: inout WireWriter) {
+    writer.write(Int64(list?.count ?? -1))
+    for text in list ?? [] { writer.write(text) }
+}
+
+private func readOptional(_ what: String, upTo limit: Int64, _ reader: inout WireReader) throws(WireFormatError) -> [String]? {
+    let count = try reader.readInt64()
+    guard (-1...limit).contains(count) else { throw WireFormatError(reason: "\(what) count \(count) out of range") }
+    guard count >= 0 else { return nil }
+    var list: [String] = []
+    for _ in 0..<count { list.append(try reader.readString()) }
+    return list
 }

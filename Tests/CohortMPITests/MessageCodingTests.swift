@@ -24,8 +24,16 @@ import Testing
                                   workdir: "/d/out", environment: [], cpus: 1, timeoutSeconds: 0, perItem: true)
         var item = assignment
         item.item = "raw/movie 1.tif"
+        var gpu = assignment
+        gpu.gpus = ["0", "GPU-1a"]
+        var noGPU = assignment
+        noGPU.gpus = []
+        var gang = assignment
+        gang.hosts = ["n1", "n2"]
+        gang.hostGPUs = ["0,1", "2"]
         for message in [SchedulerMessage.recipes([recipe, second, generator, perItem]), .recipes([]), .run([assignment]),
-                        .run([assignment, followOn, studyLevel, item]), .run([]), .stop, .terminate, .recall(InstanceID(77))] {
+                        .run([assignment, followOn, studyLevel, item, gpu, noGPU, gang]), .run([]), .stop, .terminate,
+                        .recall(InstanceID(77))] {
             #expect(try SchedulerMessage(decoding: message.encoded()) == message)
         }
     }
@@ -37,7 +45,8 @@ import Testing
     func workerMessagesRoundTrip(_ outcome: AttemptOutcome) throws {
         let report = TaskReport(instance: InstanceID(rawValue: Int32.max), outcome: outcome, wallSeconds: 12.5,
                                 peakMemoryKiB: 1 << 40, logTail: "line 1\nline 2")
-        let hello = WorkerHello(host: "node07", pid: 4242, machineCores: 128, machineMemory: 512 << 30)
+        var hello = WorkerHello(host: "node07", pid: 4242, machineCores: 128, machineMemory: 512 << 30)
+        hello.gpus = ["0", "1", "MIG-2"]
         let other = TaskReport(instance: InstanceID(0), outcome: .succeeded, wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
         var listed = other
         listed.items = ["raw/m1.tif", "m 2", ""].filter { !$0.isEmpty }
