@@ -112,10 +112,7 @@ extension Scheduler {
             watch.succeededHere = true
             if watch.listed {
                 // Its journaled items stopped waiting for it at the start: the rest does now.
-                for dependent in heldByWatch(instance) {
-                    unmet[dependent] -= 1
-                    if unmet[dependent] == 0, states[dependent] == .waiting { makeReady(InstanceID(dependent), stage: graph.stage(of: InstanceID(dependent))) }
-                }
+                releaseHeld(by: instance)
             } else {
                 watch.listed = true
                 satisfyDependents(of: instance, makingReady: true)
@@ -123,10 +120,7 @@ extension Scheduler {
         }
         if watch.lastLook {
             watches.watches[instance] = nil
-            for dependent in heldByWatch(instance) {
-                unmet[dependent] -= 1
-                if unmet[dependent] == 0, states[dependent] == .waiting { makeReady(InstanceID(dependent), stage: graph.stage(of: InstanceID(dependent))) }
-            }
+            releaseHeld(by: instance)
             // Said only of a watch that looked again (not of a session found complete).
             if watch.looksTaken > 0 { actions.append(.watchEnded(instance)) }
         } else {
@@ -135,6 +129,15 @@ extension Scheduler {
             watches.watches[instance] = watch
             watches.earliestLook = min(watches.earliestLook, due)
             actions.append(.lookAgain(instance, inSeconds: watch.interval))
+        }
+    }
+
+    /// What waits for `generator` (its tree dependents) waits for one thing
+    /// fewer: its success in this run, or its watch's end.
+    private mutating func releaseHeld(by generator: InstanceID) {
+        for dependent in heldByWatch(generator) {
+            unmet[dependent] -= 1
+            if unmet[dependent] == 0, states[dependent] == .waiting { makeReady(InstanceID(dependent), stage: graph.stage(of: InstanceID(dependent))) }
         }
     }
 

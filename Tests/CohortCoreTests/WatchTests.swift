@@ -1,4 +1,5 @@
 import CohortCore
+import CohortTesting
 import Testing
 
 /// Watched generators (DESIGN §8): looks at an interval, new items at once,
@@ -219,16 +220,7 @@ import Testing
 
 /// `--only` naming item instances (items may hold `:`).
 @Suite struct ItemSelectionTests {
-    static let job = """
-        study: s
-        subjects: [g1, g2]
-        sessions: [s1, s2]
-        stages:
-          - {name: import, domain: session, items: true, run: x}
-          - {name: mc, foreach: import, run: x}
-          - {name: total, domain: study, items: true, after: [], run: x}
-          - {name: each, foreach: total, run: x}
-        """
+    static let job = JobFixtures.itemJob
 
     func graph() throws -> InstanceGraph {
         var graph = try InstanceGraph(job: try JobLoader.load(text: Self.job, file: "job.yml"))

@@ -51,16 +51,7 @@ import Testing
     /// session whose generator has not listed yet shows the generator's state,
     /// one that listed nothing has nothing left to do.
     @Test func itemsFoldIntoTheirSessionsCell() throws {
-        let job = try JobLoader.load(text: """
-            study: s
-            subjects: [g1, g2]
-            sessions: [s1, s2]
-            stages:
-              - {name: import, domain: session, items: true, run: x}
-              - {name: mc, foreach: import, run: x}
-              - {name: all, domain: study, items: true, after: [], run: x}
-              - {name: each, foreach: all, run: x}
-            """, file: "job.yml")
+        let job = try JobLoader.load(text: JobFixtures.itemJob, file: "job.yml")
         var graph = try InstanceGraph(job: job)
         func instance(_ name: String) -> InstanceID {
             (0..<graph.instanceCount).map(InstanceID.init).first { graph.name(of: $0) == name }!

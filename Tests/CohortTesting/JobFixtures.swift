@@ -2,6 +2,19 @@ public import CohortCore
 
 /// Jobs built in code for tests of the graph and the scheduler.
 public enum JobFixtures {
+    /// Two subjects of two sessions; per session a generator and its item
+    /// stage, per study another (DESIGN §8).
+    public static let itemJob = """
+        study: s
+        subjects: [g1, g2]
+        sessions: [s1, s2]
+        stages:
+          - {name: import, domain: session, items: true, run: x}
+          - {name: mc, foreach: import, run: x}
+          - {name: all, domain: study, items: true, after: [], run: x}
+          - {name: each, foreach: all, run: x}
+        """
+
     /// Three subjects with ragged sessions: sub-01 two, sub-02 one, sub-03 three.
     public static let raggedSubjects = [
         Subject(name: "sub-01", sessions: ["ses-1", "ses-2"]),
