@@ -35,6 +35,7 @@ public enum JournalFormat {
             line.kind("start")
             line.attempt(attempt)
             if let logs = attempt.logs { line.field("logs", logs) }
+            if !attempt.alsoRanks.isEmpty { line.field("also", attempt.alsoRanks.map(String.init).joined(separator: ",")) }
         case .finished(let attempt, let ending):
             line.kind("end")
             line.attempt(attempt)

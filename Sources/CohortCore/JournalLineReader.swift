@@ -14,7 +14,7 @@ struct JournalLineReader {
     private enum Key: Int, CaseIterable {
         case id, job, host, pid, ranks, time, only, subjects, instance, attempt, rank, logs
         case outcome, wall, peakKiB, def, stamp, inputs, stages, cause, reason, cpus, memory
-        case source, new, changed, gone, items, watching, added, removed
+        case source, new, changed, gone, items, watching, added, removed, also
 
         /// The key spelled by `bytes`, if it is one this version reads.
         init?(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -78,7 +78,9 @@ struct JournalLineReader {
     private mutating func record(kind: UnsafeBufferPointer<UInt8>) throws(Damage) -> JournalRecord {
         switch String(decoding: kind, as: UTF8.self) {
         case "start":
-            return .started(try attempt())
+            var attempt = try attempt()
+            attempt.alsoRanks = optionalText(.also).map { JournalFormat.list($0).compactMap { Int($0) } } ?? []
+            return .started(attempt)
         case "end":
             return .finished(try attempt(), .init(
                 outcome: try outcome(), wallSeconds: try double(.wall), peakMemoryKiB: try int(.peakKiB), lineage: try lineage()))

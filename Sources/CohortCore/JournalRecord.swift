@@ -72,9 +72,14 @@ public enum JournalRecord: Equatable, Sendable {
         /// only logs `cohort status` points to), not with every start; older
         /// journals have it on start records, which are read as before.
         public var logs: String?
+        /// The other workers of a multi-node instance, held by it until it
+        /// ends (start records only): the report draws it on each of them.
+        public var alsoRanks: [Int]
 
-        public init(instance: String, attempt: Int, rank: Int, host: String, time: Double, logs: String? = nil) {
+        public init(instance: String, attempt: Int, rank: Int, host: String, time: Double, logs: String? = nil,
+                    alsoRanks: [Int] = []) {
             self.logs = logs
+            self.alsoRanks = alsoRanks
             self.instance = instance
             self.attempt = attempt
             self.rank = rank

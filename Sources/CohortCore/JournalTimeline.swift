@@ -13,6 +13,9 @@ public struct JournalTimeline: Sendable {
         /// nil when no ending was recorded: still running, or its run was killed.
         public var outcome: AttemptOutcome?
         public var peakMemoryKiB: Int
+        /// A multi-node attempt as one of its other workers saw it: held
+        /// there while its module ran on the first (counted once, there).
+        public var heldOnly = false
     }
 
     /// A run as the journal holds it.
@@ -31,13 +34,27 @@ public struct JournalTimeline: Sendable {
 
     public init(text: String) {
         var open: [String: Span] = [:]
+        /// The other workers of each open multi-node attempt.
+        var alsoRanks: [String: [Int]] = [:]
+        /// A span, and a copy on each other worker its attempt held.
+        func append(_ span: Span) {
+            runs[runs.count - 1].spans.append(span)
+            for rank in alsoRanks.removeValue(forKey: span.instance) ?? [] {
+                var copy = span
+                copy.rank = rank
+                copy.heldOnly = true
+                copy.host = runs[runs.count - 1].workers.last { $0.rank == rank }?.host ?? "?"
+                runs[runs.count - 1].spans.append(copy)
+            }
+        }
         func close(at time: Double) {
             guard !runs.isEmpty else { return }
             for var span in open.values {
                 span.end = max(span.start, time)
-                runs[runs.count - 1].spans.append(span)
+                append(span)
             }
             open = [:]
+            alsoRanks = [:]
         }
         for line in text.split(separator: "\n") {
             guard let record = try? JournalFormat.decode(line) else { continue }
@@ -50,6 +67,7 @@ public struct JournalTimeline: Sendable {
                 runs[runs.count - 1].end = max(runs[runs.count - 1].end, attempt.time)
                 open[attempt.instance] = Span(instance: attempt.instance, attempt: attempt.attempt, rank: attempt.rank,
                                               host: attempt.host, start: attempt.time, end: attempt.time, outcome: nil, peakMemoryKiB: 0)
+                alsoRanks[attempt.instance] = attempt.alsoRanks.isEmpty ? nil : attempt.alsoRanks
             case .finished(let attempt, let ending):
                 guard !runs.isEmpty else { continue }
                 runs[runs.count - 1].end = max(runs[runs.count - 1].end, attempt.time)
@@ -62,7 +80,7 @@ public struct JournalTimeline: Sendable {
                 span.end = max(span.start, attempt.time)
                 span.outcome = ending.outcome
                 span.peakMemoryKiB = ending.peakMemoryKiB
-                runs[runs.count - 1].spans.append(span)
+                append(span)
             case .runEnded(_, let time):
                 guard !runs.isEmpty else { continue }
                 runs[runs.count - 1].end = max(runs[runs.count - 1].end, time)

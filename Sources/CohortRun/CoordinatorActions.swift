@@ -114,15 +114,20 @@ extension Coordinator {
                 // Its own GPUs, or none of its worker's (nil: a worker without GPUs).
                 if workers[worker]?.profile.devices.isEmpty == false { assignment.gpus = scheduler.devices(of: instance) }
                 // A multi-node instance's hosts, for its hostfile (its own first).
+                var alsoRanks: [Int] = []
                 if graph.job.stages[graph.stage(of: instance)].nodes > 1 {
-                    assignment.hosts = scheduler.gang(of: instance).map { workers[$0]?.host ?? "?" }
+                    let gang = scheduler.gang(of: instance)
+                    assignment.hosts = gang.map { workers[$0]?.host ?? "?" }
+                    alsoRanks = gang.dropFirst().map(\.rawValue)
                     if graph.job.stages[graph.stage(of: instance)].gpus > 0 {
                         assignment.hostGPUs = scheduler.devicesByWorker(of: instance).map { $0.joined(separator: ",") }
                     }
                 }
                 let name = graph.name(of: instance)
                 starts[place] = (assignment, name)
-                records.append(.started(attempt(instance, name: name, on: worker, number: assignment.attempt)))
+                var started = attempt(instance, name: name, on: worker, number: assignment.attempt)
+                started.alsoRanks = alsoRanks
+                records.append(.started(started))
                 // A watch ends with the first look that starts once its `until` file exists.
                 if let file = factory.untilFile(of: instance), access(file, F_OK) == 0 { scheduler.untilFileExists(for: instance) }
             case .skip(let instance, let cause):

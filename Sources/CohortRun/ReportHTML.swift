@@ -27,7 +27,7 @@ enum ReportHTML {
         }
         var stats: [JSONValue] = []
         for (index, stage) in job.stages.enumerated() {
-            let mine = data.spans.indices.filter { data.stages[$0] == index }.map { data.spans[$0] }
+            let mine = data.spans.indices.filter { data.stages[$0] == index && !data.spans[$0].heldOnly }.map { data.spans[$0] }
             guard !mine.isEmpty else { continue }
             var used = StageResources()
             for span in mine { used.add(wallSeconds: span.end - span.start, peakMemoryKiB: Int64(span.peakMemoryKiB)) }

@@ -59,4 +59,35 @@ import Testing
         #expect(follower.start == 101 && follower.end == 102)
         #expect(JournalTimeline.lanes(of: spans).lanesPerRank == [1: 1], "one slot, one lane")
     }
+
+    /// A multi-node instance holds every worker of its gang: the report
+    /// draws it on each, also when its run was killed while it ran.
+    @Test func aMultiNodeAttemptIsASpanOnEachOfItsWorkers() throws {
+        var gang = attempt("refine:s1", rank: 1, at: 100)
+        gang.alsoRanks = [3, 2]
+        #expect(try JournalFormat.decode(JournalFormat.encode(.started(gang)).dropLast()) == .started(gang))
+        let records: [JournalRecord] = [
+            .runStarted(.init(jobHash: "h", host: "login", pid: 1, ranks: 4, time: 100)),
+            .workerJoined(rank: 1, host: "n1", cpus: 2, memory: 0, time: 100),
+            .workerJoined(rank: 2, host: "n2", cpus: 2, memory: 0, time: 100),
+            .workerJoined(rank: 3, host: "n3", cpus: 2, memory: 0, time: 100),
+            .started(gang),
+            .started(attempt("a:s1", rank: 2, at: 101)),
+            .finished(attempt("refine:s1", rank: 1, at: 110), .init(outcome: .succeeded, wallSeconds: 10, peakMemoryKiB: 1)),
+            .runEnded(reason: "finished", time: 111),
+            .runStarted(.init(jobHash: "h", host: "login", pid: 2, ranks: 4, time: 200)),
+            .workerJoined(rank: 2, host: "n2", cpus: 2, memory: 0, time: 200),
+            .started(gang),
+        ]
+        let timeline = JournalTimeline(text: records.map(JournalFormat.encode).joined())
+        let refine = timeline.runs[0].spans.filter { $0.instance == "refine:s1" }
+        #expect(refine.map(\.rank).sorted() == [1, 2, 3])
+        #expect(refine.map(\.host).sorted() == ["n1", "n2", "n3"])
+        #expect(refine.allSatisfy { $0.start == 100 && $0.end == 110 && $0.outcome == .succeeded })
+        #expect(refine.filter { !$0.heldOnly }.map(\.rank) == [1], "its module ran on the first")
+        #expect(JournalTimeline.lanes(of: timeline.runs[0].spans).lanesPerRank[2] == 2, "a:s1 ran beside it on rank 2")
+        let killed = timeline.runs[1].spans
+        #expect(killed.map(\.rank).sorted() == [1, 2, 3] && killed.allSatisfy { $0.outcome == nil })
+        #expect(killed.first { $0.rank == 2 }?.host == "n2" && killed.first { $0.rank == 3 }?.host == "?")
+    }
 }

@@ -81,5 +81,8 @@ struct ManyHostsTests {
         let ranks = Files.read(folder + "/out/refine/ranks").split(separator: "\n").map(String.init).sorted()
         #expect(ranks == nodes.sorted(), "its MPI program's ranks ran on the hosts it was given: \(ranks)")
         #expect(Files.read(folder + "/out/refine/gpus") == nodes.map { "\($0)=0" }.joined(separator: " ") + "\n", "each node's own GPU")
+        // The report draws it on both workers it held.
+        let spans = JournalTimeline(text: Files.read(folder + "/.cohort/span/journal")).runs[0].spans.filter { $0.instance == "refine" }
+        #expect(Set(spans.map(\.host)) == Set(nodes) && spans.filter { !$0.heldOnly }.count == 1, "\(spans)")
     }
 }
