@@ -2,13 +2,15 @@
 /// `--gpus`, else Slurm, else `nvidia-smi -L`, else none. Names are what
 /// `CUDA_VISIBLE_DEVICES` takes on that node.
 public enum GPUDiscovery {
-    /// `--gpus N` (devices `0` … `N-1`) or `--gpus 0,2,3`; nil if neither.
+    /// `--gpus N` (devices `0` … `N-1`) or `--gpus 0,2,3` (one device
+    /// alone: `--gpus 1,`); nil if neither.
     public static func option(_ text: String) -> [String]? {
-        let trimmed = text.trimmingSpaces()
+        var trimmed = text.trimmingSpaces()
         if !trimmed.isEmpty, trimmed.allSatisfy(\.isNumber) {
             return Quantity.integer(trimmed, in: 0...64).map { (0..<$0).map(String.init) }
         }
-        let names = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces() }
+        if trimmed.hasSuffix(","), !trimmed.dropLast().contains(",") { trimmed.removeLast() }
+        let names = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces() }
         guard !names.isEmpty, names.count <= 64, Set(names).count == names.count,
               names.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ":" } })
         else { return nil }
@@ -29,18 +31,33 @@ public enum GPUDiscovery {
         return nvidiaSMI.map(indices(fromNvidiaSMI:)) ?? []
     }
 
-    /// `0,1` → ["0", "1"]; Slurm's `NoDevFiles` (a job without GPUs) → none.
+    /// `0,1` → ["0", "1"], read as CUDA reads it: a name given twice is one
+    /// device, and a negative index ends the list (`-1` hides every GPU).
+    /// Slurm's `NoDevFiles` (a job without GPUs) → none.
     static func list(_ text: String) -> [String] {
         guard text != "NoDevFiles" else { return [] }
-        return text.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+        var names: [String] = []
+        for name in text.split(separator: ",").map({ String($0).trimmingSpaces() }) where !name.isEmpty {
+            if name.hasPrefix("-") { break }
+            if !names.contains(name) { names.append(name) }
+        }
+        return names
     }
 
-    /// `GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-…)` per line → "0".
+    /// `GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-…)` per line → "0"; a GPU
+    /// split into MIG instances (indented `MIG … (UUID: MIG-…)` lines after
+    /// it) → those instances' UUIDs, the names CUDA takes for them.
     static func indices(fromNvidiaSMI output: String) -> [String] {
-        output.split(separator: "\n").compactMap { line in
-            guard line.hasPrefix("GPU "), let colon = line.firstIndex(of: ":") else { return nil }
-            let index = line[line.index(line.startIndex, offsetBy: 4)..<colon]
-            return index.allSatisfy(\.isNumber) && !index.isEmpty ? String(index) : nil
+        var devices: [(index: String, instances: [String])] = []
+        for line in output.split(separator: "\n") {
+            if line.hasPrefix("GPU "), let colon = line.firstIndex(of: ":") {
+                let index = line[line.index(line.startIndex, offsetBy: 4)..<colon]
+                if index.allSatisfy(\.isNumber) && !index.isEmpty { devices.append((String(index), [])) }
+            } else if String(line).trimmingSpaces().hasPrefix("MIG "), !devices.isEmpty,
+                      let start = line.firstRange(of: "(UUID: ")?.upperBound, let end = line[start...].firstIndex(of: ")") {
+                devices[devices.count - 1].instances.append(String(line[start..<end]))
+            }
         }
+        return devices.flatMap { $0.instances.isEmpty ? [$0.index] : $0.instances }
     }
 }

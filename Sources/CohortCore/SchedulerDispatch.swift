@@ -10,7 +10,10 @@ extension Scheduler {
         }
         if usesMultiNodeStages { startGangs(into: &actions) }
         dispatchToHealthyWorkers(into: &actions)
-        if readyCount > 0 && clearSuspectsIfIdle() { dispatchToHealthyWorkers(into: &actions) }
+        if readyCount > 0 && clearSuspectsIfIdle() {
+            if usesMultiNodeStages { startGangs(into: &actions) }
+            dispatchToHealthyWorkers(into: &actions)
+        }
         if followOnsBelow > 0 { queueFollowOns(into: &actions) }
     }
 
@@ -135,10 +138,13 @@ extension Scheduler {
         return reserved
     }
 
-    /// Whether a worker in the run could take an instance of `stage` when idle.
+    /// Whether the workers in the run could take an instance of `stage` when
+    /// idle (a multi-node stage: workers on enough hosts).
     func someWorkerCanRun(_ stage: Int) -> Bool {
         let definition = graph.job.stages[stage]
-        return workers.contains { !$0.drained && $0.profile.takes(definition) && $0.profile.capacity.fits(definition.demand) }
+        let fits = { (slot: WorkerSlot) in !slot.drained && slot.profile.takes(definition) && slot.profile.capacity.fits(definition.demand) }
+        guard definition.nodes > 1 else { return workers.contains(where: fits) }
+        return Set(workers.indices.filter { fits(workers[$0]) }.map(host(ofWorker:))).count >= definition.nodes
     }
 
     /// Stages no worker can ever run, checked before a run starts (it would hang).

@@ -41,31 +41,29 @@ extension Scheduler {
         workers[index].profile.host.isEmpty ? "worker \(workers[index].id.rawValue)" : workers[index].profile.host
     }
 
-    /// Starts the multi-node instances that can start now, best stage first;
-    /// the first that cannot reserves workers for itself.
+    /// Starts the multi-node instances that can start now, best stage first.
+    /// The best-ranked one that cannot start holds the reservation (taken
+    /// from a lower-ranked stage if need be); the stages after it still
+    /// start on workers it does not hold.
     mutating func startGangs(into actions: inout [SchedulerAction]) {
         guard usesMultiNodeStages else { return }
-        if let reservation = gangs.reservation, !hasReady(reservation.stage) || held.contains(reservation.stage) {
-            // Nothing left to reserve for (or held for walltime): the workers go back to work.
-            for index in reservation.workers { workers[index].reserved = false }
-            gangs.reservation = nil
-        }
+        if let reservation = gangs.reservation, !stands(reservation) { cancelReservation() }
+        var reservedThisRound = false
         for stage in stageOrder where graph.job.stages[stage].nodes > 1 {
             while hasReady(stage) && !held.contains(stage) {
                 let definition = graph.job.stages[stage]
                 guard locks.canAcquire(definition.locks, reserved: []),
-                      let members = gangMembers(for: stage, freeNow: true) else {
-                    if gangs.reservation == nil, let held = gangMembers(for: stage, freeNow: false) {
-                        gangs.reservation = (stage, held)
-                        for index in held { workers[index].reserved = true }
+                      let free = gangMembers(for: stage, freeNow: true) else {
+                    if !reservedThisRound {
+                        let held = gangs.reservation?.stage == stage
+                        reservedThisRound = reserveWorkers(for: stage)
+                        // Workers taken from another stage's reservation may be free now: try again.
+                        if reservedThisRound && !held { continue }
                     }
-                    return
+                    break
                 }
-                if let reservation = gangs.reservation, reservation.stage == stage {
-                    for index in reservation.workers { workers[index].reserved = false }
-                    gangs.reservation = nil
-                }
-                let instance = nextInstance(of: stage, for: workers[members[0]])
+                if gangs.reservation?.stage == stage { cancelReservation() }
+                let (instance, members) = nextGangInstance(of: stage, on: free)
                 readyCount -= 1
                 runningCount += 1
                 setState(instance, stage: stage, to: .running)
@@ -85,6 +83,42 @@ extension Scheduler {
                 actions.append(.start(instance, on: workers[members[0]].id))
             }
         }
+    }
+
+    /// Whether a reservation still serves: its stage has a ready instance,
+    /// is not held, and every worker it holds is still in service.
+    private func stands(_ reservation: (stage: Int, workers: [Int])) -> Bool {
+        hasReady(reservation.stage) && !held.contains(reservation.stage)
+            && reservation.workers.allSatisfy { !workers[$0].drained && !workers[$0].suspect }
+    }
+
+    /// Reserves workers for `stage`, which cannot start now (moving the
+    /// reservation from another stage); false if no N hosts could ever serve it.
+    private mutating func reserveWorkers(for stage: Int) -> Bool {
+        if gangs.reservation?.stage == stage { return true }
+        guard let chosen = gangMembers(for: stage, freeNow: false) else { return false }
+        cancelReservation()
+        gangs.reservation = (stage, chosen)
+        for index in chosen { workers[index].reserved = true }
+        return true
+    }
+
+    /// The reserved workers go back to work.
+    private mutating func cancelReservation() {
+        for index in gangs.reservation?.workers ?? [] { workers[index].reserved = false }
+        gangs.reservation = nil
+    }
+
+    /// The instance of a multi-node stage to start on `members`: a retry
+    /// first, its module then on a member it has not failed on if one has not.
+    private mutating func nextGangInstance(of stage: Int, on members: [Int]) -> (InstanceID, [Int]) {
+        guard !retryQueues[stage].isEmpty else { return (readyQueues[stage].pop(), members) }
+        let instance = retryQueues[stage].removeFirst()
+        var order = members
+        if let failed = failedOn[instance], let fresh = order.firstIndex(where: { !failed.contains(workers[$0].id) }) {
+            order.swapAt(0, fresh)
+        }
+        return (instance, order)
     }
 
     /// N workers on distinct hosts that take `stage` and fit its demand:

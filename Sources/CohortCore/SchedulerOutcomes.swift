@@ -16,6 +16,10 @@ extension Scheduler {
         // A follow-on reported while still queued: its worker never started it.
         if !aheadEnded, queuedBehind[instance] != nil { return .lost }
         if let worker = runningOn[instance], leaving.contains(worker) { return .lost }
+        // A multi-node instance loses its attempt with any of its nodes.
+        if !leaving.isEmpty, let members = gangs.members[instance], members.contains(where: { leaving.contains(workers[$0].id) }) {
+            return .lost
+        }
         return reported
     }
 

@@ -101,7 +101,10 @@ extension Scheduler {
             guard tallies[stage].waiting + tallies[stage].ready + tallies[stage].running > 0 else { return false }
             let definition = graph.job.stages[stage]
             let canRun = { (slot: WorkerSlot) in slot.profile.takes(definition) && slot.profile.capacity.fits(definition.demand) }
-            return canRun(workers[index]) && !others.contains(where: { canRun(workers[$0]) })
+            guard canRun(workers[index]) else { return false }
+            // A multi-node stage needs `nodes` hosts: the last of them counts as last.
+            if definition.nodes > 1 { return Set(others.filter { canRun(workers[$0]) }.map(host(ofWorker:))).count < definition.nodes }
+            return !others.contains(where: { canRun(workers[$0]) })
         }
     }
 

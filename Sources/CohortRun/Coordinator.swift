@@ -167,7 +167,7 @@ public final class Coordinator {
             tallies: scheduler.tallies, failures: failures,
             // Workers that left on a signal that was the whole run's stop were not broken.
             retried: retried, drained: stoppedBy == nil ? drained : drained.filter { !scheduler.leaving.contains($0.worker.id) },
-            resources: resources, stageGPUs: graph.job.stages.contains { $0.gpus > 0 } ? graph.job.stages.map(\.gpus) : [],
+            resources: resources, stageGPUs: graph.job.stages.contains { $0.gpus > 0 } ? graph.job.stages.map { $0.gpus * $0.nodes } : [],
             elapsedSeconds: clock() - startTime,
             workers: joined.sorted { $0.id < $1.id }, jobFile: jobFile, stopSignal: stoppedBy,
             heldForWalltime: stoppedBy == nil && scheduler.isHoldingWork, stuck: stoppedBy == nil ? scheduler.stuck : [],

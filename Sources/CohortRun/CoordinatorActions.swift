@@ -111,8 +111,8 @@ extension Coordinator {
             switch action {
             case .start(let instance, let worker), .startAfter(let instance, let worker, _):
                 var assignment = factory.assignment(for: instance, attempt: attemptNumber(of: instance))
-                // Its own GPUs, or none of its worker's (nil: a worker without GPUs).
-                if workers[worker]?.profile.devices.isEmpty == false { assignment.gpus = scheduler.devices(of: instance) }
+                // Its own GPUs, or none on a host with GPUs (nil: a host without any).
+                if workers[worker]?.onGPUHost == true { assignment.gpus = scheduler.devices(of: instance) }
                 // A multi-node instance's hosts, for its hostfile (its own first).
                 var alsoRanks: [Int] = []
                 if graph.job.stages[graph.stage(of: instance)].nodes > 1 {

@@ -16,7 +16,7 @@ extension Coordinator {
             let capacity = policy.capacities(for: [(0, here)])[0]!
             let profile = WorkerProfile(capacity: capacity, labels: policy.labels(rank: 0, host: host),
                                         devices: policy.devices(for: [(0, here)])[0]!)
-            return [WorkerInfo(id: Self.localWorker, host: host, profile: profile)]
+            return [WorkerInfo(id: Self.localWorker, host: host, profile: profile, onGPUHost: !profile.devices.isEmpty)]
         }
         var hellos: [Int: WorkerHello] = [:]
         var backoff = IdleBackoff()
@@ -37,11 +37,13 @@ extension Coordinator {
         let capacities = policy.capacities(for: all)
         // Rank 0 beside workers runs only `on: rank0` stages: no GPU of theirs.
         let devices = policy.devices(for: all.filter { $0.0 != 0 })
+        let gpuHosts = policy.hostsWithGPUs(all.filter { $0.0 != 0 })
         return all.map(\.0).sorted().map { rank in
             let host = rank == 0 ? host : hellos[rank]!.host
             let profile = WorkerProfile(capacity: capacities[rank]!, labels: policy.labels(rank: rank, host: host),
                                         exclusive: rank == 0, queuesFollowOns: rank != 0, devices: devices[rank] ?? [], host: host)
-            return WorkerInfo(id: WorkerID(rank), host: host, profile: profile, pid: rank == 0 ? 0 : hellos[rank]!.pid)
+            return WorkerInfo(id: WorkerID(rank), host: host, profile: profile, pid: rank == 0 ? 0 : hellos[rank]!.pid,
+                              onGPUHost: gpuHosts.contains(host))
         }
     }
 }

@@ -36,7 +36,7 @@ public enum Machine {
         if environment["CUDA_VISIBLE_DEVICES"] != nil || environment["SLURM_JOB_ID"] != nil {
             return GPUDiscovery.devices(environment: environment, nvidiaSMI: nil)
         }
-        return GPUDiscovery.devices(environment: environment, nvidiaSMI: commandOutput("nvidia-smi -L 2>/dev/null"))
+        return GPUDiscovery.devices(environment: environment, nvidiaSMI: commandOutput("timeout 10 nvidia-smi -L 2>/dev/null"))
     }
 
     /// What `command` printed, or nil when it could not run or printed nothing.

@@ -7,6 +7,9 @@ public struct WorkerInfo: Sendable {
     public var profile: WorkerProfile
     /// Its process id (0 for rank 0 itself), to tell whether it died.
     public var pid: Int = 0
+    /// Its host has GPUs (its own share may be none): each of its modules
+    /// is told exactly the devices it holds, never the rank's whole list.
+    public var onGPUHost = false
 
     public var capacity: Capacity { profile.capacity }
 }
@@ -68,7 +71,7 @@ public struct RunSummary: Sendable {
     public var drained: [DrainedWorker] = []
     /// Per stage, what its attempts in this run used.
     public var resources: [StageResources] = []
-    /// Per stage, the GPUs each instance holds (empty: no stage asks for any).
+    /// Per stage, the GPUs each instance holds, on all its nodes (empty: no stage asks for any).
     public var stageGPUs: [Int] = []
     public var elapsedSeconds: Double
     public var workers: [WorkerInfo]

@@ -57,10 +57,10 @@ public enum StatusText {
         if !status.running.isEmpty {
             lines.append("")
             lines.append("Running (\(status.running.count)):")
-            // GPU use now: each running instance holds its stage's gpus (DESIGN §7).
+            // GPU use now: each running instance holds its stage's gpus on each of its nodes (DESIGN §7).
             let gpuStages = status.stages.indices.filter { graph.job.stages[$0].gpus > 0 && status.stages[$0].running > 0 }
             if !gpuStages.isEmpty {
-                let used = gpuStages.map { status.stages[$0].running * graph.job.stages[$0].gpus }
+                let used = gpuStages.map { status.stages[$0].running * graph.job.stages[$0].gpus * graph.job.stages[$0].nodes }
                 lines.append("  GPUs in use: \(used.reduce(0, +)) (" + zip(gpuStages, used).map { "\(status.stages[$0].name) \($1)" }.joined(separator: ", ") + ")")
             }
             let now = epochSeconds()

@@ -56,6 +56,11 @@ public struct WorkerPolicy: Sendable {
         return result
     }
 
+    /// The hosts whose workers have GPUs to share (a worker there may get none).
+    public func hostsWithGPUs(_ hellos: [(rank: Int, hello: WorkerHello)]) -> Set<String> {
+        Set(hellos.filter { !(gpus ?? $0.hello.gpus).isEmpty }.map(\.hello.host))
+    }
+
     /// The labels of the worker on `rank` running on `host`.
     public func labels(rank: Int, host: String) -> Set<String> {
         var result = labels.union(labelsByRank[rank] ?? []).union(labelsByHost[host] ?? [])

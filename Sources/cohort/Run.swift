@@ -28,7 +28,7 @@ struct Run: ParsableCommand {
     @Option(help: "Memory per worker, e.g. 16G (default: the node's memory divided among its worker ranks).")
     var memory: String?
 
-    @Option(help: ArgumentHelp("Each host's GPUs: N (devices 0 to N-1) or a list such as 0,2,3, shared out among the host's worker ranks (default: from Slurm or CUDA_VISIBLE_DEVICES, else nvidia-smi -L, else none).", valueName: "N|list"))
+    @Option(help: ArgumentHelp("Each host's GPUs: N (devices 0 to N-1) or a list such as 0,2,3 (one device: 1,), shared out among the host's worker ranks (default: from Slurm or CUDA_VISIBLE_DEVICES, else nvidia-smi -L, else none).", valueName: "N|list"))
     var gpus: String?
 
     @Option(name: .customLong("force"), help: ArgumentHelp("Rerun this stage's instances and everything downstream (repeatable).", valueName: "stage"))
@@ -129,7 +129,7 @@ struct Run: ParsableCommand {
         var policy = WorkerPolicy(slots: slots, memory: memory.flatMap(Quantity.bytes))
         if let gpus {
             guard let devices = GPUDiscovery.option(gpus) else {
-                throw ValidationError("--gpus \(gpus): give a number of GPUs (0 to 64) or device names like 0,2,3")
+                throw ValidationError("--gpus \(gpus): give a number of GPUs (0 to 64) or device names like 0,2,3 (one device: 1,)")
             }
             policy.gpus = devices
         }

@@ -92,6 +92,8 @@ import Testing
         #expect(GPUDiscovery.option("GPU-1a2b,MIG-3c") == ["GPU-1a2b", "MIG-3c"])
         #expect(GPUDiscovery.option("0,0") == nil && GPUDiscovery.option("1,,2") == nil && GPUDiscovery.option("a b") == nil)
         #expect(GPUDiscovery.option("65") == nil)
+        #expect(GPUDiscovery.option("1,") == ["1"], "one device named alone (a lone number is a count)")
+        #expect(GPUDiscovery.option("1,2,") == nil && GPUDiscovery.option(",") == nil)
     }
 
     @Test func theNodeSaysWhichGPUsItHas() {
@@ -106,5 +108,21 @@ import Testing
                 "inside the job's device cgroup CUDA numbers from 0")
         #expect(GPUDiscovery.devices(environment: ["SLURM_JOB_ID": "7", "CUDA_VISIBLE_DEVICES": "NoDevFiles"], nvidiaSMI: smi) == [])
         #expect(GPUDiscovery.devices(environment: ["SLURM_JOB_ID": "7"], nvidiaSMI: smi) == [], "a job without GPUs")
+    }
+
+    /// CUDA reads a device named twice as one and stops at a negative
+    /// index; a GPU split into MIG instances is used as those instances.
+    @Test func devicesAreReadAsCUDAReadsThem() {
+        #expect(GPUDiscovery.devices(environment: ["CUDA_VISIBLE_DEVICES": "0,0,1"], nvidiaSMI: nil) == ["0", "1"], "never one device held twice")
+        #expect(GPUDiscovery.devices(environment: ["CUDA_VISIBLE_DEVICES": "-1"], nvidiaSMI: nil) == [])
+        #expect(GPUDiscovery.devices(environment: ["CUDA_VISIBLE_DEVICES": "2,-1,3"], nvidiaSMI: nil) == ["2"])
+        let smi = """
+            GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-aaa)
+              MIG 3g.20gb     Device  0: (UUID: MIG-1111)
+              MIG 3g.20gb     Device  1: (UUID: MIG-2222)
+            GPU 1: NVIDIA A100-SXM4-40GB (UUID: GPU-bbb)
+
+            """
+        #expect(GPUDiscovery.devices(environment: [:], nvidiaSMI: smi) == ["MIG-1111", "MIG-2222", "1"])
     }
 }

@@ -126,4 +126,136 @@ import Testing
         ])
         #expect(Scheduler.unplaceableStages(of: job, on: [profile("n1"), profile("n2")]).isEmpty)
     }
+
+    /// A study of one two-node instance, on three workers on three hosts.
+    func refineOnThreeHosts(retries: Int) throws -> (Scheduler, [(InstanceID, WorkerID)]) {
+        var scheduler = Scheduler(graph: try InstanceGraph(job: try JobLoader.load(text: """
+            study: s
+            stages:
+              - {name: refine, domain: study, nodes: 2, retries: \(retries), run: x}
+            """, file: "job.yml")))
+        var starts: [(InstanceID, WorkerID)] = []
+        for (number, host) in ["n1", "n2", "n3"].enumerated() {
+            starts += started(scheduler.workerJoined(WorkerID(number + 1), profile: profile(host)))
+        }
+        return (scheduler, starts)
+    }
+
+    /// Runs every start to its end, one at a time, each a success.
+    func runToTheEnd(_ scheduler: inout Scheduler, _ running: [(InstanceID, WorkerID)]) {
+        var running = running
+        var ends = 0
+        while let (instance, _) = running.first, ends < 200 {
+            running.removeFirst()
+            ends += 1
+            running += started(scheduler.instanceFinished(instance, succeeded: true))
+        }
+    }
+
+    /// Each worker of a multi-node instance gets its room back at its end:
+    /// two workers of two cpus then run two one-cpu instances each at once.
+    @Test func everyWorkerOfAMultiNodeInstanceGetsItsRoomBack() throws {
+        let graph = try InstanceGraph(job: try JobLoader.load(text: """
+            study: s
+            subjects: [a, b, c, d, e, f]
+            stages:
+              - {name: refine, domain: study, nodes: 2, cpus: 2, run: x}
+              - {name: small, domain: subject, after: [refine], run: x}
+            """, file: "job.yml"))
+        var scheduler = Scheduler(graph: graph)
+        var starts = started(scheduler.workerJoined(WorkerID(1), profile: profile("n1")))
+        starts += started(scheduler.workerJoined(WorkerID(2), profile: profile("n2")))
+        #expect(starts.map(\.0) == [refine])
+        let next = started(scheduler.instanceFinished(refine, succeeded: true))
+        #expect(next.filter { $0.1 == WorkerID(1) }.count == 2 && next.filter { $0.1 == WorkerID(2) }.count == 2, "\(next)")
+    }
+
+    /// A multi-node instance that fails with retries left starts again, its
+    /// module on a worker it has not failed on (rank 0 crashed here).
+    @Test func aFailedMultiNodeInstanceIsRetriedWithAnotherFirstWorker() throws {
+        var (scheduler, starts) = try refineOnThreeHosts(retries: 1)
+        let first = try #require(starts.first { $0.0 == refine }).1
+        let again = started(scheduler.instanceFinished(refine, outcome: .exited(1)))
+        #expect(again.count == 1 && again[0].0 == refine && again[0].1 != first, "\(again), first on \(first)")
+        #expect(scheduler.gang(of: refine).count == 2)
+        _ = scheduler.instanceFinished(refine, succeeded: true)
+        #expect(scheduler.state(of: refine) == .succeeded && scheduler.isFinished)
+    }
+
+    /// Two multi-node stages on two hosts: the better-ranked one becoming
+    /// ready takes the reservation the other held, and everything runs (it
+    /// ended with all three stages unrun, "a fault in Cohort").
+    @Test func twoMultiNodeStagesShareTheReservation() throws {
+        let graph = try InstanceGraph(job: try JobLoader.load(text: """
+            study: s
+            subjects: [a, b, c]
+            stages:
+              - {name: pre, domain: study, after: [], priority: 20, run: x}
+              - {name: big, domain: study, nodes: 2, after: [pre], priority: 10, run: x}
+              - {name: other, domain: study, nodes: 2, after: [], run: x}
+              - {name: small, domain: subject, after: [], run: x}
+            """, file: "job.yml"))
+        var scheduler = Scheduler(graph: graph)
+        var running = started(scheduler.workerJoined(WorkerID(1), profile: profile("n1", cpus: 1)))
+        running += started(scheduler.workerJoined(WorkerID(2), profile: profile("n2", cpus: 1)))
+        running += started(scheduler.allWorkersJoined())
+        runToTheEnd(&scheduler, running)
+        #expect(scheduler.isFinished && scheduler.stuck.isEmpty, "\(scheduler.stuck.map(\.description))")
+        #expect((0..<graph.instanceCount).allSatisfy { scheduler.state(of: InstanceID($0)) == .succeeded })
+    }
+
+    /// A reserved worker's node goes down: the reservation ends, the other
+    /// worker goes back to small work, and the stage that can no longer
+    /// find two hosts is named (the run ended with small work unrun).
+    @Test func aReservationEndsWhenAReservedWorkerLeaves() throws {
+        let graph = try InstanceGraph(job: try JobLoader.load(text: """
+            study: s
+            subjects: [\((1...6).map { "s\($0)" }.joined(separator: ", "))]
+            stages:
+              - {name: small, domain: subject, after: [], priority: 10, run: x}
+              - {name: refine, domain: study, nodes: 2, after: [], run: x}
+            """, file: "job.yml"))
+        var scheduler = Scheduler(graph: graph)
+        var running = started(scheduler.workerJoined(WorkerID(1), profile: profile("n1", cpus: 1)))
+        running += started(scheduler.workerJoined(WorkerID(2), profile: profile("n2", cpus: 1)))
+        running += started(scheduler.allWorkersJoined())
+        running += started(scheduler.workerLeaving(WorkerID(2), reason: "node down"))
+        for (instance, worker) in running where worker == WorkerID(2) {
+            running += started(scheduler.instanceFinished(instance, outcome: .interrupted))
+        }
+        runToTheEnd(&scheduler, running.filter { $0.1 != WorkerID(2) })
+        #expect(scheduler.isFinished)
+        #expect(scheduler.tallies[0].succeeded == 6, "all small work ran on the worker left")
+        #expect(scheduler.stuck.map(\.stage) == ["refine"] && scheduler.stuck.allSatisfy { !$0.unexplained })
+    }
+
+    /// A node of a multi-node instance going down loses the attempt (its
+    /// MPI program fails with it): it starts again, using up no retry.
+    @Test func aMemberWorkerLeavingLosesTheAttempt() throws {
+        var (scheduler, _) = try refineOnThreeHosts(retries: 0)
+        let gang = scheduler.gang(of: refine)
+        try #require(gang.count == 2)
+        _ = scheduler.workerLeaving(gang[1], reason: "node down")
+        #expect(scheduler.settled(.exited(1), of: refine) == .lost)
+        let again = started(scheduler.instanceFinished(refine, outcome: .exited(1)))
+        #expect(again.map(\.0) == [refine] && !scheduler.gang(of: refine).contains(gang[1]), "\(again)")
+    }
+
+    /// A node where everything fails is not drained while a multi-node
+    /// stage still needs every host left (it would become unplaceable).
+    @Test func oneOfTheLastHostsOfAMultiNodeStageIsNotDrained() throws {
+        var job = try JobLoader.load(text: """
+            study: s
+            subjects: [\((1...12).map { "s\($0)" }.joined(separator: ", "))]
+            stages:
+              - {name: small, domain: subject, retries: 2, priority: 10, run: x}
+              - {name: refine, domain: study, nodes: 2, retries: 3, after: [small], run: x}
+            """, file: "job.yml")
+        job.stages[0].retries = 2
+        let workers = [profile("n1", cpus: 1), profile("n2", cpus: 1)]
+        let run = try LivenessRun(job: job, workers: workers, seed: 3, failureRate: 0, stopRate: 0, broken: [WorkerID(2)])
+        #expect(run.violations == [])
+        #expect(run.drained == [], "n2 is one of the two hosts refine needs")
+    }
 }
+

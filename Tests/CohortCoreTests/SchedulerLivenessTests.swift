@@ -63,13 +63,14 @@ import Testing
             job.stages[index].retries = random.int(0...2)
             job.stages[index].priority = random.chance(0.2) ? random.int(-5...5) : 0
             job.stages[index].on = random.chance(0.15) ? "gpu" : nil
+            job.stages[index].nodes = random.chance(0.2) ? random.int(2...3) : 1
             for lock in ["a", "b", "c"] where random.chance(0.3) {
                 job.stages[index].locks.append(StageLock(name: lock, shared: random.chance(0.5)))
             }
         }
-        let workers = (0..<random.int(1...3)).map { _ in
+        let workers = (0..<random.int(1...4)).map { _ in
             WorkerProfile(capacity: Capacity(cpus: random.int(1...4), memory: Int64(random.int(1...4)) << 30),
-                          labels: random.chance(0.3) ? ["gpu"] : [])
+                          labels: random.chance(0.3) ? ["gpu"] : [], host: "h\(random.int(1...3))")
         }
         return (job, workers)
     }
@@ -100,6 +101,8 @@ struct LivenessRun {
         var stopped = false
         var held: Set<Int> = []
         var failedOn: [InstanceID: Set<WorkerID>] = [:]
+        /// The workers each running instance holds (more than one: a multi-node stage).
+        var holders: [InstanceID: [WorkerID]] = [:]
         let profiles = Dictionary(uniqueKeysWithValues: workers.enumerated().map { (WorkerID($0.offset + 1), $0.element) })
         let stage = { (instance: InstanceID) in graph.job.stages[graph.stage(of: instance)] }
 
@@ -126,9 +129,19 @@ struct LivenessRun {
                 }
                 // A broken node fails at once, long before any other attempt ends.
                 running[instance] = (worker, now + (broken.contains(worker) ? 0.01 : Double(random.int(1...5))))
-                let mine = running.filter { $0.value.worker == worker }.keys.map { stage($0).demand }
-                let used = mine.reduce(Capacity(cpus: 0, memory: 0), +)
-                if !profile.capacity.fits(used) { violations.append("\(worker) holds \(used), more than \(profile.capacity)") }
+                let gang = scheduler.gang(of: instance)
+                holders[instance] = gang
+                if gang.first != worker || gang.count != definition.nodes
+                    || Set(gang.map { profiles[$0]?.host ?? "?" }).count != gang.count {
+                    violations.append("\(graph.name(of: instance)) needs \(definition.nodes) hosts, holds \(gang) starting on \(worker)")
+                }
+                for member in gang {
+                    guard let memberProfile = profiles[member] else { continue }
+                    if drained.contains(member) { violations.append("\(graph.name(of: instance)) holds drained \(member)") }
+                    let mine = running.keys.filter { holders[$0]?.contains(member) == true }.map { stage($0).demand }
+                    let used = mine.reduce(Capacity(cpus: 0, memory: 0), +)
+                    if !memberProfile.capacity.fits(used) { violations.append("\(member) holds \(used), more than \(memberProfile.capacity)") }
+                }
                 for lock in Set(running.keys.flatMap { stage($0).locks.map(\.name) }) {
                     let holders = running.keys.flatMap { stage($0).locks.filter { $0.name == lock } }
                     let writers = holders.filter { !$0.shared }.count
@@ -164,6 +177,7 @@ struct LivenessRun {
                 break
             }
             running[next.key] = nil
+            holders[next.key] = nil
             now = next.value.end
             let outcome: AttemptOutcome = stopped ? .interrupted
                 : broken.contains(next.value.worker) || failingStages.contains(graph.stage(of: next.key)) || random.chance(failureRate)
@@ -205,7 +219,8 @@ struct LivenessRun {
         for index in 0..<graph.instanceCount where scheduler.state(of: InstanceID(index)) == .ready {
             let stage = graph.stage(of: InstanceID(index))
             let definition = graph.job.stages[stage]
-            if !held.contains(stage), profiles.values.contains(where: { $0.takes(definition) && $0.capacity.fits(definition.demand) }) {
+            let hosts = Set(profiles.values.filter { $0.takes(definition) && $0.capacity.fits(definition.demand) }.map(\.host))
+            if !held.contains(stage), hosts.count >= (definition.nodes > 1 ? definition.nodes : 1) {
                 violations.append("\(graph.name(of: InstanceID(index))) is ready and fits an idle worker, but nothing runs")
                 return
             }

@@ -57,6 +57,19 @@ struct GPURunTests {
         #expect(cpu.count == 10 && cpu.allSatisfy { $0[2] == "[]" }, "a stage without gpus sees none of its worker's: \(cpu)")
     }
 
+    /// Three workers share a host's one GPU: the two without a share hide
+    /// it from their modules (the ranks inherited CUDA_VISIBLE_DEVICES=0).
+    @Test func workersWithoutAShareOfTheirHostsGPUsHideThem() throws {
+        let job = try MPIHarness.writeJob(Self.job)
+        let folder = String(job.dropLast("/job.yml".count))
+        let result = try MPIHarness.run(ranks: 4, ["run", job], environment: ["CUDA_VISIBLE_DEVICES": "0"])
+        #expect(result.code == 0, "\(result.output)")
+        let lines = Files.read(folder + "/ledger").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(lines.filter { $0[0] == "begin" }.allSatisfy { $0[2] == "0" })
+        let cpu = lines.filter { $0[0] == "cpu" }
+        #expect(cpu.count == 10 && cpu.allSatisfy { $0[2] == "[]" }, "no module without gpus sees the GPU: \(cpu)")
+    }
+
     @Test func statusShowsTheGPUsInUseDuringARun() throws {
         let job = try MPIHarness.writeJob(Self.job.replacingOccurrences(of: "sleep 0.3", with: "sleep 3"))
         let folder = String(job.dropLast("/job.yml".count))
