@@ -45,8 +45,10 @@ extension Scheduler {
     /// The best-ranked one that cannot start holds the reservation (taken
     /// from a lower-ranked stage if need be); the stages after it still
     /// start on workers it does not hold.
+    /// None starts before every worker has joined: the first hosts to join
+    /// would take them all while the others sat idle.
     mutating func startGangs(into actions: inout [SchedulerAction]) {
-        guard usesMultiNodeStages else { return }
+        guard usesMultiNodeStages, allJoined else { return }
         if let reservation = gangs.reservation, !stands(reservation) { cancelReservation() }
         var reservedThisRound = false
         for stage in stageOrder where graph.job.stages[stage].nodes > 1 {

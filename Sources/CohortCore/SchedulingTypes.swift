@@ -125,6 +125,9 @@ public struct UnplaceableStage: Error, Hashable, Sendable, CustomStringConvertib
         if let nodes {
             return "stage \"\(stage)\" needs \(nodes.needed) nodes (a \(which) with \(needs) on each of \(nodes.needed) hosts), but \(nodes.hosts == 1 ? "1 host has one" : "\(nodes.hosts) hosts have one"); run on more hosts or lower its nodes"
         }
+        if needs.gpus > largest.gpus && label == "rank0" {
+            return "stage \"\(stage)\" needs \(needs.gpus) GPU\(needs.gpus == 1 ? "" : "s") on rank 0, which has none (beside worker ranks it holds no GPU: drop its on: rank0; alone, give it --gpus)"
+        }
         if needs.gpus > largest.gpus {
             let has = largest.gpus == 0 ? "no GPU" : "\(largest.gpus) GPU\(largest.gpus == 1 ? "" : "s")"
             return "stage \"\(stage)\" needs \(needs.gpus) GPU\(needs.gpus == 1 ? "" : "s") per instance, but the largest \(which) has \(has); give workers GPUs (--gpus, or run where Slurm or nvidia-smi finds them) or lower its gpus"

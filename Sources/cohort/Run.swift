@@ -129,6 +129,10 @@ struct Run: ParsableCommand {
         var policy = WorkerPolicy(slots: slots, memory: memory.flatMap(Quantity.bytes))
         if let gpus {
             guard let devices = GPUDiscovery.option(gpus) else {
+                let names = gpus.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                if let twice = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+                    throw ValidationError("--gpus \(gpus): device \(twice) is named twice (each device can be held by one instance at a time)")
+                }
                 throw ValidationError("--gpus \(gpus): give a number of GPUs (0 to 64) or device names like 0,2,3 (one device: 1,)")
             }
             policy.gpus = devices

@@ -44,14 +44,15 @@ struct SlurmTests {
               - name: refine
                 domain: study
                 nodes: 2
+                cpus: 2
                 run: |
                   echo "$COHORT_NODES" > {workdir}/nodes
-                  mpirun --hostfile "$COHORT_HOSTFILE" -np 2 --bind-to none sh -c 'echo "$SLURMD_NODENAME"' > {workdir}/ranks
+                  mpirun --hostfile "$COHORT_HOSTFILE" -np 4 --bind-to none sh -c 'echo "$SLURMD_NODENAME"' > {workdir}/ranks
             """, prepare: { folder = String($0.dropLast("/job.yml".count)) })
         #expect(run.output.contains("All 1 instances done."), "\(run.output)")
         #expect(Files.read(folder + "/out/refine/nodes") == "n1,n2\n" || Files.read(folder + "/out/refine/nodes") == "n2,n1\n")
         let ranks = Files.read(folder + "/out/refine/ranks").split(separator: "\n").map(String.init).sorted()
-        #expect(ranks == ["n1", "n2"], "a rank on each node: \(ranks)")
+        #expect(ranks == ["n1", "n1", "n2", "n2"], "two ranks on each node, as its hostfile says (Slurm gave one task per node): \(ranks)")
     }
 
     /// A time limit too short for the whole study: the wrapper resubmits
