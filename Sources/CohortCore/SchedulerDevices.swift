@@ -32,6 +32,11 @@ extension Scheduler {
     /// Its devices go back to worker `index` (the instance ended or was given back).
     mutating func releaseDevices(of instance: InstanceID, onWorker index: Int) {
         guard !heldDevices.isEmpty, let positions = heldDevices.removeValue(forKey: instance) else { return }
+        unclaimDevices(positions, onWorker: index)
+    }
+
+    /// The devices at these positions of worker `index` are free again.
+    mutating func unclaimDevices(_ positions: [Int], onWorker index: Int) {
         for position in positions { workers[index].deviceHolders[position] = nil }
     }
 }

@@ -28,14 +28,10 @@ extension Scheduler {
                 guard let stage = bestStage(for: workers[index], reserved: reserved, bySubject: bySubject) else { continue }
                 let instance = nextInstance(of: stage, for: workers[index])
                 let definition = graph.job.stages[stage]
-                readyCount -= 1
-                runningCount += 1
-                setState(instance, stage: stage, to: .running)
+                countStarted(instance, stage: stage, onWorker: index)
                 locks.acquire(definition.locks)
                 workers[index].free = workers[index].free - definition.demand
                 if definition.gpus > 0 { takeDevices(definition.gpus, for: instance, onWorker: index) }
-                workers[index].running += 1
-                runningOn[instance] = workers[index].id
                 workers[index].withoutFollowOn.append(instance)
                 if followOnsBelow > 0 { touchedWorkers.append(index) }
                 actions.append(.start(instance, on: workers[index].id))
@@ -43,6 +39,17 @@ extension Scheduler {
                 if readyCount == 0 { break }
             }
         }
+    }
+
+    /// Counts a ready instance as running on worker `index` (its first
+    /// worker, for a multi-node one); its room, devices and locks are taken
+    /// by the caller, whose kind of start decides them.
+    mutating func countStarted(_ instance: InstanceID, stage: Int, onWorker index: Int) {
+        readyCount -= 1
+        runningCount += 1
+        setState(instance, stage: stage, to: .running)
+        workers[index].running += 1
+        runningOn[instance] = workers[index].id
     }
 
     /// The stage whose next ready instance this worker should run, if any.

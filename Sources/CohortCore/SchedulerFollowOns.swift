@@ -39,11 +39,7 @@ extension Scheduler {
                 }
                 let next = nextInstance(of: stage, for: workers[index])
                 workers[index].withoutFollowOn.remove(at: position)
-                readyCount -= 1
-                runningCount += 1
-                setState(next, stage: stage, to: .running)
-                workers[index].running += 1
-                runningOn[next] = workers[index].id
+                countStarted(next, stage: stage, onWorker: index)
                 followOn[ahead] = next
                 queuedBehind[next] = ahead
                 queuedSince[next] = clockReading

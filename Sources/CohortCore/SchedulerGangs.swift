@@ -66,13 +66,11 @@ extension Scheduler {
                 }
                 if gangs.reservation?.stage == stage { cancelReservation() }
                 let (instance, members) = nextGangInstance(of: stage, on: free)
-                readyCount -= 1
-                runningCount += 1
-                setState(instance, stage: stage, to: .running)
+                countStarted(instance, stage: stage, onWorker: members[0])
                 locks.acquire(definition.locks)
                 for (place, index) in members.enumerated() {
                     workers[index].free = workers[index].free - definition.demand
-                    workers[index].running += 1
+                    if place > 0 { workers[index].running += 1 }
                     guard definition.gpus > 0 else { continue }
                     if place == 0 {
                         takeDevices(definition.gpus, for: instance, onWorker: index)
@@ -80,7 +78,6 @@ extension Scheduler {
                         gangs.devices[instance, default: []].append((index, claimDevices(definition.gpus, by: instance, onWorker: index)))
                     }
                 }
-                runningOn[instance] = workers[members[0]].id
                 gangs.members[instance] = members
                 actions.append(.start(instance, on: workers[members[0]].id))
             }
@@ -147,9 +144,7 @@ extension Scheduler {
     /// The other workers of a multi-node instance that ended get their room back.
     mutating func releaseGang(of instance: InstanceID, stage: Int) {
         guard let members = gangs.members.removeValue(forKey: instance) else { return }
-        for (index, positions) in gangs.devices.removeValue(forKey: instance) ?? [] {
-            for position in positions { workers[index].deviceHolders[position] = nil }
-        }
+        for (index, positions) in gangs.devices.removeValue(forKey: instance) ?? [] { unclaimDevices(positions, onWorker: index) }
         let demand = graph.job.stages[stage].demand
         for index in members.dropFirst() {
             workers[index].free = workers[index].free + demand
