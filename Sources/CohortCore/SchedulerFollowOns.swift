@@ -48,6 +48,18 @@ extension Scheduler {
         }
     }
 
+    /// Whether no worker can need rank 0's next answer within `seconds`:
+    /// every instance running on a worker that takes follow-ons has one
+    /// queued behind it, and every running stage typically takes at least
+    /// that long. Then rank 0 may poll less often. (A scan of the stages and
+    /// workers: asked when rank 0 is idle, not per event.)
+    public func noWorkerNeedsAnAnswer(within seconds: Double) -> Bool {
+        for stage in tallies.indices where tallies[stage].running > 0 {
+            guard let typical = typicalSeconds[stage], typical >= seconds else { return false }
+        }
+        return workers.allSatisfy { $0.drained || !$0.profile.queuesFollowOns || $0.withoutFollowOn.isEmpty }
+    }
+
     /// How long a follow-on may wait behind the attempt ahead of it before
     /// it is recalled, when another worker has room for it: ten times the
     /// longest attempt that gets follow-ons. An attempt of a short stage can

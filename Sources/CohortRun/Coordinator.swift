@@ -219,7 +219,9 @@ public final class Coordinator {
                     lastRecallCheck = clock()
                     done = try perform(scheduler.recallStuckFollowOns(now: lastRecallCheck)) || done
                 }
-                backoff.pause(waitingOn: localRunner?.reportDescriptor)
+                backoff.pause(waitingOn: localRunner?.reportDescriptor,
+                              patience: scheduler.noWorkerNeedsAnAnswer(within: 2 * IdleBackoff.rankZeroPatienceSeconds)
+                                  ? IdleBackoff.rankZeroPatience : nil)
                 continue
             }
             backoff.reset()

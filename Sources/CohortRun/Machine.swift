@@ -69,6 +69,11 @@ struct IdleBackoff {
     static let brief = 50_000
     static let briefWindow = 0.005
     static let cap = 2_000_000
+    /// Rank 0's patience, taken only while running stages typically last
+    /// twice as long, so that a follow-on's successor is queued before it
+    /// ends (`/bin/true` takes about a millisecond here).
+    static let rankZeroPatience = 400_000
+    static let rankZeroPatienceSeconds = Double(rankZeroPatience) / 1e9
 
     mutating func reset() {
         quietSince = nil
@@ -76,14 +81,16 @@ struct IdleBackoff {
     }
 
     /// Sleeps, or waits until `descriptor` (a module launcher's reports) is
-    /// readable, whichever comes first. A `patient` rank expects nothing
-    /// urgent from MPI (a worker whose next order is already held while its
-    /// module runs): it waits the longest step at once.
-    mutating func pause(waitingOn descriptor: Int32? = nil, patient: Bool = false) {
+    /// readable, whichever comes first. A rank that expects nothing urgent
+    /// from MPI waits `patience` nanoseconds at once: a worker whose module
+    /// runs (its end wakes it through `descriptor`; an order that comes
+    /// meanwhile is a follow-on for after it), rank 0 while every running
+    /// instance has its follow-on queued (no worker waits for its answer).
+    mutating func pause(waitingOn descriptor: Int32? = nil, patience: Int? = nil) {
         let now = monotonicSeconds()
         if quietSince == nil { quietSince = now }
-        if patient {
-            nanoseconds = Self.cap
+        if let patience {
+            nanoseconds = patience
         } else if now - (quietSince ?? now) < Self.briefWindow {
             nanoseconds = Self.brief
         } else {

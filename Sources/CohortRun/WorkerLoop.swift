@@ -115,7 +115,7 @@ public struct WorkerLoop {
             try sendReports(&reports)
             try outbox.release()
             if stopping && runner.runningCount == 0 && followOns.isEmpty { return }
-            if progressed { backoff.reset() } else { backoff.pause(waitingOn: runner.reportDescriptor, patient: !followOns.isEmpty && runner.runningCount > 0) }
+            if progressed { backoff.reset() } else { backoff.pause(waitingOn: runner.reportDescriptor, patience: runner.runningCount > 0 ? IdleBackoff.cap : nil) }
         }
     }
 
