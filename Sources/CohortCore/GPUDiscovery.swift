@@ -10,11 +10,24 @@ public enum GPUDiscovery {
             return Quantity.integer(trimmed, in: 0...64).map { (0..<$0).map(String.init) }
         }
         if trimmed.hasSuffix(","), !trimmed.dropLast().contains(",") { trimmed.removeLast() }
-        let names = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces() }
-        guard !names.isEmpty, names.count <= 64, Set(names).count == names.count,
-              names.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ":" } })
+        let names = trimmed.split(separator: ",", omittingEmptySubsequences: false).compactMap { deviceName(String($0)) }
+        guard !names.isEmpty, names.count <= 64, names.count == trimmed.split(separator: ",", omittingEmptySubsequences: false).count,
+              Set(names).count == names.count
         else { return nil }
         return names
+    }
+
+    /// A device as CUDA_VISIBLE_DEVICES names it: an index (`01` is device
+    /// `1`), or a UUID (`GPU-…`, `MIG-…`); nil for anything else (a negative
+    /// index, a typo), where CUDA stops reading the list.
+    public static func deviceName(_ text: String) -> String? {
+        let name = text.trimmingSpaces()
+        if !name.isEmpty, name.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            return Int(name).map(String.init) ?? nil
+        }
+        guard name.hasPrefix("GPU-") || name.hasPrefix("MIG-"), name.count > 4,
+              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "/") }) else { return nil }
+        return name
     }
 
     /// The node's GPUs from its environment. Inside a Slurm allocation,
@@ -31,14 +44,15 @@ public enum GPUDiscovery {
         return nvidiaSMI.map(indices(fromNvidiaSMI:)) ?? []
     }
 
-    /// `0,1` → ["0", "1"], read as CUDA reads it: a name given twice is one
-    /// device, and a negative index ends the list (`-1` hides every GPU).
+    /// `0,1` → ["0", "1"], read as CUDA reads it: a device named twice is
+    /// one (`1,01`), and an entry that names none ends the list (`-1` hides
+    /// every GPU; `0,x,1` is device 0).
     /// Slurm's `NoDevFiles` (a job without GPUs) → none.
     static func list(_ text: String) -> [String] {
         guard text != "NoDevFiles" else { return [] }
         var names: [String] = []
-        for name in text.split(separator: ",").map({ String($0).trimmingSpaces() }) where !name.isEmpty {
-            if name.hasPrefix("-") { break }
+        for entry in text.split(separator: ",") {
+            guard let name = deviceName(String(entry)) else { break }
             if !names.contains(name) { names.append(name) }
         }
         return names

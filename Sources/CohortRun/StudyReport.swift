@@ -28,7 +28,8 @@ extension Study {
         }
         let data = TimelineData(graph: graph, run: chosen, runNumber: number)
         let failures = failureGroups(of: chosen)
-        return (ReportHTML.render(data, failures: failures, jobFile: jobFile), TraceJSON.render(data), data.spans.count)
+        return (ReportHTML.render(data, failures: failures, jobFile: jobFile), TraceJSON.render(data),
+                data.spans.filter { !$0.heldOnly }.count)
     }
 
     /// The instances whose last attempt in `run` failed, grouped as `status` groups them.

@@ -129,7 +129,7 @@ struct Run: ParsableCommand {
         var policy = WorkerPolicy(slots: slots, memory: memory.flatMap(Quantity.bytes))
         if let gpus {
             guard let devices = GPUDiscovery.option(gpus) else {
-                let names = gpus.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                let names = gpus.split(separator: ",").compactMap { GPUDiscovery.deviceName(String($0)) }
                 if let twice = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
                     throw ValidationError("--gpus \(gpus): device \(twice) is named twice (each device can be held by one instance at a time)")
                 }

@@ -90,6 +90,7 @@ import Testing
         #expect(GPUDiscovery.option("3") == ["0", "1", "2"])
         #expect(GPUDiscovery.option("0,2,3") == ["0", "2", "3"])
         #expect(GPUDiscovery.option("GPU-1a2b,MIG-3c") == ["GPU-1a2b", "MIG-3c"])
+        #expect(GPUDiscovery.option("0,-1") == nil && GPUDiscovery.option("0,x") == nil && GPUDiscovery.option("01,1") == nil)
         #expect(GPUDiscovery.option("0,0") == nil && GPUDiscovery.option("1,,2") == nil && GPUDiscovery.option("a b") == nil)
         #expect(GPUDiscovery.option("65") == nil)
         #expect(GPUDiscovery.option("1,") == ["1"], "one device named alone (a lone number is a count)")
@@ -116,6 +117,9 @@ import Testing
         #expect(GPUDiscovery.devices(environment: ["CUDA_VISIBLE_DEVICES": "0,0,1"], nvidiaSMI: nil) == ["0", "1"], "never one device held twice")
         #expect(GPUDiscovery.devices(environment: ["CUDA_VISIBLE_DEVICES": "-1"], nvidiaSMI: nil) == [])
         #expect(GPUDiscovery.devices(environment: ["CUDA_VISIBLE_DEVICES": "2,-1,3"], nvidiaSMI: nil) == ["2"])
+        #expect(GPUDiscovery.devices(environment: ["CUDA_VISIBLE_DEVICES": "01,1"], nvidiaSMI: nil) == ["1"], "01 is device 1")
+        #expect(GPUDiscovery.devices(environment: ["CUDA_VISIBLE_DEVICES": "0,x,1"], nvidiaSMI: nil) == ["0"])
+        #expect(GPUDiscovery.devices(environment: ["CUDA_VISIBLE_DEVICES": "GPU-aa, MIG-bb"], nvidiaSMI: nil) == ["GPU-aa", "MIG-bb"])
         let smi = """
             GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-aaa)
               MIG 3g.20gb     Device  0: (UUID: MIG-1111)
