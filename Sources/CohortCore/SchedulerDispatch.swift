@@ -56,14 +56,15 @@ extension Scheduler {
     /// `unlockedOnly`: only stages that take no lock and no GPU (a follow-on's:
     /// its devices would have to be chosen before the room is free).
     func bestStage(for worker: WorkerSlot, reserved: Set<String>, bySubject: Bool, unlockedOnly: Bool = false) -> Int? {
+        // The stage read in place, not copied (`let` would retain its every string and array: a hot path).
         func eligible(_ stage: Int) -> Bool {
-            let definition = graph.job.stages[stage]
-            return (!readyQueues[stage].isEmpty || retryFor(stage, on: worker) != nil)
+            (!readyQueues[stage].isEmpty || retryFor(stage, on: worker) != nil)
                 && !held.contains(stage)
-                && definition.nodes == 1  // multi-node stages start as gangs (`startGangs`)
-                && worker.profile.takes(definition)
-                && worker.free.fits(definition.demand)
-                && (unlockedOnly ? definition.locks.isEmpty && definition.gpus == 0 : locks.canAcquire(definition.locks, reserved: reserved))
+                && graph.job.stages[stage].nodes == 1  // multi-node stages start as gangs (`startGangs`)
+                && worker.profile.takes(graph.job.stages[stage])
+                && worker.free.fits(graph.job.stages[stage].demand)
+                && (unlockedOnly ? graph.job.stages[stage].locks.isEmpty && graph.job.stages[stage].gpus == 0
+                                 : locks.canAcquire(graph.job.stages[stage].locks, reserved: reserved))
         }
         switch policy {
         case .criticalPath:
@@ -113,6 +114,7 @@ extension Scheduler {
     /// A retry of `stage` that `worker` may take: one that did not fail on
     /// it, or one that no other worker in service could run anyway.
     func retryFor(_ stage: Int, on worker: WorkerSlot) -> Int? {
+        guard !retryQueues[stage].isEmpty else { return nil }
         let definition = graph.job.stages[stage]
         return retryQueues[stage].firstIndex { instance in
             guard let failed = failedOn[instance], failed.contains(worker.id) else { return true }

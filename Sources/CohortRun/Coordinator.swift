@@ -76,7 +76,18 @@ public final class Coordinator {
     var stoppedBy: Int32?
     var stopStarted = 0.0
     var lastRecallCheck = 0.0
-    var graph: InstanceGraph { factory.graph }
+    /// Borrowed, not copied: a copy retains and releases every array of
+    /// the graph, several times per instance at the scheduler's ceiling.
+    var graph: InstanceGraph {
+        _read { yield factory.graph }
+    }
+
+    /// Asks the scheduler a question without copying it. A call from this
+    /// module on a struct stored in a class copies the whole struct (every
+    /// array and table retained and released) to keep it safe across the
+    /// call; through `inout`, exclusive access makes that unneeded.
+    @inline(__always)
+    func ask<Answer>(_ question: (inout Scheduler) -> Answer) -> Answer { question(&scheduler) }
 
     public init(
         factory: TaskFactory, transport: (any SchedulerTransport)?, localRunner: ModuleRunner?,
@@ -220,7 +231,7 @@ public final class Coordinator {
                     done = try perform(scheduler.recallStuckFollowOns(now: lastRecallCheck)) || done
                 }
                 backoff.pause(waitingOn: localRunner?.reportDescriptor,
-                              patience: scheduler.noWorkerNeedsAnAnswer(within: 2 * IdleBackoff.rankZeroPatienceSeconds)
+                              patience: ask { $0.noWorkerNeedsAnAnswer(within: 2 * IdleBackoff.rankZeroPatienceSeconds) }
                                   ? IdleBackoff.rankZeroPatience : nil)
                 continue
             }

@@ -14,7 +14,7 @@ extension Coordinator {
         var results: [(InstanceID, AttemptOutcome, TaskReport, WorkerID, name: String)] = []
         for (position, (report, worker)) in reports.enumerated() {
             let instance = report.instance
-            guard instance.index < graph.instanceCount, scheduler.state(of: instance) == .running else {
+            guard instance.index < graph.instanceCount, ask({ $0.state(of: instance) }) == .running else {
                 // A report for nothing we sent: ignore rather than corrupt state.
                 logger.warning("ignored a report of instance \(instance.rawValue) from \(worker): it is not running")
                 continue
@@ -22,10 +22,10 @@ extension Coordinator {
             // A follow-on reported after the end of the one ahead of it, in
             // this same batch: rank 0 still sees it queued, but its worker
             // started it (a worker gives a follow-on back before that end).
-            let aheadEnded = scheduler.queuedAhead(of: instance).map { ahead in
+            let aheadEnded = ask { $0.queuedAhead(of: instance) }.map { ahead in
                 reports[..<position].contains { $0.0.instance == ahead }
             } ?? false
-            let outcome = scheduler.settled(report.outcome, of: instance, aheadEnded: aheadEnded)
+            let outcome = ask { $0.settled(report.outcome, of: instance, aheadEnded: aheadEnded) }
             let number = attemptNumber(of: instance)
             let name = graph.name(of: instance)
             // Where its logs are, for `cohort status`: only failures are pointed to.
@@ -73,7 +73,7 @@ extension Coordinator {
             let info = workers[worker] ?? WorkerInfo(id: worker, host: "?", profile: WorkerProfile(capacity: Capacity(cpus: 0, memory: 0)))
             let attemptNumber = attemptNumber(of: instance)
             // A watched generator's look is not one more instance done.
-            let look = scheduler.isLook(instance)
+            let look = ask { $0.isLook(instance) }
             let next = scheduler.instanceFinished(instance, outcome: outcome, wallSeconds: report.wallSeconds)
             let retrying = next.contains { if case .retry(instance, _) = $0 { true } else { false } }
             if !outcome.isStoppedEarly && !retrying && !look { finishedCount += 1 }
@@ -217,7 +217,7 @@ extension Coordinator {
     func attemptNumber(of instance: InstanceID) -> Int {
         // By the instance's place in the graph: no name is built and hashed per call.
         (plan.recorded.read(instance) { $0.attempts } ?? (earlierAttempts.isEmpty ? 0 : earlierAttempts[instance] ?? 0))
-            + scheduler.attempt(of: instance)
+            + ask { $0.attempt(of: instance) }
     }
 
     /// Attempt `number` (else the current one) of `instance` on `worker`,
