@@ -21,6 +21,10 @@ public final class PlainReporter: RunReporter {
     private var drawn = 0
     private var lastDraw = -1.0
 
+    /// `--no-watch`: a watch's next look comes at its interval or as soon as
+    /// nothing else is left, whichever is first (and is its last then).
+    public var watchesEndWhenIdle = false
+
     public init(mode: ProgressMode = .lines, interval: Double = 30, clock: @escaping () -> Double = monotonicSeconds) {
         self.clock = clock
         self.interval = interval
@@ -118,7 +122,8 @@ public final class PlainReporter: RunReporter {
     public func watching(_ name: String, newItems: Int, nextLookIn: Double?) {
         let found = newItems == 0 ? "no new items" : newItems == 1 ? "1 new item" : "\(newItems) new items"
         if let nextLookIn {
-            emit("\(stamp()) watching \(name): \(found); looking again in \(duration(nextLookIn))")
+            let idle = watchesEndWhenIdle ? ", or once nothing else is left (--no-watch: the last look)" : ""
+            emit("\(stamp()) watching \(name): \(found); looking again in \(duration(nextLookIn))\(idle)")
         } else {
             emit("\(stamp()) watching \(name): \(found); last look done, the watch ended")
         }

@@ -22,6 +22,7 @@ struct RankZero {
         self.runner = runner
         self.logger = logger
         reporter = PlainReporter(mode: options.progress, interval: options.progressInterval)
+        reporter.watchesEndWhenIdle = options.noWatch
     }
 
     func run() -> Int32 {

@@ -91,6 +91,8 @@ struct WatchRunTests {
         Files.write(folder + "/raw/s1/c.tif", "")
         let resumed = try MPIHarness.run(ranks: 3, ["run", "--no-watch", job])
         #expect(resumed.code == 0, "\(resumed.output)")
+        let lookingAgain = resumed.stdout.split(separator: "\n").filter { $0.contains("looking again in") }
+        #expect(!lookingAgain.isEmpty && lookingAgain.allSatisfy { $0.hasSuffix(", or once nothing else is left (--no-watch: the last look)") }, "\(lookingAgain)")
         let lines = ledger(folder)
         #expect(lines.filter { $0.hasPrefix("mc ") } == ["mc c.tif"], "a and b ran before the kill: \(lines)")
         #expect(lines.last == "pick a.tif b.tif c.tif ", "\(lines)")
