@@ -164,6 +164,13 @@ extension Scheduler {
         for (instance, watch) in watches.watches.sorted(by: { $0.key < $1.key }) {
             guard let due = watch.nextLook, due <= watches.now else { continue }
             takeLook(instance, last: false)
+            // Held for walltime when it had no work left (so not said then): said now.
+            let stage = graph.stage(of: instance)
+            if held.contains(stage), !announcedHolds.contains(stage), let walltime {
+                announcedHolds.insert(stage)
+                actions.append(.holdStarted(stage: stage, typicalSeconds: walltime.stageDurations[stage] ?? 0,
+                                            secondsLeft: max(0, walltime.usableEnd - watches.now)))
+            }
         }
         watches.recomputeEarliest()
         dispatch(into: &actions)

@@ -286,6 +286,7 @@ import Testing
         _ = scheduler.timePassed(now: 845)
         let due = scheduler.timePassed(now: 920)  // the look is due, but import (100 s) no longer fits: held
         #expect(due.contains(.finish), "the look is held: the run ends for the next allocation to go on")
+        #expect(due.contains(.holdStarted(stage: 0, typicalSeconds: 100, secondsLeft: 80)), "and says why: \(due)")
         #expect(scheduler.isHoldingWork)
     }
 
