@@ -109,7 +109,6 @@ public final class RunLock {
     public static func acquire(path: String, owner: String) throws -> (lock: RunLock, stale: String?) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StateError(description: "cannot open the lock \(path): \(errnoText())") }
-        let previous = readAll(fd).trimmingTrailingNewlines()
         // `cohort status` probes the lock for an instant: try again for a
         // second before calling it held.
         var attempts = 0
@@ -120,10 +119,14 @@ public final class RunLock {
                 usleep(50_000)
                 continue
             }
+            let holder = readAll(fd).trimmingTrailingNewlines()
             close(fd)
-            if error == EWOULDBLOCK { throw Held(holder: previous.isEmpty ? "holder unknown" : previous) }
+            if error == EWOULDBLOCK { throw Held(holder: holder.isEmpty ? "holder unknown" : holder) }
             throw StateError(description: "cannot lock \(path): \(errnoText(error))")
         }
+        // Read once the lock is ours: a run that ended cleanly meanwhile
+        // (while this one waited) emptied the file before letting go.
+        let previous = readAll(fd).trimmingTrailingNewlines()
         ftruncate(fd, 0)
         let text = owner + "\n"
         _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
