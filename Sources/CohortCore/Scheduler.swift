@@ -381,6 +381,8 @@ public struct Scheduler: Sendable {
         while let current = frontier.popLast() {
             for range in graph.dependents(of: current) {
                 for index in range where states[index] == .waiting {
+                    // Held for a watch: the failed item may yet vanish from its list.
+                    if !watches.isEmpty, waitsForAWatch(index) { continue }
                     let id = InstanceID(index)
                     setState(id, stage: graph.stage(of: id), to: .skipped)
                     skipCauses[id] = failed

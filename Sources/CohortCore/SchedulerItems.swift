@@ -63,17 +63,7 @@ extension Scheduler {
         var actions: [SchedulerAction] = []
         // An item whose branch already failed upstream is skipped, as it would
         // have been had it existed then (with everything after it).
-        for instance in added where states[instance.index] == .waiting {
-            for range in graph.dependencies(of: instance) {
-                guard let blocker = range.first(where: { states[$0] == .failed || states[$0] == .skipped }) else { continue }
-                let cause = states[blocker] == .failed ? InstanceID(blocker) : (skipCauses[InstanceID(blocker)] ?? InstanceID(blocker))
-                setState(instance, stage: graph.stage(of: instance), to: .skipped)
-                skipCauses[instance] = cause
-                actions.append(.skip(instance, because: cause))
-                skipDownstream(of: instance, cause: cause, into: &actions)
-                break
-            }
-        }
+        for instance in added where states[instance.index] == .waiting { skipIfABranchFailed(instance, into: &actions) }
         for instance in dropped { drop(instance) }
         // Listed again after the generator's success (a watched generator): ready at once.
         for instance in added where states[instance.index] == .waiting && unmet[instance.index] == 0 {
@@ -81,6 +71,20 @@ extension Scheduler {
         }
         dispatch(into: &actions)
         return Listing(added: added, dropped: dropped, actions: actions)
+    }
+
+    /// Skips `instance`, waiting, and what follows it, when one of its
+    /// dependencies failed or was skipped (the cause named is the failure).
+    mutating func skipIfABranchFailed(_ instance: InstanceID, into actions: inout [SchedulerAction]) {
+        for range in graph.dependencies(of: instance) {
+            guard let blocker = range.first(where: { states[$0] == .failed || states[$0] == .skipped }) else { continue }
+            let cause = states[blocker] == .failed ? InstanceID(blocker) : (skipCauses[InstanceID(blocker)] ?? InstanceID(blocker))
+            setState(instance, stage: graph.stage(of: instance), to: .skipped)
+            skipCauses[instance] = cause
+            actions.append(.skip(instance, because: cause))
+            skipDownstream(of: instance, cause: cause, into: &actions)
+            return
+        }
     }
 
     /// Items listed before this run (a resumed study), numbered after the

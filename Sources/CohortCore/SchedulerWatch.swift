@@ -112,7 +112,7 @@ extension Scheduler {
             watch.succeededHere = true
             if watch.listed {
                 // Its journaled items stopped waiting for it at the start: the rest does now.
-                releaseHeld(by: instance)
+                releaseHeld(by: instance, into: &actions)
             } else {
                 watch.listed = true
                 satisfyDependents(of: instance, makingReady: true)
@@ -120,7 +120,7 @@ extension Scheduler {
         }
         if watch.lastLook {
             watches.watches[instance] = nil
-            releaseHeld(by: instance)
+            releaseHeld(by: instance, into: &actions)
             // Said only of a watch that looked again (not of a session found complete).
             if watch.looksTaken > 0 { actions.append(.watchEnded(instance)) }
         } else {
@@ -133,12 +133,23 @@ extension Scheduler {
     }
 
     /// What waits for `generator` (its tree dependents) waits for one thing
-    /// fewer: its success in this run, or its watch's end.
-    private mutating func releaseHeld(by generator: InstanceID) {
+    /// fewer: its success in this run, or its watch's end. At the watch's
+    /// end, what an item's failure would have skipped while the watch went
+    /// on (the item could still vanish from the list) is skipped now.
+    private mutating func releaseHeld(by generator: InstanceID, into actions: inout [SchedulerAction]) {
+        let watchEnded = watches.watches[generator] == nil
         for dependent in heldByWatch(generator) {
             unmet[dependent] -= 1
-            if unmet[dependent] == 0, states[dependent] == .waiting { makeReady(InstanceID(dependent), stage: graph.stage(of: InstanceID(dependent))) }
+            let id = InstanceID(dependent)
+            if unmet[dependent] == 0, states[dependent] == .waiting { makeReady(id, stage: graph.stage(of: id)) }
+            if watchEnded, states[dependent] == .waiting { skipIfABranchFailed(id, into: &actions) }
         }
+    }
+
+    /// Whether `index` waits for the end of a watch still going: a failure
+    /// before it skips it only then (see `releaseHeld`).
+    func waitsForAWatch(_ index: Int) -> Bool {
+        watches.watches.keys.contains { heldByWatch($0).contains(index) }
     }
 
     /// A watched generator's failure once its retries are spent. A failed

@@ -69,6 +69,38 @@ import Testing
         #expect(scheduler.tallies.map(\.succeeded) == [1, 2, 1], "looks are not more instances")
     }
 
+    /// An item that fails and then leaves the list (a bad movie the user
+    /// removed) skips nothing: what waits for its session runs at the
+    /// watch's end (it stayed skipped). One still listed skips it then.
+    @Test(arguments: [true, false])
+    func anItemThatFailedAndLeftTheListSkipsNothing(leaves: Bool) throws {
+        var scheduler = try scheduler()
+        _ = scheduler.timePassed(now: 1000)
+        _ = scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 1, memory: 0))
+        scheduler.list(["good", "bad"], by: importer)
+        var running = started(scheduler.instanceFinished(importer, succeeded: true))
+        var skipped: [InstanceID] = []
+        while let instance = running.first {
+            running.removeFirst()
+            let failing = scheduler.graph.name(of: instance).hasSuffix(":bad")
+            let actions = scheduler.instanceFinished(instance, outcome: failing ? .exited(1) : .succeeded)
+            skipped += actions.compactMap { if case .skip(let id, _) = $0 { id } else { nil } }
+            running += started(actions)
+        }
+        #expect(skipped.isEmpty, "nothing is skipped while the watch goes on")
+        #expect(scheduler.state(of: pick) == .waiting)
+        #expect(started(scheduler.timePassed(now: 1060)) == [importer])
+        scheduler.untilFileExists(for: importer)
+        scheduler.list(leaves ? ["good"] : ["good", "bad"], by: importer)
+        let actions = scheduler.instanceFinished(importer, succeeded: true)
+        if leaves {
+            #expect(started(actions) == [pick], "the failed item is gone: the session goes on")
+        } else {
+            #expect(actions.contains { if case .skip(pick, _) = $0 { true } else { false } }, "\(actions)")
+            #expect(scheduler.state(of: pick) == .skipped && scheduler.isFinished)
+        }
+    }
+
     @Test func theUntilFileFoundAtTheFirstRunEndsTheWatchWithIt() throws {
         var scheduler = try scheduler()
         _ = scheduler.workerJoined(WorkerID(1), capacity: Capacity(cpus: 2, memory: 0))
