@@ -34,8 +34,10 @@ public enum WorkerMessage: Equatable, Sendable {
 /// Messages from rank 0 to a worker rank.
 public enum SchedulerMessage: Equatable, Sendable {
     /// Every stage's recipe, before any attempt: the worker makes each
-    /// `TaskOrder` from its `TaskAssignment` and its stage's recipe.
-    case recipes([StageRecipe])
+    /// `TaskOrder` from its `TaskAssignment` and its stage's recipe. With
+    /// the cpus rank 0 counts for the worker: while its modules fill them,
+    /// no order can come that would start at once (see `WorkerLoop`).
+    case recipes([StageRecipe], workerCpus: Int)
     /// Attempts to start, in order.
     case run([TaskAssignment])
     /// No more work: finish running modules' reports and leave.

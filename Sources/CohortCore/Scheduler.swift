@@ -182,7 +182,9 @@ public struct Scheduler: Sendable {
 
     public var isFinished: Bool { finished }
 
-    /// A worker is ready; it gets work at once if there is some.
+    /// A worker is ready; it gets work at once if there is some (in a study
+    /// with multi-node stages, once every worker has joined: single-node work
+    /// would take the first workers before a multi-node instance could).
     public mutating func workerJoined(_ worker: WorkerID, capacity: Capacity) -> [SchedulerAction] {
         workerJoined(worker, profile: WorkerProfile(capacity: capacity))
     }
@@ -195,6 +197,7 @@ public struct Scheduler: Sendable {
         // Joining a run with nothing left to do (all done earlier): it stops at once.
         if finished { return [.stopWorker(worker)] }
         var actions: [SchedulerAction] = []
+        guard !usesMultiNodeStages || allJoined else { return actions }
         dispatch(into: &actions)
         finishIfDone(into: &actions)
         return actions

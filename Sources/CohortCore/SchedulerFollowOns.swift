@@ -54,6 +54,7 @@ extension Scheduler {
     /// that long. Then rank 0 may poll less often. (A scan of the stages and
     /// workers: asked when rank 0 is idle, not per event.)
     public func noWorkerNeedsAnAnswer(within seconds: Double) -> Bool {
+        guard runningCount > 0 else { return false }  // a quiet run: the backoff grows on its own
         for stage in tallies.indices where tallies[stage].running > 0 {
             guard let typical = typicalSeconds[stage], typical >= seconds else { return false }
         }

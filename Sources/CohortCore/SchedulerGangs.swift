@@ -54,8 +54,9 @@ extension Scheduler {
         for stage in stageOrder where graph.job.stages[stage].nodes > 1 {
             while hasReady(stage) && !held.contains(stage) {
                 let definition = graph.job.stages[stage]
-                guard locks.canAcquire(definition.locks, reserved: []),
-                      let free = gangMembers(for: stage, freeNow: true) else {
+                // Held back by a lock, not by room: workers reserved would only sit idle.
+                guard locks.canAcquire(definition.locks, reserved: []) else { break }
+                guard let free = gangMembers(for: stage, freeNow: true) else {
                     if !reservedThisRound {
                         let held = gangs.reservation?.stage == stage
                         reservedThisRound = reserveWorkers(for: stage)
@@ -64,7 +65,11 @@ extension Scheduler {
                     }
                     break
                 }
-                if gangs.reservation?.stage == stage { cancelReservation() }
+                if gangs.reservation?.stage == stage {
+                    // Its reservation served: its next instance may reserve again this round.
+                    cancelReservation()
+                    reservedThisRound = false
+                }
                 let (instance, members) = nextGangInstance(of: stage, on: free)
                 countStarted(instance, stage: stage, onWorker: members[0])
                 locks.acquire(definition.locks)

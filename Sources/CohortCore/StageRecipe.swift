@@ -142,10 +142,6 @@ public struct StageRecipe: Equatable, Sendable {
             // Inside Slurm its mpirun starts daemons on the other nodes with srun,
             // whose step must share the resources Cohort's own step holds (else it waits for ever).
             instanceEnvironment.append(.init(name: "SLURM_OVERLAP", value: "1"))
-            // And inside Slurm, OpenMPI takes each node's slots from the allocation (one
-            // task per node, as Cohort asks), not from the hostfile: let it place the
-            // hostfile's slots there (else `-np` beyond one per node is refused).
-            instanceEnvironment.append(.init(name: "OMPI_MCA_rmaps_base_oversubscribe", value: "1"))
             if let devices = assignment.hostGPUs {
                 // `n1=0,1 n2=2,3`: each node's own GPUs, for a wrapper that sets CUDA_VISIBLE_DEVICES per host.
                 instanceEnvironment.append(.init(name: "COHORT_NODE_GPUS", value: zip(hosts, devices).map { "\($0)=\($1)" }.joined(separator: " ")))

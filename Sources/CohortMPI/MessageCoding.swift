@@ -163,8 +163,9 @@ extension WorkerMessage {
 extension SchedulerMessage {
     public func encoded() -> [UInt8] {
         switch self {
-        case .recipes(let recipes):
+        case .recipes(let recipes, let workerCpus):
             var writer = header(.recipes)
+            writer.write(Int64(workerCpus))
             writer.writeCount(recipes.count)
             // A recipe's stage is its place in the list.
             for recipe in recipes {
@@ -216,6 +217,7 @@ extension SchedulerMessage {
         var reader = WireReader(bytes)
         switch try readHeader(&reader) {
         case .recipes:
+            let workerCpus = try read(Int.self, "cpus", &reader)
             var recipes: [StageRecipe] = []
             for stage in 0..<(try reader.readCount()) {
                 let stageName = try reader.readString()
@@ -231,7 +233,7 @@ extension SchedulerMessage {
                     perSession: try reader.readByte() != 0, perItem: try reader.readByte() != 0,
                     listsItems: try reader.readByte() != 0))
             }
-            self = .recipes(recipes)
+            self = .recipes(recipes, workerCpus: workerCpus)
         case .run:
             var assignments: [TaskAssignment] = []
             for _ in 0..<(try reader.readCount()) {

@@ -1,3 +1,3 @@
 /// Version of the message encoding; the first byte of every message. Ranks
 /// of one job run one binary, so a mismatch means a broken installation.
-public let wireProtocolVersion: UInt8 = 9
+public let wireProtocolVersion: UInt8 = 10

@@ -85,7 +85,9 @@ public final class Coordinator {
     /// Asks the scheduler a question without copying it. A call from this
     /// module on a struct stored in a class copies the whole struct (every
     /// array and table retained and released) to keep it safe across the
-    /// call; through `inout`, exclusive access makes that unneeded.
+    /// call; through `inout`, exclusive access makes that unneeded. The
+    /// question may use only its argument: reading `self.scheduler` (or
+    /// `attemptNumber(of:)`) inside it traps, the access being exclusive.
     @inline(__always)
     func ask<Answer>(_ question: (inout Scheduler) -> Answer) -> Answer { question(&scheduler) }
 
@@ -145,7 +147,7 @@ public final class Coordinator {
                    durable: true)
         // Before any order: each worker makes its orders from these.
         for worker in joined where worker.id != Self.localWorker {
-            try transport?.send(.recipes(factory.recipes), to: worker.id.rawValue)
+            try transport?.send(.recipes(factory.recipes, workerCpus: worker.profile.capacity.cpus), to: worker.id.rawValue)
         }
         reporter.runStarted(study: graph.job.study, instances: graph.instanceCount, workers: joined)
         var pending = scheduler.timePassed(now: wallClock())

@@ -82,20 +82,19 @@ struct IdleBackoff {
 
     /// Sleeps, or waits until `descriptor` (a module launcher's reports) is
     /// readable, whichever comes first. A rank that expects nothing urgent
-    /// from MPI waits `patience` nanoseconds at once: a worker whose module
-    /// runs (its end wakes it through `descriptor`; an order that comes
-    /// meanwhile is a follow-on for after it), rank 0 while every running
-    /// instance has its follow-on queued (no worker waits for its answer).
+    /// from MPI waits at least `patience` nanoseconds (the backoff still
+    /// grows past it in a long quiet): a worker whose modules fill its cpus
+    /// or hold their successor (a module's end wakes it through
+    /// `descriptor`), rank 0 while no worker can need its answer soon.
     mutating func pause(waitingOn descriptor: Int32? = nil, patience: Int? = nil) {
         let now = monotonicSeconds()
         if quietSince == nil { quietSince = now }
-        if let patience {
-            nanoseconds = patience
-        } else if now - (quietSince ?? now) < Self.briefWindow {
+        if now - (quietSince ?? now) < Self.briefWindow {
             nanoseconds = Self.brief
         } else {
             nanoseconds = min(Self.cap, max(Self.brief, nanoseconds * 2))
         }
+        if let patience { nanoseconds = max(nanoseconds, patience) }
         var request = timespec(tv_sec: 0, tv_nsec: nanoseconds)
         if let descriptor, descriptor >= 0, descriptor < FD_SETSIZE {
             // pselect, not poll: microseconds, not milliseconds (ppoll is not

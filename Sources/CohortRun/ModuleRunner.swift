@@ -45,6 +45,17 @@ public final class ModuleRunner {
 
     public var runningCount: Int { running.count }
 
+    /// Inside Slurm, OpenMPI (4.x) takes each node's slots from the
+    /// allocation (one task per node, as Cohort asks for), not from a
+    /// multi-node module's hostfile, and refuses `-np` beyond them: this
+    /// lets it place the hostfile's slots. Outside Slurm the hostfile's
+    /// slots hold and asking for more is refused as usual.
+    private var insideSlurm: Bool { baseEnvironment["SLURM_JOB_ID"] != nil }
+    private static let slotsFromTheHostfile = [EnvironmentVariable(name: "OMPI_MCA_rmaps_base_oversubscribe", value: "1")]
+
+    /// The cpus its running modules' stages ask for.
+    var cpusInUse: Int { running.values.reduce(0) { $0 + $1.order.cpus } }
+
     /// Readable when a module has ended (nil while none runs): to wait on instead of sleeping.
     var reportDescriptor: Int32? { running.isEmpty ? nil : launcher.reportDescriptor }
 
@@ -60,7 +71,8 @@ public final class ModuleRunner {
         if case .failed(let problem) = preparation {
             return TaskReport(instance: order.instance, outcome: .couldNotStart(problem), wallSeconds: 0, peakMemoryKiB: 0, logTail: "")
         }
-        let added = [order.stageEnvironment, order.instanceEnvironment, whereItRuns].joined()
+        let added = [order.stageEnvironment, order.instanceEnvironment, whereItRuns,
+                     order.hostfile != nil && insideSlurm ? Self.slotsFromTheHostfile : []].joined()
         // A line of plain words runs as its program; anything else through the shell.
         var environment = baseEnvironment
         for variable in added where variable.name.hasPrefix("BASH_FUNC_") { environment[variable.name] = variable.value }

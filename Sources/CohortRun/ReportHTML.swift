@@ -53,6 +53,8 @@ enum ReportHTML {
                 "outcome": .array(outcomes.map { .number($0) }), "attempt": column(data.spans) { Double($0.attempt) },
                 "memoryKiB": column(data.spans) { Double($0.peakMemoryKiB) },
                 "host": .array(data.spans.map { .string("rank \($0.rank) on \($0.host)") }),
+                // A multi-node attempt drawn again on another worker it held: counted once.
+                "held": column(data.spans) { $0.heldOnly ? 1 : 0 },
             ]),
             "util": .object(["time": column(data.samples) { toMillisecond($0.time - origin) }, "running": column(data.samples) { Double($0.running) },
                              "ready": column(data.samples) { Double($0.ready) }]),
@@ -95,15 +97,15 @@ table{border-collapse:collapse} td,th{padding:2px 8px;border-bottom:1px solid #e
 "use strict";
 window.onerror = function (message) { document.getElementById("errors").textContent += "error: " + message + "\n"; };
 const D = JSON.parse(document.getElementById("data").textContent);
-const S = D.spans, N = S.name.length, LEFT = 150, ROW = 14, AXIS = 18;
+const S = D.spans, N = S.name.length, A = N - S.held.filter(h => h).length, LEFT = 150, ROW = 14, AXIS = 18;
 const rows = D.workers.reduce((n, w) => n + w.lanes, 0);
 const fmt = s => s >= 3600 ? (s / 3600).toFixed(1) + "h" : s >= 60 ? Math.floor(s / 60) + "m" + String(Math.round(s % 60)).padStart(2, "0") + "s" : s >= 10 ? Math.round(s) + "s" : s.toFixed(2) + "s";
 const mem = k => k >= 1048576 ? (k / 1048576).toFixed(1) + "G" : k >= 1024 ? (k / 1024).toFixed(1) + "M" : k + "K";
 const esc = t => String(t).replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})[c]);
 document.getElementById("title").textContent = "Cohort report: study " + D.study + ", run " + D.run;
-const failed = S.outcome.filter(o => o === 1).length;
+const failed = S.outcome.filter((o, i) => o === 1 && !S.held[i]).length;
 document.getElementById("summary").textContent = new Date(D.start * 1000).toLocaleString() + " · " + fmt(D.duration) +
-  (D.ended ? "" : " (no end recorded: running, or killed)") + " · " + N + " attempts, " + failed + " failed · " +
+  (D.ended ? "" : " (no end recorded: running, or killed)") + " · " + A + " attempts, " + failed + " failed · " +
   D.workers.length + " workers, " + D.slots + " slots";
 document.getElementById("legend").innerHTML = D.stages.map(s => '<span><i style="background:' + s.color + '"></i>' + esc(s.name) + " (" + s.domain + ")</span>").join("") +
   '<span><i style="background:#d62728"></i>failed</span><span><i style="background:#bbb"></i>interrupted, running or cut short</span>';
@@ -202,7 +204,7 @@ document.getElementById("failures").innerHTML = D.failures.length === 0 ? '<p cl
     "</td><td>" + esc(f.instances.join(", ")) + (f.count > f.instances.length ? " …" : "") + '<br><span class="muted">' + "logs in " + esc(f.logs) + "/</span></td></tr>").join("") + "</table>";
 window.addEventListener("resize", draw);
 draw();
-document.getElementById("state").textContent = "rendered " + N + " attempts";
+document.getElementById("state").textContent = "rendered " + A + " attempts";
 </script></body></html>
 """#
 }

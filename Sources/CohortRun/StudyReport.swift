@@ -35,7 +35,7 @@ extension Study {
     /// The instances whose last attempt in `run` failed, grouped as `status` groups them.
     func failureGroups(of run: JournalTimeline.Run) -> [FailureGroup] {
         var last: [String: JournalTimeline.Span] = [:]
-        for span in run.spans where span.start >= (last[span.instance]?.start ?? -.infinity) { last[span.instance] = span }
+        for span in run.spans where !span.heldOnly && span.start >= (last[span.instance]?.start ?? -.infinity) { last[span.instance] = span }
         let failed = last.values.filter { $0.outcome?.isFailure == true }.sorted { $0.start < $1.start }
         guard !failed.isEmpty else { return [] }
         var ids: [String: InstanceID] = [:]

@@ -47,6 +47,8 @@ public struct WorkerLoop {
         var followOns = FollowOnQueue()
         /// Every stage's recipe, sent by rank 0 before any assignment.
         var recipes: [StageRecipe] = []
+        /// The cpus rank 0 counts for this worker.
+        var cpus = 0
         StopSignals.install()
         while true {
             var progressed = false
@@ -68,8 +70,9 @@ public struct WorkerLoop {
             while let envelope = try communicator.pendingMessage() {
                 progressed = true
                 switch try SchedulerMessage(decoding: try communicator.receive(envelope)) {
-                case .recipes(let sent):
+                case .recipes(let sent, let workerCpus):
                     recipes = sent
+                    cpus = workerCpus
                 case .run(let assignments):
                     for assignment in assignments {
                         guard recipes.indices.contains(assignment.stage) else {
@@ -115,7 +118,15 @@ public struct WorkerLoop {
             try sendReports(&reports)
             try outbox.release()
             if stopping && runner.runningCount == 0 && followOns.isEmpty { return }
-            if progressed { backoff.reset() } else { backoff.pause(waitingOn: runner.reportDescriptor, patience: runner.runningCount > 0 ? IdleBackoff.cap : nil) }
+            if progressed {
+                backoff.reset()
+            } else {
+                // Nothing urgent can come from rank 0 while a module runs and either
+                // its successor is held here or the modules fill every cpu (an order
+                // then is a follow-on): wait for a module's end, up to 2 ms.
+                let full = runner.runningCount > 0 && (!followOns.isEmpty || runner.cpusInUse >= cpus)
+                backoff.pause(waitingOn: runner.reportDescriptor, patience: full ? IdleBackoff.cap : nil)
+            }
         }
     }
 

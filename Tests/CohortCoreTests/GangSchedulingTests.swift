@@ -216,12 +216,17 @@ import Testing
             subjects: [\((1...6).map { "s\($0)" }.joined(separator: ", "))]
             stages:
               - {name: small, domain: subject, after: [], priority: 10, run: x}
-              - {name: refine, domain: study, nodes: 2, after: [], run: x}
+              - {name: pre, domain: study, after: [], priority: 20, run: x}
+              - {name: refine, domain: study, nodes: 2, after: [pre], run: x}
             """, file: "job.yml"))
         var scheduler = Scheduler(graph: graph)
         var running = started(scheduler.workerJoined(WorkerID(1), profile: profile("n1", cpus: 1)))
         running += started(scheduler.workerJoined(WorkerID(2), profile: profile("n2", cpus: 1)))
         running += started(scheduler.allWorkersJoined())
+        // pre ends on one worker while small work holds the other: refine reserves both.
+        let pre = try #require(running.first { graph.name(of: $0.0) == "pre" })
+        running.removeAll { $0.0 == pre.0 }
+        #expect(started(scheduler.instanceFinished(pre.0, succeeded: true)).isEmpty, "the free worker is held for refine")
         running += started(scheduler.workerLeaving(WorkerID(2), reason: "node down"))
         for (instance, worker) in running where worker == WorkerID(2) {
             running += started(scheduler.instanceFinished(instance, outcome: .interrupted))
@@ -229,7 +234,8 @@ import Testing
         runToTheEnd(&scheduler, running.filter { $0.1 != WorkerID(2) })
         #expect(scheduler.isFinished)
         #expect(scheduler.tallies[0].succeeded == 6, "all small work ran on the worker left")
-        #expect(scheduler.stuck.map(\.stage) == ["refine"] && scheduler.stuck.allSatisfy { !$0.unexplained })
+        #expect(scheduler.stuck.map(\.stage) == ["refine"] && scheduler.stuck.allSatisfy { !$0.unexplained },
+                "\(scheduler.stuck.map(\.description))")
     }
 
     /// A node of a multi-node instance going down loses the attempt (its
@@ -247,14 +253,13 @@ import Testing
     /// A node where everything fails is not drained while a multi-node
     /// stage still needs every host left (it would become unplaceable).
     @Test func oneOfTheLastHostsOfAMultiNodeStageIsNotDrained() throws {
-        var job = try JobLoader.load(text: """
+        let job = try JobLoader.load(text: """
             study: s
             subjects: [\((1...12).map { "s\($0)" }.joined(separator: ", "))]
             stages:
               - {name: small, domain: subject, retries: 2, priority: 10, run: x}
               - {name: refine, domain: study, nodes: 2, retries: 3, after: [small], run: x}
             """, file: "job.yml")
-        job.stages[0].retries = 2
         let workers = [profile("n1", cpus: 1), profile("n2", cpus: 1)]
         let run = try LivenessRun(job: job, workers: workers, seed: 3, failureRate: 0, stopRate: 0, broken: [WorkerID(2)])
         #expect(run.violations == [])
@@ -279,5 +284,23 @@ import Testing
         }
         starts += started(scheduler.allWorkersJoined())
         #expect(starts.count == 3, "all three at once on three hosts of two cpus: \(starts)")
+    }
+
+    /// At the start every worker is free: a multi-node instance ready then
+    /// starts at once, before single-node work takes the first workers to
+    /// join (it waited for both to drain, held idle meanwhile).
+    @Test func aMultiNodeInstanceReadyAtTheStartStartsAtOnce() throws {
+        let graph = try InstanceGraph(job: try JobLoader.load(text: """
+            study: s
+            subjects: [\((1...40).map { "s\($0)" }.joined(separator: ", "))]
+            stages:
+              - {name: refine, domain: study, nodes: 2, priority: 20, after: [], run: x}
+              - {name: small, domain: subject, after: [], run: x}
+            """, file: "job.yml"))
+        var scheduler = Scheduler(graph: graph)
+        var starts = started(scheduler.workerJoined(WorkerID(1), profile: profile("n1", cpus: 4)))
+        starts += started(scheduler.workerJoined(WorkerID(2), profile: profile("n2", cpus: 4)))
+        starts += started(scheduler.allWorkersJoined())
+        #expect(starts.first?.0 == refine && starts.count == 7, "refine, then small work in the room left: \(starts)")
     }
 }

@@ -31,7 +31,7 @@ import Testing
         var gang = assignment
         gang.hosts = ["n1", "n2"]
         gang.hostGPUs = ["0,1", "2"]
-        for message in [SchedulerMessage.recipes([recipe, second, generator, perItem]), .recipes([]), .run([assignment]),
+        for message in [SchedulerMessage.recipes([recipe, second, generator, perItem], workerCpus: 6), .recipes([], workerCpus: 1), .run([assignment]),
                         .run([assignment, followOn, studyLevel, item, gpu, noGPU, gang]), .run([]), .stop, .terminate,
                         .recall(InstanceID(77))] {
             #expect(try SchedulerMessage(decoding: message.encoded()) == message)
@@ -67,7 +67,7 @@ import Testing
     }
 
     @Test func everyTruncationIsRejected() {
-        for bytes in [SchedulerMessage.run([assignment, assignment]).encoded(), SchedulerMessage.recipes([recipe]).encoded()] {
+        for bytes in [SchedulerMessage.run([assignment, assignment]).encoded(), SchedulerMessage.recipes([recipe], workerCpus: 1).encoded()] {
             for length in 0..<bytes.count {
                 #expect(throws: WireFormatError.self) { try SchedulerMessage(decoding: Array(bytes.prefix(length))) }
             }

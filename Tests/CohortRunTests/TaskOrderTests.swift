@@ -59,7 +59,7 @@ import Testing
     @Test func recipesAndAssignmentsSurviveTheWire() throws {
         let graph = try InstanceGraph(job: job)
         let factory = TaskFactory(graph: graph, jobFolder: "/lab/job", exported: [.init(name: "X", value: "y z")])
-        guard case .recipes(let recipes) = try SchedulerMessage(decoding: SchedulerMessage.recipes(factory.recipes).encoded()) else {
+        guard case .recipes(let recipes, _) = try SchedulerMessage(decoding: SchedulerMessage.recipes(factory.recipes, workerCpus: 2).encoded()) else {
             Issue.record("recipes did not come back as recipes")
             return
         }
@@ -105,8 +105,8 @@ import Testing
         #expect(first.itemsFile == nil)
         #expect(factory.order(for: items[1], attempt: 2).attemptFolder == "/lab/out/.attempts/ctf/grid1/s1/100%25.tif/2")
         // As a worker rank makes them from what travels.
-        let recipes = try #require(try? SchedulerMessage(decoding: SchedulerMessage.recipes(factory.recipes).encoded()))
-        guard case .recipes(let received) = recipes else { Issue.record("not recipes"); return }
+        let recipes = try #require(try? SchedulerMessage(decoding: SchedulerMessage.recipes(factory.recipes, workerCpus: 2).encoded()))
+        guard case .recipes(let received, _) = recipes else { Issue.record("not recipes"); return }
         let assignment = factory.assignment(for: items[0], attempt: 1)
         #expect(received[assignment.stage].order(for: assignment) == first)
     }

@@ -76,7 +76,7 @@ public final class FakeCluster: SchedulerTransport, @unchecked Sendable {
             terminated.insert(rank)
         case .recall:
             break  // as if the worker had started it already: its report comes as usual
-        case .recipes(let sent):
+        case .recipes(let sent, _):
             recipes[rank] = sent
         case .run(let assignments):
             for assignment in assignments {

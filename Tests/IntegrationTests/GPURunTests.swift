@@ -21,7 +21,7 @@ struct GPURunTests {
           - name: stats
             domain: subject
             after: []
-            run: echo "cpu {subject} [${CUDA_VISIBLE_DEVICES-unset}]" >> ledger
+            run: echo "cpu {subject} [${CUDA_VISIBLE_DEVICES-unset}] $COHORT_RANK" >> ledger
         """
 
     struct Hold { var subject: String; var device: String; var begin: Double; var end: Double }
@@ -65,9 +65,12 @@ struct GPURunTests {
         let result = try MPIHarness.run(ranks: 4, ["run", job], environment: ["CUDA_VISIBLE_DEVICES": "0"])
         #expect(result.code == 0, "\(result.output)")
         let lines = Files.read(folder + "/ledger").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
-        #expect(lines.filter { $0[0] == "begin" }.allSatisfy { $0[2] == "0" })
+        let begins = lines.filter { $0[0] == "begin" }
+        #expect(begins.count == 10 && begins.allSatisfy { $0[2] == "0" })
         let cpu = lines.filter { $0[0] == "cpu" }
         #expect(cpu.count == 10 && cpu.allSatisfy { $0[2] == "[]" }, "no module without gpus sees the GPU: \(cpu)")
+        // Rank 3 holds the GPU (the last of a host's ranks gets a lone device); the others have none.
+        #expect(cpu.contains { $0[3] != "3" }, "some ran on a worker without a share: \(cpu)")
     }
 
     @Test func statusShowsTheGPUsInUseDuringARun() throws {

@@ -84,5 +84,7 @@ struct ManyHostsTests {
         // The report draws it on both workers it held.
         let spans = JournalTimeline(text: Files.read(folder + "/.cohort/span/journal")).runs[0].spans.filter { $0.instance == "refine" }
         #expect(Set(spans.map(\.host)) == Set(nodes) && spans.filter { !$0.heldOnly }.count == 1, "\(spans)")
+        let report = try ChildProcess.run([MPIHarness.cohort, "report", job, "-o", folder + "/report.html"])
+        #expect(report.code == 0 && report.stdout.contains("(1 attempts)"), "one attempt, drawn on two workers: \(report.output)")
     }
 }
