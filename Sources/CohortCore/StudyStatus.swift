@@ -96,6 +96,9 @@ public struct StudyStatus: Sendable {
     public private(set) var cells: [Cell]
     public private(set) var failures: [Failure] = []
     public private(set) var running: [Running] = []
+    /// Watched generators whose watch goes on (DESIGN §8): to do, in that
+    /// the next run looks again, but not work left undone.
+    public private(set) var watching: [InstanceID] = []
 
     /// `running` counts instances started and not ended while a run holds
     /// the study (`runIsLive`, from its lock); after a run that died they are to do.
@@ -130,6 +133,7 @@ public struct StudyStatus: Sendable {
                 cells[index] = .skipped
             } else {
                 stages[stage].toDo += 1
+                if plan.reasons[index] == .watching { watching.append(instance) }
                 if !lastSelection.isEverything && !lastSelection.contains(instance, in: graph) { cells[index] = .notSelected }
             }
         }

@@ -70,6 +70,7 @@ public enum StatusJSON {
             .object(["name": .string(graph.name(of: running.instance)), "rank": .number(Double(running.rank)),
                      "host": .string(running.host), "since": .number(running.since)])
         })
+        object["watching"] = .array(report.status.watching.map { .string(graph.name(of: $0)) })
         object["failures"] = .array(report.failures.map { detail in
             let failure = detail.failure
             var entry: JSONObject = [

@@ -69,6 +69,14 @@ public enum StatusText {
             }
             if !matrix.allRows && status.running.count > 20 { lines.append("  ... and \(status.running.count - 20) more (--all lists every one)") }
         }
+        if !status.watching.isEmpty {
+            let live = if case .live = report.run { true } else { false }
+            lines.append("")
+            lines.append("Watching (\(status.watching.count)): " + status.watching.prefix(5).map { graph.name(of: $0) }.joined(separator: ", ")
+                         + (status.watching.count > 5 ? ", ..." : "")
+                         + (live ? "; the run looks for new items at each interval"
+                                 : "; the next run looks for new items again (cohort run --no-watch takes one last look)"))
+        }
         if !report.failureGroups.isEmpty {
             lines.append("")
             lines.append("Failed (\(status.failures.count)):")

@@ -87,6 +87,10 @@ struct WatchRunTests {
         // Killed between looks, or during one.
         #expect(plan.stdout.contains("import: 0 done earlier, 1 to run (1 still watching)")
                 || plan.stdout.contains("import: 0 done earlier, 1 to run (1 unfinished earlier)"), "\(plan.stdout)")
+        if plan.stdout.contains("still watching") {
+            let status = try ChildProcess.run([MPIHarness.cohort, "status", job])
+            #expect(status.stdout.contains("Watching (1): import:g1:s1; the next run looks for new items again"), "\(status.stdout)")
+        }
         Files.write(folder + "/ledger", "")
         Files.write(folder + "/raw/s1/c.tif", "")
         let resumed = try MPIHarness.run(ranks: 3, ["run", "--no-watch", job])
