@@ -28,7 +28,8 @@ struct Run: ParsableCommand {
     @Option(help: "Memory per worker, e.g. 16G (default: the node's memory divided among its worker ranks).")
     var memory: String?
 
-    @Option(help: ArgumentHelp("Each host's GPUs: N (devices 0 to N-1) or a list such as 0,2,3 (one device: 1,), shared out among the host's worker ranks (default: from Slurm or CUDA_VISIBLE_DEVICES, else nvidia-smi -L, else none).", valueName: "N|list"))
+    // Unconditional: `--gpus -1` (CUDA's "no device") reaches the check below, which says what is wrong.
+    @Option(parsing: .unconditional, help: ArgumentHelp("Each host's GPUs: N (devices 0 to N-1) or a list such as 0,2,3 (one device: 1,), shared out among the host's worker ranks (default: from Slurm or CUDA_VISIBLE_DEVICES, else nvidia-smi -L, else none).", valueName: "N|list"))
     var gpus: String?
 
     @Option(name: .customLong("force"), help: ArgumentHelp("Rerun this stage's instances and everything downstream (repeatable).", valueName: "stage"))

@@ -89,6 +89,8 @@ struct GPURunTests {
         let result = try MPIHarness.run(ranks: 3, ["run", "--gpus", "4", job])
         #expect(result.code == 2, "\(result.output)")
         #expect(result.output.contains("stage \"align\" needs 3 GPUs per instance, but the largest worker has 2 GPUs"), "\(result.output)")
+        let negative = try ChildProcess.run([MPIHarness.cohort, "run", "--gpus", "-1", job])
+        #expect(negative.code == 2 && negative.stderr.contains("--gpus -1: give a number of GPUs"), "\(negative.output)")
         let none = try MPIHarness.run(ranks: 2, ["run", job], environment: ["CUDA_VISIBLE_DEVICES": ""])
         #expect(none.code == 2 && none.output.contains("has no GPU"), "\(none.output)")
     }
