@@ -31,7 +31,6 @@ import Testing
     /// their stage asks.
     @Test(arguments: [1, 2, 3, 4, 5])
     func runningInstancesNeverShareADevice(seed: UInt64) throws {
-        var random = SplitMix(seed: seed)
         let graph = try InstanceGraph(job: try JobLoader.load(text: Self.job, file: "job.yml"))
         var scheduler = Scheduler(graph: graph)
         let profiles = [WorkerProfile(capacity: Capacity(cpus: 4, memory: 0), devices: ["0", "1"]),
@@ -40,8 +39,7 @@ import Testing
         for (number, profile) in profiles.enumerated() {
             running += started(scheduler.workerJoined(WorkerID(number + 1), profile: profile))
         }
-        var ended = 0
-        while !running.isEmpty {
+        let ended = scheduler.endAtRandom(running, seed: seed) { scheduler, running in
             var held: [String: InstanceID] = [:]
             for (instance, worker) in running {
                 let devices = scheduler.devices(of: instance)
@@ -51,9 +49,6 @@ import Testing
                     #expect(held.updateValue(instance, forKey: device) == nil, "\(device) held twice")
                 }
             }
-            let (instance, _) = running.remove(at: Int(random.next() % UInt64(running.count)))
-            running += started(scheduler.instanceFinished(instance, succeeded: true))
-            ended += 1
         }
         #expect(scheduler.isFinished && ended == graph.instanceCount)
     }
