@@ -44,6 +44,12 @@ public enum GPUDiscovery {
         return nvidiaSMI.map(indices(fromNvidiaSMI:)) ?? []
     }
 
+    /// Whether `devices` reads `nvidia-smi -L` in this environment (else
+    /// there is no need to run it).
+    public static func readsNvidiaSMI(environment: [String: String]) -> Bool {
+        environment["CUDA_VISIBLE_DEVICES"] == nil && environment["SLURM_JOB_ID"] == nil
+    }
+
     /// `0,1` → ["0", "1"], read as CUDA reads it: a device named twice is
     /// one (`1,01`), and an entry that names none ends the list (`-1` hides
     /// every GPU; `0,x,1` is device 0).

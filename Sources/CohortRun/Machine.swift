@@ -33,10 +33,8 @@ public enum Machine {
     /// else `nvidia-smi -L` when it is installed.
     public static var gpus: [String] {
         let environment = currentEnvironment()
-        if environment["CUDA_VISIBLE_DEVICES"] != nil || environment["SLURM_JOB_ID"] != nil {
-            return GPUDiscovery.devices(environment: environment, nvidiaSMI: nil)
-        }
-        return GPUDiscovery.devices(environment: environment, nvidiaSMI: commandOutput("timeout 10 nvidia-smi -L 2>/dev/null"))
+        let listing = GPUDiscovery.readsNvidiaSMI(environment: environment) ? commandOutput("timeout 10 nvidia-smi -L 2>/dev/null") : nil
+        return GPUDiscovery.devices(environment: environment, nvidiaSMI: listing)
     }
 
     /// What `command` printed, or nil when it could not run or printed nothing.
