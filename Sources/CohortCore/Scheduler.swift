@@ -23,7 +23,7 @@ public struct Scheduler: Sendable {
     var readyCount = 0
     var runningCount = 0
     var finalCount = 0
-    var workers: [WorkerSlot] = []
+    var workers = WorkerSlots()
     var workerIndex: [WorkerID: Int] = [:]
     var runningOn: WorkerByInstance
     /// Follow-ons (see `followOnsBelow`): the instance queued behind each

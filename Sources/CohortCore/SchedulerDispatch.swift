@@ -23,9 +23,11 @@ extension Scheduler {
             progress = false
             let reserved = reservedLocks()
             let bySubject: Bool = if case .subjectsFirst = policy { throughputBound } else { false }
-            for index in workers.indices
-            where workers[index].free.cpus > 0 && !workers[index].drained && !workers[index].suspect && !workers[index].reserved {
-                guard let stage = bestStage(for: workers[index], reserved: reserved, bySubject: bySubject) else { continue }
+            var next = workers.firstWithRoom(from: 0)
+            while let index = next {
+                next = workers.firstWithRoom(from: index + 1)
+                guard !workers[index].drained && !workers[index].suspect && !workers[index].reserved,
+                      let stage = bestStage(for: workers[index], reserved: reserved, bySubject: bySubject) else { continue }
                 let instance = nextInstance(of: stage, for: workers[index])
                 let definition = graph.job.stages[stage]
                 countStarted(instance, stage: stage, onWorker: index)
@@ -88,7 +90,7 @@ extension Scheduler {
     /// service busy for more than twice the longest chain of stages that has
     /// ready work: then the order of subjects costs no time at the end.
     var throughputBound: Bool {
-        let cpus = workers.reduce(0) { $0 + ($1.drained ? 0 : $1.profile.capacity.cpus) }
+        let cpus = workers.cpusInService
         guard cpus > 0 else { return false }
         var unstarted = 0.0
         var longestChain = 0.0

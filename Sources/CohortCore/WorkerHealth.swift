@@ -39,8 +39,9 @@ extension Scheduler {
             workers[index].suspect = false
             stageOutcomes[stage, default: [:]][worker, default: (0, 0)].succeeded += 1
             // The stage works here: a suspect that failed at it may be broken.
-            for other in workers.indices where workers[other].suspect && workers[other].quickFailures.contains(stage)
-            && blameTheNode(of: other) {
+            // (Most runs have no suspect: no scan of every worker per success.)
+            for other in workers.suspectCount > 0 ? workers.indices : 0..<0
+            where workers[other].suspect && workers[other].quickFailures.contains(stage) && blameTheNode(of: other) {
                 drainIfNotLast(other, reason: "its last \(workers[other].quickFailures.count) attempts failed within \(Int(health.quickFailureSeconds)) s each, at stages that succeed on other workers", into: &actions)
             }
         case .exited, .signaled, .timedOut, .couldNotStart, .badItems:
@@ -51,7 +52,8 @@ extension Scheduler {
                 workers[index].quickFailures = []
             }
             // The stage fails here too: the suspects' failures at it were not their nodes' fault.
-            for other in workers.indices where other != index && workers[other].suspect && workers[other].quickFailures.contains(stage) {
+            for other in workers.suspectCount > 0 ? workers.indices : 0..<0
+            where other != index && workers[other].suspect && workers[other].quickFailures.contains(stage) {
                 workers[other].suspect = false
                 workers[other].quickFailures = []
             }

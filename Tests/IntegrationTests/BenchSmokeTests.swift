@@ -15,7 +15,7 @@ struct BenchSmokeTests {
                        "scheduler ceiling, no-op modules, -np 2", "scheduler ceiling, no-op modules, -np 5",
                        "status, 311 instances (snapshot)", "plan, 311 instances (snapshot)",
                        "no-op rerun (cohort run, one process), 311 instances",
-                       "simulated, 4 workers, 160 subjects, subjects first",
+                       "simulated, 4 workers, 400 subjects, subjects first",
                        "plan, BIDS dataset of 30 subjects (found on disk)"] {
             #expect(table.contains { $0.hasPrefix(figure) }, "\(figure) in \(result.stdout)")
         }

@@ -1,0 +1,64 @@
+/// The scheduler's workers, keeping what it asks of all of them on every
+/// event up to date as they change: which have a free cpu, how many are
+/// suspect, how many cpus are in service. At 10,000 workers, scanning every
+/// worker for these on each event was most of the scheduler's time (the
+/// simulation ran 45,000 events/s against 370,000 at 1,000 workers).
+///
+/// Every change goes through the subscript, so the index cannot fall behind.
+struct WorkerSlots: RandomAccessCollection, MutableCollection {
+    private var slots: [Scheduler.WorkerSlot] = []
+    /// Bit `i` set: worker `i` has a free cpu.
+    private var withRoom: [UInt64] = []
+    /// Workers marked suspect (see `WorkerHealth`).
+    private(set) var suspectCount = 0
+    /// Cpus of the workers not drained.
+    private(set) var cpusInService = 0
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { slots.count }
+
+    subscript(index: Int) -> Scheduler.WorkerSlot {
+        get { slots[index] }
+        set {
+            count(at: index, as: -1)
+            slots[index] = newValue
+            noteChange(at: index)
+        }
+        _modify {
+            count(at: index, as: -1)
+            defer { noteChange(at: index) }
+            yield &slots[index]
+        }
+    }
+
+    mutating func append(_ slot: Scheduler.WorkerSlot) {
+        slots.append(slot)
+        if slots.count > withRoom.count * 64 { withRoom.append(0) }
+        noteChange(at: slots.count - 1)
+    }
+
+    /// The first worker at `index` or after it with a free cpu.
+    func firstWithRoom(from index: Int) -> Int? {
+        var word = index >> 6
+        guard word < withRoom.count else { return nil }
+        var bits = withRoom[word] & (~0 << UInt64(index & 63))
+        while bits == 0 {
+            word += 1
+            guard word < withRoom.count else { return nil }
+            bits = withRoom[word]
+        }
+        return word << 6 + bits.trailingZeroBitCount
+    }
+
+    private mutating func noteChange(at index: Int) {
+        count(at: index, as: 1)
+        let bit = UInt64(1) << UInt64(index & 63)
+        if slots[index].free.cpus > 0 { withRoom[index >> 6] |= bit } else { withRoom[index >> 6] &= ~bit }
+    }
+
+    /// Field by field: a copy of the slot would retain its arrays.
+    private mutating func count(at index: Int, as sign: Int) {
+        if slots[index].suspect { suspectCount += sign }
+        if !slots[index].drained { cpusInService += sign * slots[index].profile.capacity.cpus }
+    }
+}
