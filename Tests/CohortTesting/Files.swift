@@ -40,12 +40,45 @@ public enum Files {
 public enum TemporaryFolder {
     public struct Failure: Error {}
 
-    /// A new empty folder under $TMPDIR or /tmp.
+    /// A new empty folder inside `root`.
     public static func make(prefix: String) throws -> String {
-        let base = ProcessEnvironment.value("TMPDIR") ?? "/tmp"
-        var template = Array("\(base)/cohort-\(prefix)-XXXXXX".utf8CString)
+        guard let root else { throw Failure() }
+        var template = Array("\(root)/\(prefix)-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw Failure() }
         return String(cString: made)
+    }
+
+    /// One folder under $TMPDIR or /tmp for everything the test process
+    /// makes (jobs, studies, children's output), removed when it exits:
+    /// a test run leaves nothing behind, whichever tests failed.
+    static let root: String? = {
+        let base = ProcessEnvironment.value("TMPDIR") ?? "/tmp"
+        var template = Array("\(base)/cohort-tests-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { return nil }
+        // Others may pass through (a test runs Cohort as `nobody` in a folder of its own).
+        chmod(made, 0o711)
+        atexit { TemporaryFolder.removeRoot() }
+        return String(cString: made)
+    }()
+
+    private static func removeRoot() {
+        if let root { removeTree(root) }
+    }
+
+    /// `rm -rf`: depth first, links removed, never followed.
+    static func removeTree(_ path: String) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFDIR, let folder = opendir(path) else {
+            unlink(path)
+            return
+        }
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { removeTree(path + "/" + name) }
+        }
+        closedir(folder)
+        rmdir(path)
     }
 }
 
