@@ -35,6 +35,8 @@ public struct Scheduler: Sendable {
     var recalled: Set<InstanceID> = []
     /// The last time the loop told (`recallStuckFollowOns`).
     var clockReading = 0.0
+    /// The last wall clock `timePassed` was given: when a suspect was held.
+    var lastTimeReading = 0.0
     /// Attempts of stages whose typical attempt in this run took less than
     /// this many seconds get a follow-on when ready work would otherwise
     /// wait for their worker's report; 0 for none.
@@ -91,24 +93,6 @@ public struct Scheduler: Sendable {
     /// counted here.
     public internal(set) var leaving: Set<WorkerID> = []
 
-    struct WorkerSlot {
-        var id: WorkerID
-        var profile: WorkerProfile
-        var free: Capacity
-        var running = 0
-        /// Stages of its failures in a row that came quickly (see `WorkerHealth`).
-        var quickFailures: [Int] = []
-        /// It gets no more work (a broken node, or told to).
-        var drained = false
-        /// No new work until another worker reports (see `WorkerHealth`).
-        var suspect = false
-        /// Instances running here without a follow-on (candidates for one).
-        var withoutFollowOn: [InstanceID] = []
-        /// Per GPU device of its profile: the instance holding it.
-        var deviceHolders: [InstanceID?]
-        /// Held for a multi-node instance that waits for room: no new work.
-        var reserved = false
-    }
     /// Instances waiting for another attempt, per stage: started before the
     /// stage's other ready instances, and away from workers they failed on.
     var retryQueues: [[InstanceID]]

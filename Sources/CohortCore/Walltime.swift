@@ -48,13 +48,14 @@ extension Scheduler {
     /// typical duration no longer fits before the allocation ends are held,
     /// each announced once (`holdStarted`) while it has work left.
     /// Watches whose next look is due then look again (after the holds:
-    /// a look of a held stage waits).
+    /// a look of a held stage waits), and suspects held too long work again.
     public mutating func timePassed(now: Double) -> [SchedulerAction] {
         var actions = holdsFor(now: now)
         if !watches.isEmpty {
             watches.now = now
             looksDue(into: &actions)
         }
+        if releaseLongSuspicions(now: now) && !stopping { dispatch(into: &actions) }
         return actions
     }
 

@@ -3,28 +3,40 @@
 /// frees its slot instantly and would take the next instance, retries
 /// included, until most of the study failed there.
 ///
-/// The node is blamed, not the module, only when the stages that fail there
-/// work elsewhere: a worker whose last `quickFailuresToDrain` attempts all
-/// failed within `quickFailureSeconds`, at stages that have succeeded on
-/// another worker in service, gets no more work; the run goes on with the
-/// rest. A stage that fails everywhere (a broken module) drains nobody.
-/// A node that fails in milliseconds, before any stage has succeeded
-/// anywhere, is held as suspect (no new work) until another worker reports
-/// on one of those stages: a success there drains it, a failure there
-/// clears it, and so does a run with nothing left running. A worker that is
-/// the last in service for some stage with work left (the only `gpu` one)
-/// is never drained.
+/// The node is blamed, not the module or the data, only when its run of
+/// failures would be too unlikely on a healthy node: a worker whose last
+/// `quickFailuresToDrain` or more attempts all failed within
+/// `quickFailureSeconds` is drained when the chance of such a run there by
+/// bad luck (each failure as likely as its stage fails on the other
+/// workers in service), times the attempts reported so far in the run
+/// (each a place where such a run could end), is below `falseDrainOdds`.
+/// A flaky stage (10 % of attempts fail everywhere) gives some healthy
+/// worker three failures in a row in a long run: that alone drains nobody,
+/// nor does a stage that fails everywhere (a broken module); a node that
+/// fails everything is drained after three or four failures once its
+/// stages have worked elsewhere, however many bad subjects failed
+/// everywhere before. A worker with such a run that cannot be blamed yet is
+/// held as suspect (no new work: a node failing in milliseconds would
+/// otherwise take most attempts before the others could report) until
+/// another worker fails at one of those stages too, nothing is left
+/// running, or `quickFailureSeconds` pass; its run of failures is kept, as
+/// evidence, until it succeeds. A worker that is the last in service for
+/// some stage with work left (the only `gpu` one) is never drained.
 public struct WorkerHealth: Sendable {
     public var quickFailuresToDrain: Int
     public var quickFailureSeconds: Double
-    /// A stage "works elsewhere" after this many successes on other workers
-    /// in service, with at most one failure there in ten attempts.
+    /// A stage's failures count against a node only after this many
+    /// successes on other workers in service.
     public var successesElsewhere: Int
+    /// About how likely a run may drain a healthy worker by bad luck.
+    public var falseDrainOdds: Double
 
-    public init(quickFailuresToDrain: Int = 3, quickFailureSeconds: Double = 60, successesElsewhere: Int = 5) {
+    public init(quickFailuresToDrain: Int = 3, quickFailureSeconds: Double = 60, successesElsewhere: Int = 5,
+                falseDrainOdds: Double = 0.01) {
         self.quickFailuresToDrain = quickFailuresToDrain
         self.quickFailureSeconds = quickFailureSeconds
         self.successesElsewhere = successesElsewhere
+        self.falseDrainOdds = falseDrainOdds
     }
 }
 
@@ -51,39 +63,63 @@ extension Scheduler {
             } else {
                 workers[index].quickFailures = []
             }
-            // The stage fails here too: the suspects' failures at it were not their nodes' fault.
+            // The stage fails here too: the suspects' failures at it may not
+            // be their nodes' fault. They work again; their runs stay, and a
+            // next failure weighs them with this one counted.
             for other in workers.suspectCount > 0 ? workers.indices : 0..<0
             where other != index && workers[other].suspect && workers[other].quickFailures.contains(stage) {
                 workers[other].suspect = false
-                workers[other].quickFailures = []
             }
             guard !workers[index].drained, workers[index].quickFailures.count >= health.quickFailuresToDrain else { break }
-            let provenAnywhere = workers[index].quickFailures.contains { stageOutcomes[$0]?.values.contains { $0.succeeded > 0 } ?? false }
             if blameTheNode(of: index) {
                 drainIfNotLast(index, reason: "its last \(workers[index].quickFailures.count) attempts failed within \(Int(health.quickFailureSeconds)) s each, at stages that succeed on other workers", into: &actions)
-            } else if !provenAnywhere && !isLastFor(index) && workers.indices.contains(where: { $0 != index && !workers[$0].drained }) {
+            } else if !isLastFor(index) && workers.indices.contains(where: { $0 != index && !workers[$0].drained }) {
                 workers[index].suspect = true
+                workers[index].suspectSince = lastTimeReading
             }
         case .interrupted, .lost:
             break
         }
     }
 
-    /// Whether every stage of the worker's run of failures works on the
-    /// other workers in service: succeeded there `successesElsewhere` times,
-    /// failing at most one attempt in ten (a stage failing for most
-    /// subjects fails everywhere: the data or the module, not the node).
+    /// Whether the worker's run of failures is too unlikely for a healthy
+    /// node (see `WorkerHealth`). Each failure is taken as likely as its
+    /// stage fails on the other workers in service, estimated high
+    /// ((failed + 1) / (attempts + 2)), and as certain while the stage has
+    /// succeeded there fewer than `successesElsewhere` times.
     private func blameTheNode(of index: Int) -> Bool {
         let worker = workers[index].id
-        return Set(workers[index].quickFailures).allSatisfy { stage in
+        var failuresPerStage: [Int: Int] = [:]
+        for stage in workers[index].quickFailures { failuresPerStage[stage, default: 0] += 1 }
+        var chance = 1.0
+        for (stage, failures) in failuresPerStage {
             var succeeded = 0, failed = 0
             for (other, outcomes) in stageOutcomes[stage] ?? [:] where other != worker {
                 guard let slot = workerIndex[other], !workers[slot].drained else { continue }
                 succeeded += outcomes.succeeded
                 failed += outcomes.failed
             }
-            return succeeded >= health.successesElsewhere && failed * 10 <= succeeded + failed
+            guard succeeded >= health.successesElsewhere else { continue }
+            let likelihood = Double(failed + 1) / Double(succeeded + failed + 2)
+            for _ in 0..<failures { chance *= likelihood }
         }
+        let reported = stageOutcomes.values.reduce(0) { sum, perWorker in
+            perWorker.values.reduce(sum) { $0 + $1.succeeded + $1.failed }
+        }
+        return chance * Double(max(1, reported)) < health.falseDrainOdds
+    }
+
+    /// Suspects held longer than `quickFailureSeconds` work again (the
+    /// reports that would settle them may be hours away); true if any did.
+    mutating func releaseLongSuspicions(now: Double) -> Bool {
+        lastTimeReading = now
+        guard workers.suspectCount > 0 else { return false }
+        var released = false
+        for index in workers.indices where workers[index].suspect && now - workers[index].suspectSince > health.quickFailureSeconds {
+            workers[index].suspect = false
+            released = true
+        }
+        return released
     }
 
     /// Drains the worker unless it is the last in service able to run a
@@ -129,7 +165,7 @@ extension Scheduler {
 
     /// With nothing running no report will come to settle a suspicion: clear them all.
     mutating func clearSuspectsIfIdle() -> Bool {
-        guard runningCount == 0, workers.contains(where: \.suspect) else { return false }
+        guard runningCount == 0, workers.suspectCount > 0 else { return false }
         for index in workers.indices { workers[index].suspect = false }
         return true
     }

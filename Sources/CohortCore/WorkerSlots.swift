@@ -62,3 +62,27 @@ struct WorkerSlots: RandomAccessCollection, MutableCollection {
         if !slots[index].drained { cpusInService += sign * slots[index].profile.capacity.cpus }
     }
 }
+
+extension Scheduler {
+    /// A worker as the scheduler sees it: its room, its health, its work.
+    struct WorkerSlot {
+        var id: WorkerID
+        var profile: WorkerProfile
+        var free: Capacity
+        var running = 0
+        /// Stages of its failures in a row that came quickly (see `WorkerHealth`).
+        var quickFailures: [Int] = []
+        /// It gets no more work (a broken node, or told to).
+        var drained = false
+        /// No new work until another worker reports (see `WorkerHealth`).
+        var suspect = false
+        /// When it was last marked suspect (`Scheduler.lastTimeReading`).
+        var suspectSince = 0.0
+        /// Instances running here without a follow-on (candidates for one).
+        var withoutFollowOn: [InstanceID] = []
+        /// Per GPU device of its profile: the instance holding it.
+        var deviceHolders: [InstanceID?]
+        /// Held for a multi-node instance that waits for room: no new work.
+        var reserved = false
+    }
+}

@@ -90,9 +90,10 @@ struct LivenessRun {
     var retries: [(worker: WorkerID, failedOn: Set<WorkerID>)] = []
 
     /// `broken` workers fail every attempt, quickly (a stale mount).
-    /// `failingStages` fail on every worker (a broken module).
+    /// `failingStages` fail on every worker (a broken module), and so do
+    /// the instances of `failingSubjects` (bad data).
     init(job: Job, workers: [WorkerProfile], seed: UInt64, failureRate: Double, stopRate: Double, holdRate: Double = 0,
-         broken: Set<WorkerID> = [], failingStages: Set<Int> = []) throws {
+         broken: Set<WorkerID> = [], failingStages: Set<Int> = [], failingSubjects: Set<Int> = []) throws {
         let graph = try InstanceGraph(job: job)
         var random = SplitMix(seed: seed &+ 0x5eed)
         var scheduler = Scheduler(graph: graph, policy: random.chance(0.5) ? .criticalPath() : .firstComeFirstServed)
@@ -180,7 +181,8 @@ struct LivenessRun {
             holders[next.key] = nil
             now = next.value.end
             let outcome: AttemptOutcome = stopped ? .interrupted
-                : broken.contains(next.value.worker) || failingStages.contains(graph.stage(of: next.key)) || random.chance(failureRate)
+                : broken.contains(next.value.worker) || failingStages.contains(graph.stage(of: next.key))
+                    || graph.coordinates(of: next.key).subject.map(failingSubjects.contains) == true || random.chance(failureRate)
                     ? .exited(1) : .succeeded
             if outcome == .succeeded { succeeded += 1 }
             if outcome.isFailure { failedOn[next.key, default: []].insert(next.value.worker) }

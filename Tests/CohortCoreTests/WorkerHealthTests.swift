@@ -57,6 +57,77 @@ import Testing
         }
     }
 
+    /// A stage that fails now and then on every node (10 %, 25 %) gives
+    /// some healthy worker three quick failures in a row sooner or later:
+    /// that run is no evidence against its node, and nobody is drained.
+    @Test func aFlakyStageDrainsNoHealthyWorker() throws {
+        var job = JobFixtures.job([("flaky", .subject, [])], subjects: JobFixtures.subjects(400, sessions: 0))
+        job.stages[0].retries = 2
+        let eight = (0..<8).map { _ in WorkerProfile(capacity: Capacity(cpus: 1, memory: 1 << 30)) }
+        for seed in UInt64(0)..<40 {
+            let rate = seed % 2 == 0 ? 0.1 : 0.25
+            let run = try LivenessRun(job: job, workers: eight, seed: seed, failureRate: rate, stopRate: 0)
+            #expect(run.violations == [])
+            #expect(run.drained == [], "seed \(seed), \(Int(rate * 100)) % flaky: drained \(run.drained)")
+        }
+    }
+
+    /// A broken node is drained even when a stage beside the ones it
+    /// fails at fails everywhere (a bad module): its failures at the
+    /// stages that work elsewhere are evidence enough.
+    @Test func aBrokenNodeIsDrainedBesideAStageThatFailsEverywhere() throws {
+        var job = JobFixtures.job([("good", .subject, []), ("bad", .subject, [])], subjects: JobFixtures.subjects(60, sessions: 0))
+        job.stages[0].retries = 2
+        job.stages[1].command = "exit 1"
+        job.stages[1].priority = 1  // its failures come first, and mix with the good stage's
+        let run = try LivenessRun(job: job, workers: workers, seed: 4, failureRate: 0, stopRate: 0,
+                                  broken: [WorkerID(2)], failingStages: [1])
+        #expect(run.violations == [])
+        #expect(run.drained == [WorkerID(2)])
+        #expect(run.starts[WorkerID(2)] ?? 0 <= 12, "the broken node took \(run.starts[WorkerID(2)] ?? 0) attempts")
+        #expect(run.succeeded == 60, "every good instance succeeds elsewhere")
+    }
+
+    /// A broken node is drained soon even after a bad start elsewhere: the
+    /// first 30 subjects (bad data) fail on every worker, so the stage's
+    /// failures elsewhere stay above one in ten for most of the run (which
+    /// kept the node working, and failing, to the end: 600 attempts). About
+    /// 30 of its attempts are the bad subjects' own.
+    @Test func aBrokenNodeIsDrainedAfterABadStartElsewhere() throws {
+        var job = JobFixtures.job([("fit", .subject, [])], subjects: JobFixtures.subjects(600, sessions: 0))
+        job.stages[0].retries = 2
+        for seed in UInt64(0)..<10 {
+            let run = try LivenessRun(job: job, workers: workers, seed: seed, failureRate: 0, stopRate: 0,
+                                      broken: [WorkerID(2)], failingSubjects: Set(0..<30))
+            #expect(run.violations == [])
+            #expect(run.drained == [WorkerID(2)])
+            #expect(run.starts[WorkerID(2)] ?? 0 <= 70, "seed \(seed): the broken node took \(run.starts[WorkerID(2)] ?? 0) attempts")
+            #expect(run.succeeded == 570)
+        }
+    }
+
+    /// A worker held after quick failures that nobody could settle (the
+    /// other worker runs one long attempt) works again after a minute.
+    @Test func aSuspectWorksAgainAfterAMinute() throws {
+        let job = JobFixtures.job([("a", .subject, [])], subjects: JobFixtures.subjects(10, sessions: 0))
+        var scheduler = Scheduler(graph: try InstanceGraph(job: job))
+        _ = scheduler.timePassed(now: 1_000)
+        var actions = scheduler.workerJoined(WorkerID(1), profile: workers[0])
+        actions += scheduler.workerJoined(WorkerID(2), profile: workers[1])
+        actions += scheduler.allWorkersJoined()
+        func startedOnOne(_ actions: [SchedulerAction]) -> InstanceID? {
+            for case .start(let instance, WorkerID(1)) in actions { return instance }
+            return nil
+        }
+        for _ in 0..<3 {
+            let instance = try #require(startedOnOne(actions))
+            actions = scheduler.instanceFinished(instance, outcome: .exited(1), wallSeconds: 0.1)
+        }
+        #expect(startedOnOne(actions) == nil, "held after three quick failures")
+        #expect(startedOnOne(scheduler.timePassed(now: 1_030)) == nil)
+        #expect(startedOnOne(scheduler.timePassed(now: 1_061)) != nil, "still held after a minute")
+    }
+
     /// The only worker with a label is never drained: its stage could not run anywhere else.
     @Test func theOnlyWorkerForAStageIsNeverDrained() throws {
         var job = JobFixtures.job([("cpu", .subject, []), ("gpu", .subject, [])], subjects: JobFixtures.subjects(8, sessions: 0))
