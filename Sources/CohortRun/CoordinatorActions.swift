@@ -74,6 +74,8 @@ extension Coordinator {
             let attemptNumber = attemptNumber(of: instance)
             // A watched generator's look is not one more instance done.
             let look = ask { $0.isLook(instance) }
+            // A follow-on still queued when its worker gave it back: it never started.
+            let givenBack = outcome == .lost && ask { $0.queuedAhead(of: instance) } != nil
             let next = scheduler.instanceFinished(instance, outcome: outcome, wallSeconds: report.wallSeconds)
             let retrying = next.contains { if case .retry(instance, _) = $0 { true } else { false } }
             if !outcome.isStoppedEarly && !retrying && !look { finishedCount += 1 }
@@ -93,7 +95,9 @@ extension Coordinator {
             } else if outcome.succeeded, let earlier = failedAttempts.removeValue(forKey: instance) {
                 retried.append(RetriedInstance(name: name, failedAttempts: earlier))
             }
-            reporter.instanceFinished(name, report: report, on: info, interrupted: outcome.isStoppedEarly, cause: cause,
+            let endedEarly: EarlyEnd? = !outcome.isStoppedEarly ? nil
+                : outcome == .interrupted ? .interrupted : givenBack ? .givenBack : .lost
+            reporter.instanceFinished(name, report: report, on: info, endedEarly: endedEarly, cause: cause,
                                       finished: finishedCount, total: toRunCount)
             actions += next
         }

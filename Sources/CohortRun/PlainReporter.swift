@@ -64,14 +64,18 @@ public final class PlainReporter: RunReporter {
         redraw()
     }
 
-    public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, interrupted: Bool, cause: String?,
+    public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, endedEarly: EarlyEnd?, cause: String?,
                                  finished: Int, total: Int) {
-        board.finished(name, outcome: interrupted ? .interrupted : report.outcome, wallSeconds: report.wallSeconds)
+        board.finished(name, outcome: endedEarly != nil ? .interrupted : report.outcome, wallSeconds: report.wallSeconds)
         var progress: String { "\(finished)/\(total)" }
         if report.outcome.succeeded {
             if mode == .lines { emit("\(stamp()) done    \(name)  \(worker.id)  \(format(report.wallSeconds, decimals: 2))s  \(progress)") }
-        } else if interrupted {
-            if mode == .lines { emit("\(stamp()) stopped \(name)  \(worker.id)  (will run again next time)") }
+        } else if let endedEarly {
+            switch endedEarly {
+            case .interrupted: if mode == .lines { emit("\(stamp()) stopped \(name)  \(worker.id)  (will run again next time)") }
+            case .lost: if mode == .lines { emit("\(stamp()) lost    \(name)  \(worker.id)  (its worker left; it starts again)") }
+            case .givenBack: break  // queued behind another attempt, never started: back in line
+            }
         } else {
             emit("\(stamp()) FAILED  \(name)  \(worker.id)  \(cause ?? report.outcome.text)  \(progress)")
         }

@@ -97,12 +97,23 @@ public struct RunSummary: Sendable {
     }
 }
 
+/// Why an attempt ended without a result: each says something else to the user.
+public enum EarlyEnd: Sendable {
+    /// Stopped with the run: it runs again next time.
+    case interrupted
+    /// Lost with a worker that left: it starts again in this run.
+    case lost
+    /// A follow-on its worker gave back before starting it: nothing happened.
+    case givenBack
+}
+
 /// Receives what happens during a run: progress lines, the summary.
 public protocol RunReporter: AnyObject {
     func runStarted(study: String, instances: Int, workers: [WorkerInfo])
     func instanceStarted(_ name: String, on worker: WorkerInfo)
-    /// `cause`: a failure's cause in plain words where it can be told (see `FailureCause`).
-    func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, interrupted: Bool, cause: String?,
+    /// `cause`: a failure's cause in plain words where it can be told (see
+    /// `FailureCause`); `endedEarly`: the attempt gave no result, and why.
+    func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, endedEarly: EarlyEnd?, cause: String?,
                           finished: Int, total: Int)
     func instanceSkipped(_ name: String, because cause: String)
     /// `attempt` is numbered over every run, like the attempt folders.

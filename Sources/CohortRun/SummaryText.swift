@@ -2,6 +2,9 @@ import CohortCore
 
 /// The end-of-run summary: per stage counts, then each failure with its log.
 public enum SummaryText {
+    /// Lines of failed attempts under "Done after retries".
+    static let maximumRetriedLines = 20
+
     public static func render(_ summary: RunSummary) -> String {
         var lines: [String] = []
         let workers = summary.workers.count
@@ -59,10 +62,13 @@ public enum SummaryText {
         if !summary.retried.isEmpty {
             lines.append("")
             lines.append("Done after retries (\(summary.retried.count)):")
-            for instance in summary.retried {
-                for failed in instance.failedAttempts {
-                    lines.append("  \(instance.name): attempt \(failed.attempt) \(failed.outcome.text): logs \(LogPaths.described(failed.logFolder))")
-                }
+            // Each failed attempt has a line, up to a screenful: a flaky stage in a big study would bury the rest.
+            let attempts = summary.retried.flatMap { instance in instance.failedAttempts.map { (instance.name, $0) } }
+            for (name, failed) in attempts.prefix(maximumRetriedLines) {
+                lines.append("  \(name): attempt \(failed.attempt) \(failed.outcome.text): logs \(LogPaths.described(failed.logFolder))")
+            }
+            if attempts.count > maximumRetriedLines {
+                lines.append("  ... and \(attempts.count - maximumRetriedLines) more failed attempts (`cohort report` draws every one)")
             }
         }
         if !summary.stuck.isEmpty {

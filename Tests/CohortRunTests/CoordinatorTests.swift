@@ -120,6 +120,8 @@ import Testing
         #expect(reporter.retries.count == 12, "two retries each: \(reporter.retries)")
         #expect(summary.exitCode == 0)
         #expect(cluster.executions.contains { $0.order.after != nil }, "follow-ons were queued")
+        #expect(!reporter.endedEarly.isEmpty && reporter.endedEarly.allSatisfy { $0 == .givenBack },
+                "a follow-on given back is not a lost or stopped attempt to the user: \(reporter.endedEarly)")
         #expect(cluster.executions.count == 18, "three runs each")
         let numbers = Set(cluster.executions.map { $0.order.attemptFolder.split(separator: "/").last.map(String.init) ?? "" })
         #expect(numbers == ["1", "2", "3"], "\(numbers)")

@@ -128,6 +128,8 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
     public private(set) var summary: RunSummary?
     public private(set) var workers: [WorkerInfo] = []
     public private(set) var retries: [String] = []
+    /// Why attempts ended without a result, in order.
+    public private(set) var endedEarly: [EarlyEnd] = []
     public private(set) var drains: [String] = []
     public private(set) var stopSignals: [String] = []
     public private(set) var held: [String] = []
@@ -140,9 +142,10 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
 
     public func runStarted(study: String, instances: Int, workers: [WorkerInfo]) { self.workers = workers }
     public func instanceStarted(_ name: String, on worker: WorkerInfo) {}
-    public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, interrupted: Bool, cause: String?,
+    public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, endedEarly: EarlyEnd?, cause: String?,
                                  finished: Int, total: Int) {
         self.finished.append(name)
+        if let endedEarly { self.endedEarly.append(endedEarly) }
     }
     public func instanceSkipped(_ name: String, because cause: String) { skipped.append(name) }
     public func workerDied(_ worker: WorkerInfo) { drains.append("\(worker.id) died") }
