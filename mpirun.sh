@@ -213,6 +213,15 @@ if [ -s "$deaths" ]; then
 fi
 case "$status" in
     0|1|2|3|130|143) ;;
-    *) echo "mpirun.sh: the MPI job ended abnormally (mpirun exit $status: a rank died, was killed or lost its node; mpirun's message above names it); every success is in the journal: run the same command again to carry on" >&2 ;;
+    *)
+        if [ -s "$deaths" ]; then
+            why="a rank died, was killed or lost its node; mpirun's message above names it"
+        elif [ "$status" -gt 128 ]; then
+            # No rank's death was reported: mpirun itself was killed (kill -9, the OOM killer).
+            why="mpirun itself ended on SIG$(kill -l $((status - 128)) 2>/dev/null || echo "nal $((status - 128))")"
+        else
+            why="mpirun gave no reason"
+        fi
+        echo "mpirun.sh: the MPI job ended abnormally (mpirun exit $status: $why); every success is in the journal: run the same command again to carry on" >&2 ;;
 esac
 exit "$status"

@@ -68,6 +68,32 @@ struct ProcessHygieneTests {
         #expect(Clock.waitUntil(timeout: 10) { !ProcessTable.isAlive(main) && !ProcessTable.isAlive(background) },
                 "module processes \(main) and \(background) outlived their worker")
     }
+
+    /// mpirun itself killed (`kill -9`, the OOM killer) prints nothing:
+    /// mpirun.sh says so instead of pointing at a message about a rank.
+    @Test func mpirunKilledIsSaidAsSuch() throws {
+        let job = try MPIHarness.writeJob("""
+            study: killed
+            subjects: [a]
+            stages:
+              - {name: long, domain: subject, run: "touch {workdir}/started; sleep 60"}
+            """)
+        let folder = String(job.dropLast("/job.yml".count))
+        let run = try ChildProcess([repository + "/mpirun.sh", "-np", "2", job],
+                                   environment: MPIHarness.environment(["COHORT_BIN": MPIHarness.binaryFolder]))
+        defer {
+            // Ranks left without their mpirun end on their own; these are ours if not.
+            for rank in ProcessTable.processes(matching: ["/cohort", "run", job])
+            where Files.read("/proc/\(rank)/comm").trimmingCharacters() == "cohort" { kill(rank, SIGKILL) }
+        }
+        #expect(Clock.waitUntil(timeout: 30) { Files.exists(folder + "/out/long/a/started") })
+        let mpirun = ProcessTable.processes(matching: ["mpirun", job]).filter { Files.read("/proc/\($0)/comm").trimmingCharacters() == "mpirun" }
+        #expect(mpirun.count == 1, "\(mpirun)")
+        for pid in mpirun { kill(pid, SIGKILL) }
+        let result = run.wait(timeout: 60)
+        #expect(result.code == 137, "\(result.output)")
+        #expect(result.stderr.contains("(mpirun exit 137: mpirun itself ended on SIGKILL)"), "\(result.stderr)")
+    }
 }
 
 extension ProcessHygieneTests {
