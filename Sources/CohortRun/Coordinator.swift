@@ -149,7 +149,11 @@ public final class Coordinator {
         for worker in joined where worker.id != Self.localWorker {
             try transport?.send(.recipes(factory.recipes, workerCpus: worker.profile.capacity.cpus), to: worker.id.rawValue)
         }
-        reporter.runStarted(study: graph.job.study, instances: graph.instanceCount, workers: joined)
+        // Generators that will run (not done earlier) may add instances.
+        let listsItems = graph.job.stages.indices.contains { stage in
+            graph.job.stages[stage].listsItems && graph.instances(ofStage: stage).contains { !plan.isDone(InstanceID($0)) }
+        }
+        reporter.runStarted(study: graph.job.study, instances: graph.instanceCount, listsItems: listsItems, workers: joined)
         var pending = scheduler.timePassed(now: wallClock())
         for worker in joined {
             workers[worker.id] = worker

@@ -46,14 +46,15 @@ public final class PlainReporter: RunReporter {
         "[\(pad(format(clock() - start, decimals: 2) + "s", 9))]"
     }
 
-    public func runStarted(study: String, instances: Int, workers: [WorkerInfo]) {
+    public func runStarted(study: String, instances: Int, listsItems: Bool, workers: [WorkerInfo]) {
         start = clock()
         let described = workers.map { worker in
             let labels = worker.profile.labels.subtracting([WorkerPolicy.rankZeroLabel]).sorted()
             let labelText = labels.isEmpty ? "" : ", labels " + labels.joined(separator: ",")
             return "\(worker.id) on \(worker.host) (\(worker.capacity)\(labelText)\(worker.profile.exclusive ? ", on: rank0 stages only" : ""))"
         }.joined(separator: "; ")
-        emit("cohort: study \(study): \(instances) instance\(instances == 1 ? "" : "s") on \(workers.count) worker\(workers.count == 1 ? "" : "s"): \(described)")
+        let counted = "\(instances) instance\(instances == 1 ? "" : "s")" + (listsItems ? " so far (more as its generators list items)" : "")
+        emit("cohort: study \(study): \(counted) on \(workers.count) worker\(workers.count == 1 ? "" : "s"): \(described)")
         board.cpus = workers.reduce(0) { $0 + $1.capacity.cpus }
         lastProgress = start
         redraw(force: true)

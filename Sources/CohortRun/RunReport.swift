@@ -109,7 +109,8 @@ public enum EarlyEnd: Sendable {
 
 /// Receives what happens during a run: progress lines, the summary.
 public protocol RunReporter: AnyObject {
-    func runStarted(study: String, instances: Int, workers: [WorkerInfo])
+    /// `listsItems`: generators will add instances as they list items.
+    func runStarted(study: String, instances: Int, listsItems: Bool, workers: [WorkerInfo])
     func instanceStarted(_ name: String, on worker: WorkerInfo)
     /// `cause`: a failure's cause in plain words where it can be told (see
     /// `FailureCause`); `endedEarly`: the attempt gave no result, and why.

@@ -140,7 +140,7 @@ public final class RecordingReporter: RunReporter, @unchecked Sendable {
 
     public init() {}
 
-    public func runStarted(study: String, instances: Int, workers: [WorkerInfo]) { self.workers = workers }
+    public func runStarted(study: String, instances: Int, listsItems: Bool, workers: [WorkerInfo]) { self.workers = workers }
     public func instanceStarted(_ name: String, on worker: WorkerInfo) {}
     public func instanceFinished(_ name: String, report: TaskReport, on worker: WorkerInfo, endedEarly: EarlyEnd?, cause: String?,
                                  finished: Int, total: Int) {

@@ -122,8 +122,9 @@ func schedulingQualityBenchmark(workerCounts: [Int]) {
                                    ("first come, first served", .firstComeFirstServed)] {
                 let start = seconds()
                 let result = simulate(study, workers: workers, policy: policy)
+                let elapsed = seconds() - start
                 print("TABLE|simulated, \(workers) workers, \(subjects) subjects, \(name)|makespan \(format(result.makespan / bound, 3)) x bound|first subject at \(format(100 * result.firstSubjectDone / result.makespan, 1)) % of the run")
-                print("  \(name): makespan \(format(result.makespan, 0)) s = \(format(result.makespan / bound, 3)) x bound; first subject done at \(format(result.firstSubjectDone, 0)) s (\(format(100 * result.firstSubjectDone / result.makespan, 1)) % of the run); simulated in \(format(seconds() - start, 1)) s")
+                print("  \(name): makespan \(format(result.makespan, 0)) s = \(format(result.makespan / bound, 3)) x bound; first subject done at \(format(result.firstSubjectDone, 0)) s (\(format(100 * result.firstSubjectDone / result.makespan, 1)) % of the run); simulated in \(format(elapsed, 1)) s, \(Int(Double(study.graph.instanceCount) / elapsed)) events/s")
             }
         }
     }
