@@ -132,6 +132,7 @@ public struct Scheduler: Sendable {
         unmet = Array(repeating: 0, count: count)
         readyQueues = Array(repeating: ReadyQueue(), count: graph.job.stages.count)
         tallies = Array(repeating: StageTally(), count: graph.job.stages.count)
+        workers = WorkerSlots(roomFloor: WorkerSlots.roomFloor(of: graph.job.stages))
         for stage in graph.job.stages.indices {
             let instances = graph.instances(ofStage: stage)
             tallies[stage].total = instances.count

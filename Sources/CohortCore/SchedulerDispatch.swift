@@ -23,9 +23,9 @@ extension Scheduler {
             progress = false
             let reserved = reservedLocks()
             let bySubject: Bool = if case .subjectsFirst = policy { throughputBound } else { false }
-            var next = workers.firstWithRoom(from: 0)
-            while let index = next {
-                next = workers.firstWithRoom(from: index + 1)
+            var from = 0
+            while let index = workers.firstWithRoom(from: from) {
+                from = index + 1
                 guard !workers[index].drained && !workers[index].suspect && !workers[index].reserved,
                       let stage = bestStage(for: workers[index], reserved: reserved, bySubject: bySubject) else { continue }
                 let instance = nextInstance(of: stage, for: workers[index])

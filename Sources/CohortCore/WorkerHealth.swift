@@ -11,8 +11,9 @@
 /// workers in service), times the attempts reported so far in the run
 /// (each a place where such a run could end), is below `falseDrainOdds`.
 /// A flaky stage (10 % of attempts fail everywhere) gives some healthy
-/// worker three failures in a row in a long run: that alone drains nobody,
-/// nor does a stage that fails everywhere (a broken module); a node that
+/// worker three failures in a row in a long run: that alone drains a
+/// healthy worker in about one run in a hundred, and nobody is drained by
+/// a stage that fails everywhere (a broken module); a node that
 /// fails everything is drained after three or four failures once its
 /// stages have worked elsewhere, however many bad subjects failed
 /// everywhere before. A worker with such a run that cannot be blamed yet is

@@ -1,18 +1,32 @@
 /// The scheduler's workers, keeping what it asks of all of them on every
-/// event up to date as they change: which have a free cpu, how many are
-/// suspect, how many cpus are in service. At 10,000 workers, scanning every
-/// worker for these on each event was most of the scheduler's time (the
-/// simulation ran 45,000 events/s against 370,000 at 1,000 workers).
+/// event up to date as they change: which have room for some stage, how
+/// many are suspect, how many cpus are in service. At 10,000 workers,
+/// scanning every worker for these on each event was most of the
+/// scheduler's time (see BENCHMARKS.md, scheduling quality).
 ///
 /// Every change goes through the subscript, so the index cannot fall behind.
 struct WorkerSlots: RandomAccessCollection, MutableCollection {
     private var slots: [Scheduler.WorkerSlot] = []
-    /// Bit `i` set: worker `i` has a free cpu.
+    /// The least room any stage asks for (resource by resource, a cpu at
+    /// least): a worker with less free can start nothing, however many
+    /// cpus it has free (a memory-bound study).
+    let roomFloor: Capacity
+    /// Bit `i` set: worker `i` is in service and has `roomFloor` free.
     private var withRoom: [UInt64] = []
     /// Workers marked suspect (see `WorkerHealth`).
     private(set) var suspectCount = 0
     /// Cpus of the workers not drained.
     private(set) var cpusInService = 0
+
+    init(roomFloor: Capacity = Capacity(cpus: 1, memory: 0)) {
+        self.roomFloor = roomFloor
+    }
+
+    /// The floor for `stages` (see `roomFloor`).
+    static func roomFloor(of stages: [Stage]) -> Capacity {
+        Capacity(cpus: Swift.max(1, stages.map(\.cpus).min() ?? 1), memory: stages.map(\.memory).min() ?? 0,
+                 gpus: stages.map(\.gpus).min() ?? 0)
+    }
 
     var startIndex: Int { 0 }
     var endIndex: Int { slots.count }
@@ -37,7 +51,7 @@ struct WorkerSlots: RandomAccessCollection, MutableCollection {
         noteChange(at: slots.count - 1)
     }
 
-    /// The first worker at `index` or after it with a free cpu.
+    /// The first worker at `index` (≥ 0) or after it in service with `roomFloor` free.
     func firstWithRoom(from index: Int) -> Int? {
         var word = index >> 6
         guard word < withRoom.count else { return nil }
@@ -53,7 +67,7 @@ struct WorkerSlots: RandomAccessCollection, MutableCollection {
     private mutating func noteChange(at index: Int) {
         count(at: index, as: 1)
         let bit = UInt64(1) << UInt64(index & 63)
-        if slots[index].free.cpus > 0 { withRoom[index >> 6] |= bit } else { withRoom[index >> 6] &= ~bit }
+        if !slots[index].drained && slots[index].free.fits(roomFloor) { withRoom[index >> 6] |= bit } else { withRoom[index >> 6] &= ~bit }
     }
 
     /// Field by field: a copy of the slot would retain its arrays.

@@ -104,7 +104,7 @@ func simulate(_ study: SimulatedStudy, workers: Int, policy: SchedulingPolicy) -
 }
 
 func schedulingQualityBenchmark(workerCounts: [Int]) {
-    // Deep: a hundred subjects per worker, the work twenty times the
+    // Deep: a hundred subjects per worker, the work 15–20 times the
     // critical path (what is left at the end, the slowest of the last wave
     // of subject stages and the study stage, grows with the number of
     // workers: at 10,000 workers and forty subjects each it was 7 % of the
