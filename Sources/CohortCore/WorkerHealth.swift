@@ -55,7 +55,7 @@ extension Scheduler {
             // (Most runs have no suspect: no scan of every worker per success.)
             for other in workers.suspectCount > 0 ? workers.indices : 0..<0
             where workers[other].suspect && workers[other].quickFailures.contains(stage) && blameTheNode(of: other) {
-                drainIfNotLast(other, reason: "its last \(workers[other].quickFailures.count) attempts failed within \(Int(health.quickFailureSeconds)) s each, at stages that succeed on other workers", into: &actions)
+                drainIfNotLast(other, reason: drainReason(other), into: &actions)
             }
         case .exited, .signaled, .timedOut, .couldNotStart, .badItems:
             stageOutcomes[stage, default: [:]][worker, default: (0, 0)].failed += 1
@@ -73,7 +73,7 @@ extension Scheduler {
             }
             guard !workers[index].drained, workers[index].quickFailures.count >= health.quickFailuresToDrain else { break }
             if blameTheNode(of: index) {
-                drainIfNotLast(index, reason: "its last \(workers[index].quickFailures.count) attempts failed within \(Int(health.quickFailureSeconds)) s each, at stages that succeed on other workers", into: &actions)
+                drainIfNotLast(index, reason: drainReason(index), into: &actions)
             } else if !isLastFor(index) && workers.indices.contains(where: { $0 != index && !workers[$0].drained }) {
                 workers[index].suspect = true
                 workers[index].suspectSince = lastTimeReading
@@ -108,6 +108,12 @@ extension Scheduler {
             perWorker.values.reduce(sum) { $0 + $1.succeeded + $1.failed }
         }
         return chance * Double(max(1, reported)) < health.falseDrainOdds
+    }
+
+    /// Why a worker is drained, for the progress line, the journal and the summary.
+    private func drainReason(_ index: Int) -> String {
+        "its last \(workers[index].quickFailures.count) attempts failed within \(Int(health.quickFailureSeconds)) s each: "
+            + "too many in a row for bad luck, given how often those stages fail on the other workers"
     }
 
     /// Suspects held longer than `quickFailureSeconds` work again (the
